@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `sonokit` command: one tool from a DICOM export to a trained, evaluated classifier and
+/// per-study reports. Each subcommand is a thin layer over the libraries in Sources/.
+@main
+struct SonoKit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sonokit",
+        abstract: "Ultrasound DICOM exports to a trained, evaluated classifier and per-study reports.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}

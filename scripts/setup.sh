@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages SonoKit needs, only those missing; quiet when all are there.
+# Idempotent. Uses sudo when not root. Usage: scripts/setup.sh
+set -euo pipefail
+
+packages=(
+  libdcmtk-dev dcmtk        # DICOM reading/decoding (and the reference tools dcm2pnm, dcmdump, img2dcm)
+  libpng-dev                # PNG pictures (inspect --png, previews, reports)
+  libsqlite3-dev            # the catalog (GRDB.swift)
+  pkg-config
+  libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: the Swift toolchain (6.x) is not on PATH; install it from swift.org and re-run." >&2
+  exit 1
+fi
