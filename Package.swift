@@ -4,6 +4,10 @@
 // -> Evaluation -> Reports; `sonokit` is a thin ArgumentParser executable over them.
 import PackageDescription
 
+/// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
+/// libraries come along through them). See ../shared/PLATFORM.md.
+let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
+
 /// Release builds drop bounds checks in the hot loops (they are tested in debug builds).
 let releaseFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -15,6 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: Imaging: RGB pictures, PNG/PNM files
@@ -22,12 +28,29 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CLibPNG"], swiftSettings: releaseFlags),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
 
+        // MARK: DICOM: the DCMTK-backed reader (CDCMTK is the only C++)
+        .target(
+            name: "CDCMTK",
+            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
+        ),
+        .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging"], swiftSettings: releaseFlags),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging"], resources: [.copy("Fixtures")]),
+
+        // MARK: Catalog: the SQLite index of an export (GRDB), ingest
+        .target(
+            name: "Catalog",
+            dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DICOM", "Catalog", "Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,0 +1,299 @@
+// The C surface over DCMTK declared in include/CDCMTK.h. Keep this file small: it translates,
+// Swift decides.
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dcrledrg.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmimgle/dcmimage.h"
+#include "dcmtk/dcmimage/diregist.h"   // registers the colour image classes with dcmimgle
+#include "dcmtk/dcmjpeg/djdecode.h"
+#include "dcmtk/dcmjpls/djdecode.h"
+#include "dcmtk/oflog/oflog.h"
+
+#include "CDCMTK.h"
+
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+struct SKFile {
+    DcmFileFormat format;
+    std::string path;
+    std::string originalTransferSyntax;
+};
+
+namespace {
+
+void setError(SKError *error, SKErrorCode code, const std::string &message) {
+    if (!error) return;
+    error->code = code;
+    std::snprintf(error->message, sizeof error->message, "%s", message.c_str());
+}
+
+/// Copies `value` into a C buffer, truncating; returns the full length.
+long copyOut(const OFString &value, char *buffer, size_t capacity) {
+    if (buffer && capacity > 0) {
+        std::snprintf(buffer, capacity, "%s", value.c_str());
+    }
+    return static_cast<long>(value.length());
+}
+
+DcmItem *itemFor(SKFile *file, uint16_t group) {
+    if (group == 0x0002) return file->format.getMetaInfo();
+    return file->format.getDataset();
+}
+
+/// Reads component `position` of a numeric element of any numeric VR as a double.
+int numberOf(DcmElement *element, unsigned long position, double *value) {
+    if (!element || position >= element->getVM()) return 0;
+    OFCondition status;
+    switch (element->ident()) {
+    case EVR_US: { Uint16 v; status = element->getUint16(v, position); *value = v; break; }
+    case EVR_SS: { Sint16 v; status = element->getSint16(v, position); *value = v; break; }
+    case EVR_UL: { Uint32 v; status = element->getUint32(v, position); *value = v; break; }
+    case EVR_SL: { Sint32 v; status = element->getSint32(v, position); *value = v; break; }
+    case EVR_FL: { Float32 v; status = element->getFloat32(v, position); *value = v; break; }
+    case EVR_FD: { Float64 v; status = element->getFloat64(v, position); *value = v; break; }
+    case EVR_DS: { Float64 v; status = OFstatic_cast(DcmDecimalString *, element)->getFloat64(v, position); *value = v; break; }
+    case EVR_IS: { Sint32 v; status = OFstatic_cast(DcmIntegerString *, element)->getSint32(v, position); *value = v; break; }
+    default: return 0;
+    }
+    return status.good() ? 1 : 0;
+}
+
+/// Element `tag` directly inside `item`, or NULL.
+DcmElement *elementIn(DcmItem *item, const DcmTagKey &tag) {
+    if (!item) return nullptr;
+    DcmElement *element = nullptr;
+    if (item->findAndGetElement(tag, element, OFFalse /* not deep */).bad()) return nullptr;
+    return element;
+}
+
+DcmItem *sequenceItem(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long index) {
+    DcmItem *item = nullptr;
+    if (file->format.getDataset()->findAndGetSequenceItem(DcmTagKey(seqGroup, seqElement), item,
+                                                          OFstatic_cast(signed long, index)).bad())
+        return nullptr;
+    return item;
+}
+
+bool isTruncation(const OFCondition &status) {
+    return status == EC_StreamNotifyClient || status == EC_PrematureSequDelimitationItem ||
+           status == EC_SequEnd || status == EC_ItemEnd || status == EC_InvalidStream ||
+           status == EC_CorruptedData;
+}
+
+}  // namespace
+
+extern "C" {
+
+void sk_initialize(void) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // DCMTK logs warnings to stderr by default; SonoKit reports problems itself.
+        OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+        // EDC_photometricInterpretation: the JPEG decoder converts YBR to RGB exactly when the
+        // file says the data is YBR, and updates the photometric interpretation it reports.
+        DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation);
+        DJLSDecoderRegistration::registerCodecs();
+        DcmRLEDecoderRegistration::registerCodecs();
+    });
+}
+
+int sk_looks_like_dicom(const char *path) {
+    FILE *f = std::fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char head[132];
+    size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    if (n == 132 && std::memcmp(head + 128, "DICM", 4) == 0) return 1;
+    // A dataset without the Part 10 preamble (ACR-NEMA style): it starts with an element of
+    // group 0002 or 0008 (little or big endian) followed by a plausible VR or length.
+    if (n >= 8) {
+        unsigned groupLE = head[0] | (head[1] << 8), groupBE = (head[0] << 8) | head[1];
+        bool group = groupLE == 0x0002 || groupLE == 0x0008 || groupBE == 0x0008;
+        bool vr = head[4] >= 'A' && head[4] <= 'Z' && head[5] >= 'A' && head[5] <= 'Z';
+        unsigned long implicitLength = head[4] | (head[5] << 8) | (head[6] << 16) | ((unsigned long)head[7] << 24);
+        if (group && (vr || implicitLength < 1024)) return 1;
+    }
+    return 0;
+}
+
+SKFile *sk_open(const char *path, SKError *error) {
+    sk_initialize();
+    if (!sk_looks_like_dicom(path)) {
+        FILE *f = std::fopen(path, "rb");
+        if (!f) {
+            setError(error, SK_ERR_UNREADABLE, std::string("cannot open the file: ") + std::strerror(errno));
+            return nullptr;
+        }
+        std::fclose(f);
+        setError(error, SK_ERR_NOT_DICOM, "no DICOM preamble (\"DICM\" at byte 128) and no DICOM element at the start");
+        return nullptr;
+    }
+    SKFile *file = new SKFile();
+    file->path = path;
+    // Values longer than 4 KiB (pixel data) stay on disk and are read when a frame is decoded.
+    OFCondition status = file->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
+    if (status.bad()) {
+        SKErrorCode code = isTruncation(status) ? SK_ERR_TRUNCATED : SK_ERR_UNREADABLE;
+        setError(error, code, std::string("DCMTK could not parse the file: ") + status.text());
+        delete file;
+        return nullptr;
+    }
+    DcmXfer xfer(file->format.getDataset()->getOriginalXfer());
+    file->originalTransferSyntax = xfer.getXferID();
+    return file;
+}
+
+void sk_close(SKFile *file) { delete file; }
+
+long sk_get_string(SKFile *file, uint16_t group, uint16_t element, char *buffer, size_t capacity) {
+    DcmElement *e = elementIn(itemFor(file, group), DcmTagKey(group, element));
+    if (!e) return -1;
+    OFString value;
+    if (e->getOFStringArray(value).bad()) return -1;
+    return copyOut(value, buffer, capacity);
+}
+
+int sk_get_number(SKFile *file, uint16_t group, uint16_t element, unsigned long position, double *value) {
+    return numberOf(elementIn(itemFor(file, group), DcmTagKey(group, element)), position, value);
+}
+
+unsigned long sk_get_vm(SKFile *file, uint16_t group, uint16_t element) {
+    DcmElement *e = elementIn(itemFor(file, group), DcmTagKey(group, element));
+    return e ? e->getVM() : 0;
+}
+
+long sk_sequence_item_count(SKFile *file, uint16_t seqGroup, uint16_t seqElement) {
+    DcmStack stack;
+    if (file->format.getDataset()->search(DcmTagKey(seqGroup, seqElement), stack, ESM_fromHere, OFFalse).bad())
+        return -1;
+    DcmObject *object = stack.top();
+    if (!object || object->ident() != EVR_SQ) return -1;
+    return static_cast<long>(OFstatic_cast(DcmSequenceOfItems *, object)->card());
+}
+
+int sk_item_get_number(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
+                       uint16_t group, uint16_t element, unsigned long position, double *value) {
+    return numberOf(elementIn(sequenceItem(file, seqGroup, seqElement, item), DcmTagKey(group, element)),
+                    position, value);
+}
+
+long sk_item_get_string(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
+                        uint16_t group, uint16_t element, char *buffer, size_t capacity) {
+    DcmElement *e = elementIn(sequenceItem(file, seqGroup, seqElement, item), DcmTagKey(group, element));
+    if (!e) return -1;
+    OFString value;
+    if (e->getOFStringArray(value).bad()) return -1;
+    return copyOut(value, buffer, capacity);
+}
+
+long long sk_pixel_data_length(SKFile *file) {
+    DcmElement *e = elementIn(file->format.getDataset(), DCM_PixelData);
+    if (!e) return -1;
+    if (DcmXfer(file->format.getDataset()->getOriginalXfer()).isEncapsulated()) return -2;
+    return static_cast<long long>(e->getLength());
+}
+
+const char *sk_transfer_syntax_uid(SKFile *file) { return file->originalTransferSyntax.c_str(); }
+
+const char *sk_transfer_syntax_name(const char *uid) {
+    DcmXfer xfer(uid);
+    return xfer.getXferName();
+}
+
+const char *sk_uid_name(const char *uid) { return dcmFindNameOfUID(uid, nullptr); }
+
+int sk_transfer_syntax_is_decodable(const char *uid) {
+    DcmXfer xfer(uid);
+    switch (xfer.getXfer()) {
+    case EXS_LittleEndianImplicit:
+    case EXS_LittleEndianExplicit:
+    case EXS_BigEndianExplicit:
+    case EXS_DeflatedLittleEndianExplicit:
+    case EXS_RLELossless:
+    case EXS_JPEGProcess1:
+    case EXS_JPEGProcess2_4:
+    case EXS_JPEGProcess14:
+    case EXS_JPEGProcess14SV1:
+    case EXS_JPEGLSLossless:
+    case EXS_JPEGLSLossy:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, double center, double width,
+                         uint8_t *out, size_t outCapacity, SKFrameInfo *info, SKError *error) {
+    DcmDataset *dataset = file->format.getDataset();
+    E_TransferSyntax xfer = dataset->getOriginalXfer();
+    std::memset(info, 0, sizeof *info);
+
+    // What colour model the codec delivers (RGB after the JPEG decoder's YBR conversion).
+    DcmElement *pixelElement = elementIn(dataset, DCM_PixelData);
+    if (pixelElement) {
+        OFString model;
+        if (OFstatic_cast(DcmPixelData *, pixelElement)->getDecompressedColorModel(dataset, model).good())
+            std::snprintf(info->decoded_photometric, sizeof info->decoded_photometric, "%s", model.c_str());
+    }
+
+    DicomImage image(dataset, xfer, CIF_UsePartialAccessToPixelData, frame, 1);
+    if (image.getStatus() != EIS_Normal) {
+        setError(error, SK_ERR_DECODE, std::string("DCMTK could not decode frame ") + std::to_string(frame) +
+                 ": " + DicomImage::getString(image.getStatus()));
+        return 0;
+    }
+    const unsigned long columns = image.getWidth(), rows = image.getHeight();
+    const size_t needed = static_cast<size_t>(rows) * columns * 3;
+    if (outCapacity < needed) {
+        setError(error, SK_ERR_DECODE, "output buffer too small for the frame");
+        return 0;
+    }
+
+    if (image.isMonochrome()) {
+        info->is_color = 0;
+        if (useWindow) {
+            image.setWindow(center, width);
+            info->voi_source = SK_VOI_EXPLICIT;
+        } else if (image.getWindowCount() > 0) {
+            image.setWindow(0);
+            info->voi_source = SK_VOI_FILE_WINDOW;
+        } else if (image.getVoiLutCount() > 0) {
+            image.setVoiLut(0);
+            info->voi_source = SK_VOI_LUT;
+        } else {
+            image.setMinMaxWindow(0);
+            info->voi_source = SK_VOI_MIN_MAX;
+        }
+        if (info->voi_source != SK_VOI_LUT) {
+            double c = 0, w = 0;
+            image.getWindow(c, w);
+            info->window_center = c;
+            info->window_width = w;
+        }
+        const Uint8 *gray = OFstatic_cast(const Uint8 *, image.getOutputData(8));
+        if (!gray) {
+            setError(error, SK_ERR_DECODE, std::string("DCMTK could not render frame ") + std::to_string(frame));
+            return 0;
+        }
+        const size_t count = static_cast<size_t>(rows) * columns;
+        for (size_t i = 0; i < count; ++i) {
+            out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = gray[i];
+        }
+    } else {
+        info->is_color = 1;
+        info->voi_source = SK_VOI_NOT_APPLICABLE;
+        const Uint8 *rgb = OFstatic_cast(const Uint8 *, image.getOutputData(8, 0, 0 /* interleaved */));
+        if (!rgb) {
+            setError(error, SK_ERR_DECODE, std::string("DCMTK could not render frame ") + std::to_string(frame));
+            return 0;
+        }
+        std::memcpy(out, rgb, needed);
+    }
+    return 1;
+}
+
+}  // extern "C"

@@ -1,0 +1,29 @@
+import Imaging
+
+/// One frame as the reader delivers it to preprocessing: 8-bit RGB, colour converted once,
+/// grayscale windowed and inverted if MONOCHROME1, no crop, no resize.
+public struct DecodedFrame: Sendable {
+    /// 0-based frame number within the instance.
+    public let index: Int
+    public let image: RGBImage
+    /// Photometric Interpretation (0028,0004) as stored in the file.
+    public let photometricBefore: String
+    /// What the pixels are after decoding: "RGB" for colour, "MONOCHROME2" for grayscale
+    /// (MONOCHROME1 has been inverted), before replication to three channels.
+    public let photometricAfter: String
+    /// Which step converted the colour to RGB (exactly one of them did, or none was needed).
+    public let colorConversion: ColorConversion
+    public let voi: VOIDecision
+}
+
+/// The single place where a frame's colour became RGB.
+public enum ColorConversion: String, Codable, Sendable {
+    /// Stored as RGB or grayscale: nothing to convert.
+    case none
+    /// The JPEG decoder converted YBR to RGB while decompressing (DCMTK EDC_photometricInterpretation).
+    case codec
+    /// DCMTK's image layer converted YBR_FULL / YBR_FULL_422 / YBR_PARTIAL_420 ... to RGB.
+    case ybrToRGB = "ybr_to_rgb"
+    /// Palette colour looked up through the file's red/green/blue LUTs.
+    case palette
+}
