@@ -1,0 +1,88 @@
+import ArgumentParser
+import Catalog
+import Foundation
+
+/// `sonokit ingest`: index DICOM exports into a SQLite catalog.
+struct Ingest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Index every DICOM file under the folders into a SQLite catalog (patients, studies, series, instances, frames, problems).",
+        discussion: """
+        Files are recognised by content, not by extension; DICOMDIR and non-DICOM files are skipped
+        and counted. Re-running skips files already indexed and unchanged (path, size, mtime), and a
+        run that was killed resumes where it stopped. Patients and studies are printed only as
+        pseudonymous keys.
+
+        Examples:
+          sonokit ingest /data/export --catalog work/catalog.sqlite
+          sonokit ingest /data/export --catalog work/catalog.sqlite --jobs 8 --verify
+          sonokit ingest /data/export --catalog shard0.sqlite --shard 0/4   # then: sonokit catalog merge
+        """
+    )
+
+    @Argument(help: "Folders (or files) of a DICOM export.")
+    var folders: [String]
+
+    @Option(help: "The catalog file (created when missing).")
+    var catalog: String
+
+    @Option(help: "Threads reading headers (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Index only shard I of N (0 <= I < N), a deterministic share of the files.")
+    var shard: String?
+
+    @Flag(help: "Also decode every frame, record its content hash and list files whose pixels cannot be decoded.")
+    var verify = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard must be I/N with 0 <= I < N, e.g. 0/4; got '\(shard)'")
+        }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let store = try Catalog(path: catalog)
+        let ingestor = Ingestor(jobs: jobs, shard: shard.flatMap(Shard.init(parsing:)) ?? .whole, verify: verify)
+        let progress = ProgressLine("ingest")
+        let run = try ingestor.run(folders: folders, into: store) { p in
+            progress.update(done: p.done, total: p.total, elapsed: p.elapsed)
+        }
+        progress.finish()
+        let summary = try store.summary()
+        if json {
+            struct Output: Encodable { let run: IngestRun; let catalog: CatalogSummary; let problems: [CatalogProblem] }
+            print(try JSONOutput.string(Output(run: run, catalog: summary, problems: try store.problems())))
+        } else {
+            print(IngestText.render(run: run, summary: summary, problems: try store.problems(), catalogPath: catalog))
+        }
+    }
+}
+
+enum IngestText {
+    static func render(run: IngestRun, summary: CatalogSummary, problems: [CatalogProblem], catalogPath: String) -> String {
+        var lines: [String] = []
+        let rate = run.seconds > 0 ? Double(run.filesSeen - run.unchanged) / run.seconds : 0
+        lines.append("This run: \(run.filesSeen) files seen, \(run.unchanged) unchanged and skipped, \(run.newInstances) instances indexed, \(run.nonDICOM) not DICOM, \(run.dicomdir) DICOMDIR, \(run.duplicates) duplicates, \(run.problems) problems in \(String(format: "%.2f", run.seconds)) s (\(String(format: "%.0f", rate)) files/s)")
+        lines.append("Catalog \(catalogPath):")
+        lines.append("  files seen            \(summary.files)")
+        lines.append("  DICOM instances       \(summary.dicomInstances) (\(summary.imageInstances) images, \(summary.dicomInstances - summary.imageInstances) non-image objects)")
+        lines.append("  ultrasound instances  \(summary.ultrasoundInstances)")
+        lines.append("  frames                \(summary.frames)")
+        lines.append("  series / studies      \(summary.series) / \(summary.studies)")
+        lines.append("  patients              \(summary.patients)")
+        lines.append("  skipped               \(summary.nonDICOMFiles) not DICOM, \(summary.dicomdirFiles) DICOMDIR, \(summary.duplicateFiles) duplicate copies")
+        let total = summary.problemsByKind.values.reduce(0, +)
+        lines.append("  problems              \(total)" + (total == 0 ? "" : " (" + summary.problemsByKind.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")"))
+        for problem in problems.prefix(20) {
+            lines.append("    \(problem.message)")
+        }
+        if problems.count > 20 {
+            lines.append("    ... and \(problems.count - 20) more (sonokit catalog problems --catalog \(catalogPath))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
