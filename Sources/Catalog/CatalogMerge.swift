@@ -51,10 +51,12 @@ extension Catalog {
             var outcome = MergeOutcome()
             var duplicatePaths = Set<String>()
             for instance in instances {
-                if try insertInstance(db, path: instance.path, instance.metadata, instance.identifiers, instance.hashes) {
+                switch try insertInstance(db, path: instance.path, instance.metadata, instance.identifiers, instance.hashes) {
+                case .inserted:
                     outcome.instances += 1
-                } else if try String.fetchOne(db, sql: "SELECT path FROM instances WHERE sop_instance_uid = ?",
-                                              arguments: [instance.metadata.sopInstanceUID]) != instance.path {
+                case .alreadyPresent:
+                    break
+                case .duplicate:
                     outcome.duplicates += 1
                     duplicatePaths.insert(instance.path)
                     try db.execute(sql: "INSERT OR REPLACE INTO problems (path, kind, message) VALUES (?, 'duplicate_sop_instance', ?)",

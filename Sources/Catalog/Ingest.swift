@@ -148,7 +148,7 @@ extension Catalog {
                                    arguments: [file.path, kind, message])
                 case let .instance(metadata, identifiers, hashes):
                     sopUID = metadata.sopInstanceUID
-                    if try insertInstance(db, path: file.path, metadata, identifiers, hashes) {
+                    if try insertInstance(db, path: file.path, metadata, identifiers, hashes) != .duplicate {
                         status = "instance"; outcome.instances += 1
                     } else {
                         status = "duplicate"; outcome.duplicates += 1
@@ -168,14 +168,17 @@ extension Catalog {
         }
     }
 
-    /// Inserts patient, study, series (first seen wins), the instance and its frames. Returns
-    /// false when the SOP instance is already indexed from another file that still exists.
+    enum InsertResult { case inserted, alreadyPresent, duplicate }
+
+    /// Inserts patient, study, series (first seen wins), the instance and its frames.
+    /// `.alreadyPresent`: this very file is indexed already; `.duplicate`: the SOP instance is
+    /// indexed from another file that still exists (a moved file's old record is replaced).
     func insertInstance(_ db: Database, path: String, _ m: DicomMetadata, _ ids: PatientIdentifiers,
-                        _ hashes: [Int: String]) throws -> Bool {
+                        _ hashes: [Int: String]) throws -> InsertResult {
         if let existingPath = try String.fetchOne(db, sql: "SELECT path FROM instances WHERE sop_instance_uid = ?",
                                                   arguments: [m.sopInstanceUID]) {
-            if existingPath == path { return true }
-            if FileManager.default.fileExists(atPath: existingPath) { return false }
+            if existingPath == path { return .alreadyPresent }
+            if FileManager.default.fileExists(atPath: existingPath) { return .duplicate }
             try db.execute(sql: "DELETE FROM instances WHERE sop_instance_uid = ?", arguments: [m.sopInstanceUID])
         }
         let patientKey = patientKey(for: ids.patientID, studyUID: m.studyInstanceUID)
@@ -206,7 +209,7 @@ extension Catalog {
                                arguments: [m.sopInstanceUID, index, hashes[index]])
             }
         }
-        return true
+        return .inserted
     }
 
     /// The patient's key; a file without Patient ID (0010,0020) gets a key of its own study, so
