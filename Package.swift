@@ -44,6 +44,10 @@ let package = Package(
         ),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM"]),
 
+        // MARK: Test support shared by every test target (schema validation, repository paths)
+        .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",

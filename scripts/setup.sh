@@ -8,6 +8,7 @@ packages=(
   libpng-dev                # PNG pictures (inspect --png, previews, reports)
   libsqlite3-dev            # the catalog (GRDB.swift)
   pkg-config
+  python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
   libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
 )
 

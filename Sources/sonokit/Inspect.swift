@@ -33,18 +33,15 @@ struct Inspect: ParsableCommand {
     var includeIdentifiers = false
 
     func run() throws {
-        let dicom: DicomFile
-        do { dicom = try DicomFile(path: file) } catch let error as DicomError {
-            throw ValidationError(error.description)
-        }
+        let dicom = try DicomFile(path: file)
         var decoded: DecodedFrame?
         if dicom.metadata.isImage {
             do { decoded = try dicom.decodeFrame(frame) } catch let error as DicomError {
-                if png != nil { throw ValidationError(error.description) }
+                if png != nil { throw error }
                 warn(error.description)
             }
         } else if png != nil {
-            throw ValidationError("\(file): not an image object (SOP class \(dicom.metadata.sopClassUID)); nothing to write as PNG")
+            throw CommandFailure("\(file): not an image object (SOP class \(dicom.metadata.sopClassUID)); nothing to write as PNG")
         }
         if let png, let decoded {
             try PNGFile.write(decoded.image, to: png)

@@ -18,3 +18,9 @@ enum JSONOutput {
 func warn(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// A failure a command reports in one sentence (exit status 1, no usage text).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
