@@ -34,7 +34,7 @@ let package = Package(
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging"], swiftSettings: releaseFlags),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
 
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest
         .target(
@@ -42,7 +42,7 @@ let package = Package(
             dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
         .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
