@@ -106,7 +106,7 @@ def encoding_specs(rng) -> list[Spec]:
               Spec("explicit-le", "rgb", S, dual=True)]
     specs += [Spec("explicit-le", "rgb-planar", S), Spec("explicit-le", "rgb-planar", S)]
     specs += [Spec("implicit-le", "rgb", S), Spec("big-endian", "rgb", S), Spec("deflate", "rgb", M)]
-    specs += [Spec("rle", "rgb", M), Spec("rle", "rgb", M, grey_bar_region=True), Spec("rle", "rgb", M),
+    specs += [Spec("rle", "rgb", M), Spec("rle", "rgb", M, grey_bar_region=True), Spec("rle", "rgb-planar", M),
               Spec("rle", "ybr-full", M)]
     specs += [Spec("jpeg-ls-lossless", "rgb", M) for _ in range(3)]
     specs += [Spec("jpeg-ls-near-lossless", "rgb", M), Spec("jpeg-lossless-sv1", "rgb", M),
