@@ -106,7 +106,7 @@ def encoding_specs(rng) -> list[Spec]:
               Spec("explicit-le", "rgb", S, dual=True)]
     specs += [Spec("explicit-le", "rgb-planar", S), Spec("explicit-le", "rgb-planar", S)]
     specs += [Spec("implicit-le", "rgb", S), Spec("big-endian", "rgb", S), Spec("deflate", "rgb", M)]
-    specs += [Spec("rle", "rgb", M), Spec("rle", "rgb", M, grey_bar_region=True), Spec("rle", "rgb", M),
+    specs += [Spec("rle", "rgb", M), Spec("rle", "rgb", M, grey_bar_region=True), Spec("rle", "rgb-planar", M),
               Spec("rle", "ybr-full", M)]
     specs += [Spec("jpeg-ls-lossless", "rgb", M) for _ in range(3)]
     specs += [Spec("jpeg-ls-near-lossless", "rgb", M), Spec("jpeg-lossless-sv1", "rgb", M),
@@ -171,10 +171,26 @@ def plan(seed: int, ids: Ids):
                                 ["F", "M", "O"][int(rng.integers(0, 3))], site, folder))
     owners = list(range(n_patients)) + [int(i) for i in rng.choice(n_patients, size=n_studies - n_patients,
                                                                      replace=False)]
-    labels = ["malignant"] * (n_studies // 2) + ["benign"] * (n_studies - n_studies // 2)
-    rng.shuffle(labels)
-    counts = [1] * 27 + [2] * 9 + [3] * 4
-    rng.shuffle(counts)
+    # Labels alternate within each site (random order), so that the site is not a proxy for the class.
+    labels = [""] * n_studies
+    first = "malignant"
+    for site in ("SITEA", "SITEB"):
+        members = [s for s, p in enumerate(owners) if patients[p].site == site]
+        for k, s in enumerate(rng.permutation(members)):
+            labels[int(s)] = first if k % 2 == 0 else ("benign" if first == "malignant" else "malignant")
+        if len(members) % 2 == 1:
+            first = "benign" if first == "malignant" else "malignant"
+    # Instances per study, dealt alternately to the two classes so both get the same number of
+    # images (no "more images = malignant" shortcut).
+    counts_sorted = [3] * 4 + [2] * 9 + [1] * 27
+    by_label = {"malignant": [], "benign": []}
+    for i, c in enumerate(counts_sorted):
+        by_label["malignant" if i % 2 == 0 else "benign"].append(c)
+    for v in by_label.values():
+        rng.shuffle(v)
+    counts = [by_label[lab].pop() for lab in labels]
+    # Device model alternates within (site, class) so that model is not a proxy for the class.
+    model_turn = {(site, lab): int(rng.integers(0, 2)) for site in MODELS_BY_SITE for lab in by_label}
     studies = []
     first_date = {}
     for s, (p, label) in enumerate(zip(owners, labels)):
@@ -184,7 +200,9 @@ def plan(seed: int, ids: Ids):
         else:
             date = dt.date(2024, 1, 8) + dt.timedelta(days=int(rng.integers(0, 300)))
             first_date[p] = date
-        model = MODELS_BY_SITE[pat.site][int(rng.integers(0, 2))]
+        turn = model_turn[(pat.site, label)]
+        model_turn[(pat.site, label)] += 1
+        model = MODELS_BY_SITE[pat.site][turn % 2]
         probe = PROBES_BY_MODEL[model][int(rng.integers(0, len(PROBES_BY_MODEL[model])))]
         lesion = None
         if label == "malignant":
@@ -195,13 +213,24 @@ def plan(seed: int, ids: Ids):
         studies.append(Study(s, pat, label, date, f"{int(rng.integers(8, 18)):02d}{int(rng.integers(0, 60)):02d}00",
                              model, probe, ids.uid("study", s), ids.uid("series", s), f"SKA{s + 1:05d}", lesion))
         studies[-1].n_instances = counts[s]
+    # Encodings are stratified by class: specs sorted by kind are dealt to the class whose share of
+    # its slots is smaller, so every encoding, colour model and cine/single appears in both classes
+    # as evenly as the counts allow.
     specs = encoding_specs(rng)
-    k = 0
+    assert sum(counts) == len(specs), (sum(counts), len(specs))
+    slots = {lab: [(st, j) for st in studies if st.label == lab for j in range(st.n_instances)] for lab in by_label}
+    for v in slots.values():
+        order = rng.permutation(len(v))
+        v[:] = [v[int(i)] for i in order]
+    capacity = {lab: len(v) for lab, v in slots.items()}
+    assigned = {}
+    for spec in sorted(specs, key=lambda sp: (sp.regions, sp.frames > 1, sp.colour, sp.encoding, sp.size, sp.dual,
+                                              sp.grey_bar_region, sp.regions)):
+        lab = min(slots, key=lambda l: ((capacity[l] - len(slots[l])) / capacity[l], l) if slots[l] else (2, l))
+        st, j = slots[lab].pop()
+        assigned[(st.index, j)] = spec
     for st in studies:
-        for j in range(st.n_instances):
-            st.instances.append(specs[k])
-            k += 1
-    assert k == len(specs), (k, len(specs))
+        st.instances = [assigned[(st.index, j)] for j in range(st.n_instances)]
     return patients, studies
 
 
