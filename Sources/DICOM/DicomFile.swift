@@ -44,12 +44,8 @@ public final class DicomFile {
         self.mediaStorageSOPClassUID = reader.string(.mediaStorageSOPClassUID)
         let metadata = Self.readMetadata(reader, handle: handle)
         self.metadata = metadata
-        do {
-            try Self.checkImage(metadata, handle: handle, path: path)
-        } catch {
-            sk_close(handle)
-            throw error
-        }
+        // Every stored property is set, so if this throws, deinit runs and closes the handle.
+        try Self.checkImage(metadata, handle: handle, path: path)
     }
 
     deinit { sk_close(handle) }

@@ -11,7 +11,7 @@ struct Inspect: ParsableCommand {
         Patient name, ID and birth date are not shown unless --include-identifiers is given.
 
         Examples:
-          sonokit inspect SampleStudies/P01/S1/IMG0001.dcm
+          sonokit inspect SampleStudies/site-b/anon-74468e/study-1/IMG0001.dcm
           sonokit inspect IMG0001.dcm --json
           sonokit inspect CINE.dcm --frame 3 --png frame3.png
         """

@@ -21,7 +21,7 @@ final class IngestCommandTests: XCTestCase {
             let path = root + "/" + name
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", path]) else { continue }
+                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", "+P", "0008,0090", path]) else { continue }
             for line in dump.split(separator: "\n") {
                 guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
                 let value = String(line[line.index(after: open)..<close])

@@ -41,6 +41,11 @@ final class CatalogIngestTests: XCTestCase {
             try whole.prefix(300).write(to: bad.appendingPathComponent("truncated-header.dcm"))
             let native = try Data(contentsOf: Self.readerFixtures.appendingPathComponent("mono8-window.dcm"))
             try native.prefix(native.count - 1000).write(to: bad.appendingPathComponent("truncated-pixels.dcm"))
+            // The damaged files of DICOMTests/Fixtures/bad (one broken thing each).
+            let fixtures = Self.readerFixtures.deletingLastPathComponent().appendingPathComponent("bad")
+            for name in try FileManager.default.contentsOfDirectory(atPath: fixtures.path) where name.hasSuffix(".dcm") {
+                try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: bad.appendingPathComponent("fixture-" + name))
+            }
         }
         return export
     }
@@ -98,7 +103,7 @@ final class CatalogIngestTests: XCTestCase {
         let export = try makeExport(damaged: true)
         let (whole, _) = try ingest(export, catalog: "whole.sqlite")
         let (partial, first) = try ingest(export, catalog: "partial.sqlite", Ingestor(jobs: 2, batchSize: 2, limit: 5))
-        XCTAssertEqual(first.filesSeen - first.unchanged, 13)
+        XCTAssertEqual(first.filesSeen - first.unchanged, 22)
         XCTAssertLessThan(try partial.summary().dicomInstances, try whole.summary().dicomInstances)
         let second = try Ingestor(jobs: 2, batchSize: 2).run(folders: [export.path], into: partial)
         XCTAssertEqual(second.unchanged, 5)
@@ -114,7 +119,15 @@ final class CatalogIngestTests: XCTestCase {
         XCTAssertEqual(problems["truncated-header.dcm"], "truncated")
         XCTAssertEqual(problems["truncated-pixels.dcm"], "truncated")
         XCTAssertNil(problems["text.dcm"], "a text file is not a problem, it is not DICOM")
-        XCTAssertEqual(run.nonDICOM, 2)
+        XCTAssertEqual(problems["fixture-truncated.dcm"], "truncated")
+        XCTAssertEqual(problems["fixture-truncated-header.dcm"], "truncated")
+        XCTAssertEqual(problems["fixture-truncated-jpeg.dcm"], "truncated")
+        XCTAssertEqual(problems["fixture-no-pixel-data.dcm"], "no_pixel_data")
+        XCTAssertEqual(problems["fixture-jpeg2000.dcm"], "unsupported_transfer_syntax")
+        XCTAssertEqual(problems["fixture-short-pixel-data.dcm"], "pixel_data_too_short")
+        XCTAssertEqual(problems["fixture-zero-rows.dcm"], "zero_dimension")
+        XCTAssertEqual(problems["fixture-zero-frames.dcm"], "zero_dimension")
+        XCTAssertEqual(run.nonDICOM, 3)
     }
 
     func testVerifyRecordsAHashPerDecodedFrame() throws {
@@ -136,7 +149,7 @@ final class CatalogIngestTests: XCTestCase {
             seen += run.filesSeen
             try merged.merge(from: shard)
         }
-        XCTAssertEqual(seen, 13)
+        XCTAssertEqual(seen, 22)
         XCTAssertEqual(try content(merged), try content(whole))
         XCTAssertEqual(try merged.summary(), try whole.summary())
         // Keys are recomputed with the merged catalog's own secret.
