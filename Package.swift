@@ -48,10 +48,14 @@ let package = Package(
         .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
         .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport"]),
 
+        // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
+        .target(name: "Evaluation", swiftSettings: releaseFlags),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], exclude: ["Fixtures"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["DICOM", "Catalog", "Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DICOM", "Catalog", "Imaging", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
