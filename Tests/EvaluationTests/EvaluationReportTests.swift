@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+@testable import Evaluation
+
+/// evaluation.json against Schemas/evaluation-report.schema.json.
+///
+/// Chain of trust: jsonschema (Python) judged the committed example report and 39 mutations of it
+/// (Fixtures/schema_cases.json); the test-support validator must agree with every verdict; the
+/// committed example must equal today's encoding of the same sample report; and the live encoding
+/// of reports (including edge cases: fixed threshold, vote, undefined PPV) must validate.
+final class EvaluationReportTests: XCTestCase {
+    struct SchemaCases: Decodable {
+        struct Operation: Decodable { var op: String; var path: String; var value: JSONValue? }
+        struct Case: Decodable { var name: String; var patch: [Operation]; var valid: Bool; var errors: [String] }
+        var cases: [Case]
+    }
+
+    func schemaValidator() throws -> JSONSchemaSubsetValidator {
+        let url = repositoryURL().appendingPathComponent("Schemas/evaluation-report.schema.json")
+        return try JSONSchemaSubsetValidator(schema: JSONValue.parse(Data(contentsOf: url)))
+    }
+
+    // MARK: The validator agrees with jsonschema on every committed case (valid and invalid)
+    func testValidatorAgreesWithJsonschemaOnEveryCase() throws {
+        let validator = try schemaValidator()
+        let example = try JSONValue.parse(Data(contentsOf: fixtureURL("example-evaluation-report.json")))
+        let cases = try JSONDecoder().decode(SchemaCases.self, from: Data(contentsOf: fixtureURL("schema_cases.json"))).cases
+        XCTAssertGreaterThan(cases.filter(\.valid).count, 5)
+        XCTAssertGreaterThan(cases.filter { !$0.valid }.count, 20)
+        for c in cases {
+            var instance = example
+            for op in c.patch {
+                // A patch value of JSON null decodes as .null; a "remove" has no value at all.
+                instance = try instance.applying(op: op.op, path: op.path, value: op.op == "remove" ? nil : (op.value ?? .null))
+            }
+            let errors = validator.validate(instance)
+            XCTAssertEqual(errors.isEmpty, c.valid, "\(c.name): jsonschema says \(c.valid ? "valid" : "invalid: \(c.errors)"), ours: \(errors)")
+        }
+    }
+
+    // MARK: The committed example equals today's encoding (else regenerate both fixtures)
+    func testCommittedExampleIsTodaysEncoding() throws {
+        let committed = try JSONValue.parse(Data(contentsOf: fixtureURL("example-evaluation-report.json")))
+        let live = try JSONValue.parse(SampleData.report().jsonData())
+        XCTAssertTrue(committed == live, """
+            The encoding of EvaluationReport changed. Regenerate the example and the jsonschema verdicts:
+            SONOKIT_WRITE_EXAMPLE_REPORT=$PWD/Tests/EvaluationTests/Fixtures/example-evaluation-report.json swift test --filter ExampleReportDump
+            python scripts/fixtures/evaluation/make_schema_fixtures.py
+            """)
+    }
+
+    // MARK: Live encodings validate: youden/mean, fixed threshold, vote, a threshold above every score
+    func testLiveEncodingsValidate() throws {
+        let validator = try schemaValidator()
+        let report = try SampleData.report()
+        XCTAssertEqual(validator.validate(try JSONValue.parse(report.jsonData())), [])
+
+        // A fixed threshold above every probability (PPV and MCC undefined), vote aggregation, no
+        // bootstrap, no frame level, evaluated on the split a threshold was fitted on.
+        var settings = SampleData.settings(replicates: 0)
+        settings.aggregation = .vote(frameThreshold: 0.4)
+        let frames = SampleData.frames(split: "test", seed: 5)
+        let studies = try settings.aggregation.aggregate(frames).map(\.sample)
+        let fixed = try Evaluator.evaluate(studies, level: .study, split: "test", threshold: .fixed(1.01), settings: settings)
+        XCTAssertNil(fixed.atThreshold.positivePredictiveValue)
+        let fitted = try ThresholdChoice.fit(.targetSpecificity(0.9), on: BinaryOutcomes(studies), split: "test", level: .study,
+                                             aggregation: settings.aggregation)
+        let onFittingSplit = try Evaluator.evaluate(studies, level: .study, split: "test", threshold: fitted, settings: settings)
+        for study in [fixed, onFittingSplit] {
+            let r = EvaluationReport(run: report.run, classes: SampleData.classes, evaluatedSplit: "test", settings: settings,
+                                     study: study, frame: nil, subgroups: [], dataCounts: report.dataCounts)
+            let errors = validator.validate(try JSONValue.parse(r.jsonData()))
+            XCTAssertEqual(errors, [])
+        }
+        XCTAssertTrue(onFittingSplit.threshold.evaluatedOnFittingSplit)
+    }
+
+    // MARK: Round trip: decode(encode(report)) == report
+    func testReportRoundTrips() throws {
+        let report = try SampleData.report()
+        let back = try EvaluationReport.jsonDecoder().decode(EvaluationReport.self, from: report.jsonData())
+        XCTAssertEqual(back, report)
+    }
+
+    // MARK: A validator that accepted everything would fail here
+    func testValidatorRejectsBrokenLiveReports() throws {
+        let validator = try schemaValidator()
+        let live = try JSONValue.parse(SampleData.report().jsonData())
+        let broken = try live.applying(op: "replace", path: "/study/auc/estimate", value: .number(-0.1))
+        XCTAssertFalse(validator.validate(broken).isEmpty)
+        let renamed = try live.applying(op: "remove", path: "/study/threshold", value: nil)
+        XCTAssertEqual(validator.validate(renamed), ["$.study: 'threshold' is required"])
+        XCTAssertThrowsError(try JSONSchemaSubsetValidator(schema: .object(["type": .string("object"), "dependentRequired": .object([:])])))
+    }
+
+    // MARK: The report says where the threshold came from and flags evaluation on its fitting split
+    func testThresholdProvenanceAndFlag() throws {
+        let report = try SampleData.report()
+        XCTAssertEqual(report.study.threshold.choice.fittedOn?.split, "validation")
+        XCTAssertEqual(report.study.threshold.choice.fittedOn?.aggregation, .mean)
+        XCTAssertFalse(report.study.threshold.evaluatedOnFittingSplit)
+        XCTAssertEqual(report.warnings, [])
+        let flagged = EvaluationReport(run: report.run, classes: report.classes, evaluatedSplit: "validation", settings: report.settings,
+                                       study: try Evaluator.evaluate(SampleData.settings().aggregation.aggregate(SampleData.frames(split: "validation", seed: 2)).map(\.sample),
+                                                                     level: .study, split: "validation", threshold: report.study.threshold.choice,
+                                                                     settings: SampleData.settings(replicates: 0)),
+                                       frame: nil, subgroups: [], dataCounts: report.dataCounts)
+        XCTAssertTrue(flagged.study.threshold.evaluatedOnFittingSplit)
+        XCTAssertEqual(flagged.warnings.count, 1)
+        XCTAssertTrue(flagged.study.notes.contains { $0.contains("fitted on this split") })
+    }
+}
