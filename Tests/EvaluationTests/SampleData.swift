@@ -34,8 +34,13 @@ enum SampleData {
                            subgroupMinimumPerClass: 10, rocBandStep: 0.1)
     }
 
+    /// The default sample report, computed once per test process.
+    static let cached = Result { try makeReport() }
+
     /// A full report as the evaluate command would assemble it (fixed identity and date).
-    static func report(replicates: Int = 200) throws -> EvaluationReport {
+    static func report() throws -> EvaluationReport { try cached.get() }
+
+    static func makeReport(replicates: Int = 200) throws -> EvaluationReport {
         let test = frames(split: "test", seed: 1), validation = frames(split: "validation", seed: 2), train = frames(split: "train", seed: 3, patients: 120)
         let settings = settings(replicates: replicates)
         let result = try Evaluator.evaluate(frames: test, split: "test", validationFrames: validation, validationSplit: "validation",
