@@ -65,6 +65,12 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
 
     /// The report as JSON bytes (throws on a non-finite number rather than writing invalid JSON).
     public func jsonData() throws -> Data { try Self.jsonEncoder().encode(self) }
+
+    /// Writes evaluation.json atomically (a temporary file renamed into place), so a reader never
+    /// sees half a report.
+    public func write(to url: URL) throws {
+        try jsonData().write(to: url, options: .atomic)
+    }
 }
 
 /// Who produced the predictions: filled by the evaluate command from the run directory.

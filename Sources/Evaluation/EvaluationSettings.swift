@@ -32,6 +32,21 @@ public struct EvaluationSettings: Codable, Equatable, Sendable {
         self.rocBandStep = rocBandStep
     }
 
+    /// Throws `invalidParameter` naming the first setting outside its domain.
+    public func validate() throws {
+        _ = try criticalValue(confidenceLevel: confidenceLevel)
+        func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
+            if !ok { throw EvaluationError.invalidParameter(name: name, value: "\(value)", expected: expected) }
+        }
+        try check(bootstrapReplicates >= 0, "bootstrap replicates", bootstrapReplicates, "0 (off) or a positive integer, e.g. 2000")
+        try check(calibrationBins >= 1, "calibration bin count", calibrationBins, "a positive integer, e.g. 10 or 15")
+        try check(subgroupMinimumPerClass >= 2, "subgroup minimum per class", subgroupMinimumPerClass, "an integer >= 2")
+        try check(rocBandStep > 0 && rocBandStep <= 1, "ROC band step", rocBandStep, "a false positive rate step in (0, 1], e.g. 0.02")
+        if case .vote(let tau) = aggregation {
+            try check((0...1).contains(tau), "vote frame threshold", tau, "a probability in [0, 1]")
+        }
+    }
+
     var bootstrap: PatientBootstrap? {
         bootstrapReplicates > 0 ? PatientBootstrap(replicates: bootstrapReplicates, seed: bootstrapSeed, confidenceLevel: confidenceLevel) : nil
     }

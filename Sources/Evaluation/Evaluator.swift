@@ -6,6 +6,7 @@ public enum Evaluator {
     /// where an interval cannot be had (DeLong with < 2 per class, a degenerate bootstrap).
     public static func evaluate(_ samples: [ScoredSample], level: EvaluationLevel, split: String,
                                 threshold: ThresholdChoice, settings: EvaluationSettings) throws -> LevelResult {
+        try settings.validate()
         let what = "\(split) split (\(level.rawValue) level)"
         guard !samples.isEmpty else { throw EvaluationError.empty(what: what) }
         let outcomes = try BinaryOutcomes(samples, what: what)

@@ -97,10 +97,13 @@ public struct PatientBootstrap: Codable, Equatable, Sendable {
     /// band is pointwise (each x has its own coverage), not a simultaneous band for the whole curve.
     public func rocBand(_ samples: [ScoredSample], grid: [Double] = stride(from: 0, through: 1, by: 0.02).map { $0 }) throws
         -> (band: [ROCBandPoint], summary: Summary) {
+        guard zip(grid, grid.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw EvaluationError.invalidParameter(name: "ROC band grid", value: "\(grid)", expected: "ascending false positive rates")
+        }
         var columns = [[Double]](repeating: [], count: grid.count)
         let summary = try forEachReplicate(samples) { outcomes in
-            let curve = ROC.curve(outcomes)
-            for (k, x) in grid.enumerated() { columns[k].append(ROC.truePositiveRate(atFalsePositiveRate: x, curve: curve)) }
+            let rates = ROC.truePositiveRates(atFalsePositiveRates: grid, curve: ROC.curve(outcomes))
+            for k in grid.indices { columns[k].append(rates[k]) }
         }
         let band = zip(grid, columns).map { x, column -> ROCBandPoint in
             let ci = percentileInterval(column)

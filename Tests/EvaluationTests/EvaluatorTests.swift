@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Evaluation
 
@@ -46,5 +47,32 @@ final class EvaluatorTests: XCTestCase {
                                                     settings: SampleData.settings())) { error in
             XCTAssertEqual(error as? EvaluationError, .singleClass(what: "test split (study level)", positives: 0, negatives: 2))
         }
+    }
+}
+
+final class EvaluationSettingsTests: XCTestCase {
+    // MARK: Settings outside their domain are refused before any work, naming the setting
+    func testInvalidSettings() throws {
+        let samples = SampleData.frames(split: "test", seed: 1).map(\.sample)
+        var bad: [(EvaluationSettings, String)] = []
+        var s = SampleData.settings(); s.rocBandStep = 0; bad.append((s, "ROC band step"))
+        s = SampleData.settings(); s.confidenceLevel = 95; bad.append((s, "confidence level"))
+        s = SampleData.settings(); s.bootstrapReplicates = -1; bad.append((s, "bootstrap replicates"))
+        s = SampleData.settings(); s.calibrationBins = 0; bad.append((s, "calibration bin count"))
+        s = SampleData.settings(); s.aggregation = .vote(frameThreshold: 2); bad.append((s, "vote frame threshold"))
+        for (settings, name) in bad {
+            XCTAssertThrowsError(try Evaluator.evaluate(samples, level: .frame, split: "test", threshold: .fixed(0.5), settings: settings)) { error in
+                XCTAssertTrue("\(error)".contains("Invalid \(name)"), "\(error)")
+            }
+        }
+    }
+
+    // MARK: The report is written atomically and reads back equal
+    func testReportWriteReadsBack() throws {
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sonokit-eval-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let report = try SampleData.report()
+        try report.write(to: url)
+        XCTAssertEqual(try EvaluationReport.jsonDecoder().decode(EvaluationReport.self, from: Data(contentsOf: url)), report)
     }
 }

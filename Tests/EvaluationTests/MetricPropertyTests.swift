@@ -206,3 +206,18 @@ extension Double {
         return (self * f).rounded() / f
     }
 }
+
+final class ROCBandSweepTests: XCTestCase {
+    // MARK: The one-sweep TPR*(x) = max{TPR : FPR <= x} equals the plain per-point definition
+    func testSweepEqualsPlainDefinition() throws {
+        var g = SplitMix64(seed: 21)
+        for _ in 0..<10 {
+            let labels = (0..<50).map { i in i < 2 ? i == 0 : g.uniform(below: 2) == 0 }
+            let o = try BinaryOutcomes(labels: labels, scores: labels.map { _ in Double(g.uniform(below: 20)) / 20 })
+            let curve = ROC.curve(o)
+            let grid = stride(from: 0.0, through: 1.0, by: 0.01).map { $0 }
+            let plain = grid.map { x in curve.filter { $0.falsePositiveRate <= x + 1e-12 }.map(\.truePositiveRate).max() ?? 0 }
+            XCTAssertEqual(ROC.truePositiveRates(atFalsePositiveRates: grid, curve: curve), plain)
+        }
+    }
+}
