@@ -221,3 +221,27 @@ final class ROCBandSweepTests: XCTestCase {
         }
     }
 }
+
+final class WeightedBootstrapTests: XCTestCase {
+    // MARK: The multiplicity fast path equals materialising every replicate (same draws, same AUCs, same band)
+    func testFastPathEqualsMaterialisedReplicates() throws {
+        let samples = SampleData.frames(split: "test", seed: 9).map(\.sample)
+        let bootstrap = PatientBootstrap(replicates: 150, seed: 4)
+        let fast = try bootstrap.aucInterval(samples)
+        let plain = try bootstrap.interval(samples, statistic: ROC.auc)
+        XCTAssertEqual(fast.summary, plain.summary)
+        XCTAssertEqual(fast.interval.lower, plain.interval.lower, accuracy: 1e-12)
+        XCTAssertEqual(fast.interval.upper, plain.interval.upper, accuracy: 1e-12)
+        let grid = stride(from: 0.0, through: 1.0, by: 0.05).map { $0 }
+        var columns = [[Double]](repeating: [], count: grid.count)
+        _ = try bootstrap.forEachReplicate(samples) { o in
+            for (k, r) in ROC.truePositiveRates(atFalsePositiveRates: grid, curve: ROC.curve(o)).enumerated() { columns[k].append(r) }
+        }
+        let band = try bootstrap.rocBand(samples, grid: grid).band
+        for k in grid.indices {
+            let ci = bootstrap.percentileInterval(columns[k])
+            XCTAssertEqual(band[k].lowerTruePositiveRate, ci.lower, accuracy: 1e-12)
+            XCTAssertEqual(band[k].upperTruePositiveRate, ci.upper, accuracy: 1e-12)
+        }
+    }
+}
