@@ -50,7 +50,7 @@ let package = Package(
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", swiftSettings: releaseFlags),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: The command-line tool
         .executableTarget(

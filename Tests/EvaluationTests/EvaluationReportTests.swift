@@ -1,13 +1,17 @@
 import Foundation
+import SonoKitTestSupport
 import XCTest
 @testable import Evaluation
 
 /// evaluation.json against Schemas/evaluation-report.schema.json.
 ///
-/// Chain of trust: jsonschema (Python) judged the committed example report and 39 mutations of it
-/// (Fixtures/schema_cases.json); the test-support validator must agree with every verdict; the
-/// committed example must equal today's encoding of the same sample report; and the live encoding
-/// of reports (including edge cases: fixed threshold, vote, undefined PPV) must validate.
+/// Two independent checks:
+/// - live: today's encodings (default report and edge cases: fixed threshold, vote, undefined PPV,
+///   evaluation on the fitting split) are validated by Python's jsonschema through the project's
+///   SonoKitTestSupport.SchemaValidator (Debian python3-jsonschema, as for inspect.schema.json);
+/// - Python-free: JSONSchemaSubsetValidator (this folder) validates the same encodings; it is
+///   itself held to jsonschema's verdicts on the committed example report and 39 mutations of it
+///   (Fixtures/schema_cases.json), and the committed example must equal today's encoding.
 final class EvaluationReportTests: XCTestCase {
     struct SchemaCases: Decodable {
         struct Operation: Decodable { var op: String; var path: String; var value: JSONValue? }
@@ -16,7 +20,7 @@ final class EvaluationReportTests: XCTestCase {
     }
 
     func schemaValidator() throws -> JSONSchemaSubsetValidator {
-        let url = repositoryURL().appendingPathComponent("Schemas/evaluation-report.schema.json")
+        let url = SchemaValidator.schemasFolder.appendingPathComponent("evaluation-report.schema.json")
         return try JSONSchemaSubsetValidator(schema: JSONValue.parse(Data(contentsOf: url)))
     }
 
@@ -66,11 +70,23 @@ final class EvaluationReportTests: XCTestCase {
         let fitted = try ThresholdChoice.fit(.targetSpecificity(0.9), on: BinaryOutcomes(studies), split: "test", level: .study,
                                              aggregation: settings.aggregation)
         let onFittingSplit = try Evaluator.evaluate(studies, level: .study, split: "test", threshold: fitted, settings: settings)
+        var documents = [try report.jsonData()]
         for study in [fixed, onFittingSplit] {
             let r = EvaluationReport(run: report.run, classes: SampleData.classes, evaluatedSplit: "test", settings: settings,
                                      study: study, frame: nil, subgroups: [], dataCounts: report.dataCounts)
+            documents.append(try r.jsonData())
             let errors = validator.validate(try JSONValue.parse(r.jsonData()))
             XCTAssertEqual(errors, [])
+        }
+        for document in documents {
+            XCTAssertNoThrow(try SchemaValidator.validate(document, against: "evaluation-report.schema.json"))
+        }
+        // The live jsonschema check can fail: a broken report is rejected with the path named.
+        let broken = String(decoding: documents[0], as: UTF8.self).replacingOccurrences(of: "\"resampling_unit\" : \"patient\"",
+                                                                                         with: "\"resampling_unit\" : \"frame\"")
+        XCTAssertNotEqual(broken, String(decoding: documents[0], as: UTF8.self))
+        XCTAssertThrowsError(try SchemaValidator.validate(Data(broken.utf8), against: "evaluation-report.schema.json")) { error in
+            XCTAssertTrue("\(error)".contains("resampling_unit"), "\(error)")
         }
         XCTAssertTrue(onFittingSplit.threshold.evaluatedOnFittingSplit)
     }

@@ -69,10 +69,6 @@ func fixtureURL(_ name: String) -> URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name)
 }
 
-/// The repository root (for Schemas/).
-func repositoryURL() -> URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
 
 /// Tracks the largest absolute difference seen per quantity, and fails beyond the tolerance.
 final class DifferenceLedger {
