@@ -22,13 +22,15 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     public var study: LevelResult
     public var frame: LevelResult?
     public var subgroups: [SubgroupResult]
+    /// The worst study-level errors at the study threshold (the command adds their thumbnails).
+    public var failureAnalysis: FailureAnalysis?
     public var dataCounts: [SplitCounts]
     public var warnings: [String]
     public var disclaimer: String
 
     public init(run: RunIdentity, classes: ClassNames, evaluatedSplit: String, splitLevel: String = "patient",
                 settings: EvaluationSettings, study: LevelResult, frame: LevelResult?, subgroups: [SubgroupResult],
-                dataCounts: [SplitCounts], warnings: [String] = [],
+                failureAnalysis: FailureAnalysis? = nil, dataCounts: [SplitCounts], warnings: [String] = [],
                 disclaimer: String = "Research use only. Not for diagnostic use.") {
         schemaVersion = Self.currentSchemaVersion
         self.run = run
@@ -39,6 +41,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
         self.study = study
         self.frame = frame
         self.subgroups = subgroups
+        self.failureAnalysis = failureAnalysis
         self.dataCounts = dataCounts
         self.warnings = warnings
         self.disclaimer = disclaimer

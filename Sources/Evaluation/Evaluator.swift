@@ -83,7 +83,8 @@ public enum Evaluator {
         let subgroups = try Subgroups.evaluate(studySamples, attributes: settings.subgroupAttributes, threshold: studyThreshold.value,
                                                minimumPerClass: settings.subgroupMinimumPerClass,
                                                confidenceLevel: settings.confidenceLevel, delongScale: settings.delongScale)
-        return SplitEvaluation(studies: studies, study: study, frame: frame, subgroups: subgroups)
+        return SplitEvaluation(studies: studies, study: study, frame: frame, subgroups: subgroups,
+                               failureAnalysis: FailureAnalysis(studies, threshold: studyThreshold.value))
     }
 }
 
@@ -94,4 +95,6 @@ public struct SplitEvaluation: Sendable {
     public var study: LevelResult
     public var frame: LevelResult
     public var subgroups: [SubgroupResult]
+    /// The ten worst false positives and false negatives at the study threshold.
+    public var failureAnalysis: FailureAnalysis
 }

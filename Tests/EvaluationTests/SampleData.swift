@@ -50,7 +50,7 @@ enum SampleData {
                               softwareVersions: [NamedValue("sonokit", "0.1.0"), NamedValue("swift", "6.3.1"), NamedValue("dcmtk", "3.6.7")],
                               createdAt: "2026-11-25T14:00:00Z")
         return EvaluationReport(run: run, classes: classes, evaluatedSplit: "test", settings: settings, study: result.study,
-                                frame: result.frame, subgroups: result.subgroups,
+                                frame: result.frame, subgroups: result.subgroups, failureAnalysis: result.failureAnalysis,
                                 dataCounts: [("train", train), ("validation", validation), ("test", test)].map {
                                     SplitCounts(split: $0.0, frames: $0.1, classes: classes)
                                 })
