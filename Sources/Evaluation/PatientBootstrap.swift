@@ -8,7 +8,7 @@ import Foundation
 /// contributes twice). Procedure, fixed so that a reference script can replay it draw for draw:
 ///
 /// 1. patients = the distinct `group` keys, sorted by Unicode code points (so the result does not
-///    depend on the order the samples arrive in); within a patient, samples keep their input order;
+///    depend on the order the samples arrive in);
 /// 2. one `SplitMix64(seed:)` stream; replicate b draws G indices `uniform(below: G)` in sequence;
 /// 3. a replicate containing one class only has no AUC: it is *skipped* (counted, not redrawn,
 ///    because redrawing conditions on the data and biases the interval); if more than 10% of the
@@ -78,8 +78,10 @@ public struct PatientBootstrap: Codable, Equatable, Sendable {
     /// them: the samples are sorted by score once, and a replicate is a vector of multiplicities
     /// (how often each sample's patient was drawn), so its Mann-Whitney sum is one pass over the
     /// tie groups: Σ_groups w⁺ (2 W⁻_below + w⁻) / (2 P N) with integer weights — exact, and
-    /// O(n) per replicate instead of O(n log n) with allocation (measured: 2000 replicates over
-    /// 20 000 frames of 500 patients, 0.05 s instead of 9.5 s materialising them, -O build).
+    /// O(n) per replicate instead of O(n log n) with allocation. Measured by
+    /// scripts/fixtures/evaluation/bench_bootstrap.sh (2000 replicates, 20 000 frames of 500
+    /// patients, shared 2-core machine): 0.12 s, against 3.8 s materialising the replicates and
+    /// 22 s for scikit-learn's roc_auc_score per replicate.
     public func aucInterval(_ samples: [ScoredSample]) throws -> (interval: ConfidenceInterval, summary: Summary) {
         let ranking = try WeightedRanking(samples, bootstrap: self)
         var values: [Double] = []
