@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
         // MARK: Imaging: RGB pictures, PNG/PNM files
@@ -52,10 +53,17 @@ let package = Package(
         .target(name: "Evaluation", swiftSettings: releaseFlags),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
+        // MARK: Manifest: CSV label manifests, validation, patient-grouped stratified splits
+        .target(
+            name: "Manifest",
+            dependencies: ["Catalog", "DICOM", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["DICOM", "Catalog", "Imaging", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
