@@ -1,0 +1,205 @@
+import Foundation
+import XCTest
+@testable import Manifest
+
+/// Stratified group splits: groups never cross splits, class balance is as good as the groups allow,
+/// a seed fixes the result, and the greedy core is scikit-learn's StratifiedGroupKFold.
+final class StratifiedGroupSplitterTests: XCTestCase {
+
+    // MARK: - SplitMix64
+    // z += 0x9E3779B97F4A7C15; z = (z ^ z>>30) * 0xBF58476D1CE4E5B9; z = (z ^ z>>27) * 0x94D049BB133111EB; z ^ z>>31
+    // Published outputs of Vigna's splitmix64.c: seed 0 -> 0xE220A8397B1DCDAF; seed 1234567 -> the five below.
+
+    func testSplitMix64MatchesTheReferenceSequence() {
+        var zero = SplitMix64(seed: 0)
+        XCTAssertEqual(zero.next(), 0xE220_A839_7B1D_CDAF)
+        var rng = SplitMix64(seed: 1_234_567)
+        XCTAssertEqual((0..<5).map { _ in rng.next() },
+                       [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821])
+    }
+
+    func testBoundedDrawsAndShuffleArePermutations() {
+        var rng = SplitMix64(seed: 7)
+        var seen = Set<UInt64>()
+        for _ in 0..<1000 { let v = rng.next(below: 5); XCTAssertLessThan(v, 5); seen.insert(v) }
+        XCTAssertEqual(seen.count, 5)
+        var array = Array(0..<50)
+        rng.shuffle(&array)
+        XCTAssertEqual(array.sorted(), Array(0..<50))
+        XCTAssertNotEqual(array, Array(0..<50))
+    }
+
+    // MARK: - Against scikit-learn
+    // Fixture: scripts/fixtures/manifest/stratified_group_kfold.py, StratifiedGroupKFold(shuffle=False);
+    // groups in numpy.unique order = our identity order, so the folds must be identical.
+
+    struct Fixture: Decodable {
+        struct Case: Decodable {
+            let seed: Int
+            let folds: Int
+            let group_keys: [String]
+            let class_counts: [[Int]]
+            let expected_fold: [Int]
+        }
+        let generator: String
+        let cases: [Case]
+    }
+
+    func testGreedyCoreEqualsScikitLearn() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/stratified_group_kfold.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.cases.count, 5)
+        for c in fixture.cases {
+            let targets = Array(repeating: 1 / Double(c.folds), count: c.folds)
+            let ours = StratifiedGroupSplitter.assignInOrder(c.class_counts, targets: targets)
+            XCTAssertEqual(ours, c.expected_fold, "case seed \(c.seed) (\(c.group_keys.count) groups, \(c.folds) folds)")
+        }
+    }
+
+    // MARK: - Properties
+
+    /// 30 patients with 1-3 studies, 2 classes (about 1 in 3 positive), some patients mixed.
+    func makeGroups(count: Int = 30, seed: UInt64 = 99) -> [StratifiedGroupSplitter.Group] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { i in
+            let studies = 1 + Int(rng.next(below: 3))
+            var counts = [0, 0]
+            for _ in 0..<studies { counts[rng.next(below: 3) == 0 ? 1 : 0] += 1 }
+            return StratifiedGroupSplitter.Group(key: String(format: "patient-%03d", i), classCounts: counts)
+        }
+    }
+
+    func testEveryGroupIsInExactlyOneSplitAndEverySplitIsUsed() throws {
+        let groups = makeGroups()
+        for plan in [SplitPlan.folds(5), .ratios([0.7, 0.15, 0.15]), .ratios([0.8, 0.2])] {
+            let placement = try StratifiedGroupSplitter.assign(groups, plan: plan, seed: 3)
+            XCTAssertEqual(Set(placement.keys), Set(groups.map(\.key)), "\(plan)")
+            XCTAssertEqual(Set(placement.values), Set(0..<plan.names.count), "\(plan)")
+        }
+    }
+
+    func testSameSeedSameSplitsDifferentSeedsDiffer() throws {
+        let groups = makeGroups()
+        let a = try StratifiedGroupSplitter.assign(groups, plan: .folds(5), seed: 7)
+        let b = try StratifiedGroupSplitter.assign(groups.reversed(), plan: .folds(5), seed: 7)
+        XCTAssertEqual(a, b, "the input order must not matter, only the seed")
+        let others = try (8..<12).map { try StratifiedGroupSplitter.assign(groups, plan: .folds(5), seed: UInt64($0)) }
+        XCTAssertTrue(others.allSatisfy { $0 != a }, "different seeds should give different splits")
+    }
+
+    /// Greedy balance compared with the best possible: for 9 patients in 3 folds, try all 3^9
+    /// assignments (every fold non-empty) and take the smallest worst deviation
+    /// D* = min over assignments of max over (fold f, class c) |n[f][c] - N[c]/3|.
+    /// The greedy result must satisfy max |n[f][c] - N[c]/3| <= D* + (largest count of one
+    /// class in one group), i.e. it is within one group of optimal.
+    func testStratificationWithinOneGroupOfOptimal() throws {
+        let counts = [[2, 0], [1, 0], [0, 1], [1, 1], [3, 0], [0, 2], [1, 0], [0, 1], [2, 0]]
+        let groups = counts.enumerated().map { StratifiedGroupSplitter.Group(key: "g\($0.offset)", classCounts: $0.element) }
+        let totals = [counts.map { $0[0] }.reduce(0, +), counts.map { $0[1] }.reduce(0, +)]
+        func worstDeviation(_ placement: [Int]) -> Double {
+            var n = Array(repeating: [0, 0], count: 3)
+            for (g, f) in placement.enumerated() { n[f][0] += counts[g][0]; n[f][1] += counts[g][1] }
+            return (0..<3).flatMap { f in (0..<2).map { c in abs(Double(n[f][c]) - Double(totals[c]) / 3) } }.max()!
+        }
+        var optimal = Double.infinity
+        for code in 0..<19683 {
+            var x = code
+            let placement = (0..<9).map { _ -> Int in defer { x /= 3 }; return x % 3 }
+            guard Set(placement).count == 3 else { continue }
+            optimal = min(optimal, worstDeviation(placement))
+        }
+        let largest = Double(counts.flatMap { $0 }.max()!)
+        for seed in 0..<20 as Range<UInt64> {
+            let placement = try StratifiedGroupSplitter.assign(groups, plan: .folds(3), seed: seed)
+            let ours = worstDeviation((0..<9).map { placement["g\($0)"]! })
+            XCTAssertLessThanOrEqual(ours, optimal + largest, "seed \(seed): greedy \(ours), optimal \(optimal)")
+        }
+    }
+
+    func testRatiosAreApproximatelyMet() throws {
+        // 200 one-study patients, 25% positive: 70/15/15 should give 140/30/30 within a few patients,
+        // with the positive share kept in every split.
+        let groups = (0..<200).map { StratifiedGroupSplitter.Group(key: "p\($0)", classCounts: $0 % 4 == 0 ? [0, 1] : [1, 0]) }
+        let placement = try StratifiedGroupSplitter.assign(groups, plan: .ratios([0.7, 0.15, 0.15]), seed: 1)
+        var sizes = [0, 0, 0], positives = [0, 0, 0]
+        for g in groups { let s = placement[g.key]!; sizes[s] += 1; positives[s] += g.classCounts[1] }
+        XCTAssertEqual(Double(sizes[0]), 140, accuracy: 2)
+        XCTAssertEqual(Double(sizes[1]), 30, accuracy: 2)
+        XCTAssertEqual(Double(sizes[2]), 30, accuracy: 2)
+        for s in 0..<3 { XCTAssertEqual(Double(positives[s]) / Double(sizes[s]), 0.25, accuracy: 0.04) }
+    }
+
+    func testBadPlansAndTooFewGroups() {
+        XCTAssertThrowsError(try SplitPlan.folds(1).validated())
+        XCTAssertThrowsError(try SplitPlan.ratios([0.5, 0.4]).validated())
+        XCTAssertThrowsError(try SplitPlan.ratios([0.5, 0.2, 0.2, 0.1]).validated())
+        XCTAssertThrowsError(try SplitPlan.ratios([1.2, -0.2]).validated())
+        XCTAssertThrowsError(try StratifiedGroupSplitter.assign(makeGroups(count: 3), plan: .folds(5), seed: 0)) { error in
+            XCTAssertEqual(error as? SplitError, .tooFewGroups(groups: 3, splits: 5))
+        }
+    }
+
+    // MARK: - From a resolved manifest to a splits file and back
+
+    func makeResolved() -> ResolvedManifest {
+        var images: [ResolvedImage] = []
+        for p in 0..<40 {
+            let positive = p % 3 == 0
+            for study in 0..<(1 + p % 2) {
+                for frame in 0..<2 {
+                    let sop = "sop-\(p)-\(study)-\(frame)"
+                    let instance = ManifestInstance(sopInstanceUID: sop, seriesInstanceUID: "se-\(p)-\(study)", studyInstanceUID: "st-\(p)-\(study)",
+                                                    path: "/x/\(sop).dcm", isImage: true, isUltrasound: true, numberOfFrames: 3,
+                                                    studyKey: "k", patientKey: "k", patientID: nil)
+                    images.append(ResolvedImage(line: p + 2, instance: instance, label: positive ? "malignant" : "benign", isPositive: positive,
+                                                patientID: "PATIENT-\(p)", studyID: "st-\(p)-\(study)", split: nil, weight: 1, site: nil))
+                }
+            }
+        }
+        return ResolvedManifest(classes: benignMalignant, images: images)
+    }
+
+    func testManifestSplitKeepsPatientsTogetherAndCounts() throws {
+        let resolved = makeResolved()
+        let assignment = try ManifestSplitter.split(resolved, plan: .folds(4), seed: 11)
+        XCTAssertEqual(assignment.splitNames, ["fold0", "fold1", "fold2", "fold3"])
+        XCTAssertEqual(assignment.splitOfPatient.count, 40)
+        let summary = ManifestSplitter.summary(resolved, assignment: assignment)
+        XCTAssertEqual(summary.total.patients, 40)
+        XCTAssertEqual(summary.total.studies, 60)
+        XCTAssertEqual(summary.total.frames, 60 * 2 * 3)
+        XCTAssertEqual(summary.splits.map(\.patients).reduce(0, +), 40)
+        XCTAssertEqual(summary.splits.map(\.studies).reduce(0, +), 60)
+        // 20 malignant studies (patients 0,3,...,39: 14 patients, those with odd p have 2 studies) over 4 folds.
+        let malignant = summary.splits.map { $0.studiesPerClass[1] }
+        XCTAssertEqual(malignant.reduce(0, +), summary.total.studiesPerClass[1])
+        XCTAssertLessThanOrEqual(malignant.max()! - malignant.min()!, 2)
+        XCTAssertFalse(summary.table.contains("PATIENT"), "the printed summary names no patient")
+        XCTAssertTrue(summary.table.hasPrefix("split"))
+    }
+
+    func testSplitsFileRoundTripsAndIsAtomic() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-splits-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("splits.csv").path
+        let assignment = SplitAssignment(splitNames: ["train", "validation", "test"],
+                                         splitOfPatient: ["P,1": "train", "P2": "test", "P3": "validation", "P\"4": "train"])
+        try SplitsFile.write(assignment, comments: ["sonokit manifest split: ratios=0.7,0.15,0.15 seed=1"], to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("# sonokit manifest split"))
+        XCTAssertTrue(text.contains("\"P,1\",train\n"), text)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["splits.csv"], "no temporary file left behind")
+        XCTAssertEqual(try SplitsFile.read(path: path), assignment)
+    }
+
+    func testSplitsFileErrorsNameTheLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-splits-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("s.csv").path
+        try "patient_id,split\nA,train\nB,test\nA,test\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SplitsFile.read(path: path)) { XCTAssertEqual($0 as? SplitsFileError, .patientInTwoSplits(file: path, line: 4, firstLine: 2)) }
+        try "patient_id,split\nA,train\n,test\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SplitsFile.read(path: path)) { XCTAssertEqual($0 as? SplitsFileError, .emptyCell(file: path, line: 3)) }
+    }
+}
