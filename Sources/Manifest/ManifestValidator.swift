@@ -5,9 +5,12 @@ public struct ValidationOptions: Sendable {
     /// A class with fewer distinct studies than this draws a warning: too few to train or to
     /// estimate anything with a useful confidence interval.
     public var minimumStudiesPerClass: Int = 10
+    /// Ignore the manifest's `split` column (what `manifest split` does: it makes new splits).
+    public var ignoreSplitColumn: Bool = false
 
-    public init(minimumStudiesPerClass: Int = 10) {
+    public init(minimumStudiesPerClass: Int = 10, ignoreSplitColumn: Bool = false) {
         self.minimumStudiesPerClass = minimumStudiesPerClass
+        self.ignoreSplitColumn = ignoreSplitColumn
     }
 }
 
@@ -48,7 +51,7 @@ public enum ManifestValidator {
         var issues = manifest.parseIssues
         let columns = manifest.columns
         let classes = manifest.classes
-        let usesSplits = splits != nil || columns.contains(.split)
+        let usesSplits = splits != nil || (columns.contains(.split) && !options.ignoreSplitColumn)
         var warnedSplitNames = Set<String>()
 
         // MARK: Rows, one at a time

@@ -17,6 +17,8 @@
 ///    `t_g = 1/F` this is exactly scikit-learn's criterion `std(n[g][c] / N[c])`. Near-ties
 ///    (numpy's `isclose`: |a-b| <= 1e-8 + 1e-5|b|) go to the split with the fewest samples
 ///    relative to its target, `sum_c n[f][c] / (t_f F)` measured before adding the group.
+/// 3. One departure from scikit-learn: when the groups left are just enough to fill the splits
+///    still empty, they go only to those, so no split is ever empty.
 ///
 /// Counts are *studies* per class per patient, since study-level results are primary.
 /// With the identity order (no shuffle) the result equals scikit-learn's `shuffle=False` result,
@@ -64,12 +66,18 @@ public enum StratifiedGroupSplitter {
         var perSplit = Array(repeating: Array(repeating: 0.0, count: classCount), count: splitCount)
         var placement = Array(repeating: -1, count: counts.count)
         let scale = targets.map { $0 * Double(splitCount) }   // 1 for equal folds
-        for groupIndex in order {
+        var groupsPerSplit = Array(repeating: 0, count: splitCount)
+        for (position, groupIndex) in order.enumerated() {
             let group = counts[groupIndex].map(Double.init)
             var best = 0
             var bestScore = Double.infinity
             var bestFill = Double.infinity
-            for candidate in 0..<splitCount {
+            // Never leave a split empty: once the groups left are just enough for the empty splits,
+            // only those are candidates (scikit-learn can leave a fold empty; a split without data
+            // is useless here).
+            let emptySplits = (0..<splitCount).filter { groupsPerSplit[$0] == 0 }
+            let candidates = order.count - position <= emptySplits.count ? emptySplits : Array(0..<splitCount)
+            for candidate in candidates {
                 var score = 0.0
                 for c in 0..<classCount {
                     var column = [Double](repeating: 0, count: splitCount)
@@ -89,6 +97,7 @@ public enum StratifiedGroupSplitter {
                 }
             }
             for c in 0..<classCount { perSplit[best][c] += group[c] }
+            groupsPerSplit[best] += 1
             placement[groupIndex] = best
         }
         return placement

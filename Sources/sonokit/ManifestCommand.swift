@@ -1,0 +1,189 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Manifest
+
+/// `sonokit manifest`: label manifests (CSV) instead of class folders.
+struct ManifestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manifest",
+        abstract: "Validate label manifests, make patient-grouped stratified splits, convert class folders.",
+        subcommands: [Validate.self, Split.self, FromFolders.self]
+    )
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Report every problem of a manifest with its line and column; exit 0 only without errors.",
+            discussion: """
+            Errors: unknown or missing label, missing patient_id, a reference that resolves to nothing or to
+            non-image objects, one image with two labels, duplicate rows, a patient in two splits, the same
+            decoded pixels under two patients or in two splits, a split without a positive or negative study.
+            Warnings (exit status stays 0): unknown columns, patient_id differing from the DICOM PatientID,
+            a class with fewer than 10 studies, ...
+
+            Examples:
+              sonokit manifest validate labels.csv --catalog work/catalog.sqlite --classes benign,malignant --positive malignant
+              sonokit manifest validate labels.csv --catalog work/catalog.sqlite --splits splits.csv --json
+            """
+        )
+        @OptionGroup var options: ManifestOptions
+        @Option(help: "A splits file from `sonokit manifest split`; it decides every row's split.") var splits: String?
+        @Flag(help: "Print the report as JSON (Schemas/manifest-validation.schema.json).") var json = false
+
+        func run() throws {
+            let assignment = try splits.map { try SplitsFile.read(path: $0) }
+            let result = try options.validate(splits: assignment)
+            if json {
+                print(try JSONOutput.string(result.report))
+            } else {
+                for issue in result.report.issues { print(issue.formatted(file: options.manifest)) }
+                print(ManifestText.summaryLine(result.report))
+            }
+            if !result.report.isValid { throw ExitCode(1) }
+        }
+    }
+
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make stratified, patient-grouped splits (no patient in two splits), deterministic for a seed.",
+            discussion: """
+            The algorithm is scikit-learn's StratifiedGroupKFold (greedy: patients with the most uneven class
+            counts first, each to the split that keeps every class's share closest to its target), with studies
+            as the counting unit and ratios allowed. The splits file has one line per patient:
+            'patient_id,split' with split names fold0..fold{K-1} or train/validation/test (train/test for two
+            ratios). It contains patient ids copied from your manifest: keep it as private as the manifest.
+
+            Examples:
+              sonokit manifest split labels.csv --catalog work/catalog.sqlite --group patient_id --stratify label --folds 5 --seed 7 -o splits.csv
+              sonokit manifest split labels.csv --catalog work/catalog.sqlite --ratios 0.7,0.15,0.15 --seed 7 -o splits.csv
+            """
+        )
+        enum Group: String, ExpressibleByArgument { case patientID = "patient_id" }
+        enum Stratify: String, ExpressibleByArgument { case label }
+
+        @OptionGroup var options: ManifestOptions
+        @Option(help: "The grouping column: no group is ever in two splits (patient_id).") var group: Group = .patientID
+        @Option(help: "The column whose balance is kept across splits (label).") var stratify: Stratify = .label
+        @Option(help: "Number of cross-validation folds (fold0..fold{K-1}).") var folds: Int?
+        @Option(help: "Split fractions: train,test or train,validation,test, summing to 1.") var ratios: String?
+        @Option(help: "Seed of the shuffle that orders equally hard patients; the same seed gives the same splits.") var seed: UInt64
+        @Option(name: .shortAndLong, help: "The splits file to write.") var output: String
+        @Flag(help: "Print the per-split counts as JSON.") var json = false
+
+        func validate() throws {
+            guard (folds == nil) != (ratios == nil) else { throw ValidationError("Give exactly one of --folds K and --ratios 0.7,0.15,0.15.") }
+            _ = try plan()
+        }
+
+        func plan() throws -> SplitPlan {
+            if let folds { return try SplitPlan.folds(folds).validated() }
+            let parts = ratios!.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--ratios takes numbers separated by commas, e.g. 0.7,0.15,0.15") }
+            do { return try SplitPlan.ratios(parts.map { $0! }).validated() } catch { throw ValidationError("\(error)") }
+        }
+
+        func run() throws {
+            let plan = try plan()
+            let first = try options.validate(splits: nil, ignoreSplitColumn: true)
+            guard first.report.isValid else {
+                for issue in first.report.errors { warn(issue.formatted(file: options.manifest)) }
+                warn("\(options.manifest): \(first.report.errors.count) error(s); fix them before splitting (sonokit manifest validate lists warnings too).")
+                throw ExitCode(1)
+            }
+            let assignment = try ManifestSplitter.split(first.resolved, plan: plan, seed: seed)
+            // The splits must pass the same checks as every later command (each split with a positive and a negative).
+            let check = try options.validate(splits: assignment, skipPixelCheck: true)
+            let summary = ManifestSplitter.summary(first.resolved, assignment: assignment)
+            if json { print(try JSONOutput.string(summary)) } else { print(summary.table) }
+            let splitErrors = check.report.errors
+            guard splitErrors.isEmpty else {
+                for issue in splitErrors { warn(issue.formatted(file: options.manifest)) }
+                warn("No splits file written: the groups do not allow these splits. Use fewer folds, other ratios, or label more patients.")
+                throw ExitCode(1)
+            }
+            let how = [folds.map { "folds=\($0)" } ?? "ratios=\(ratios!)", "seed=\(seed)", "group=\(group.rawValue)", "stratify=\(stratify.rawValue)"]
+            try SplitsFile.write(assignment, comments: ["sonokit manifest split " + how.joined(separator: " ")], to: output)
+            if !json { print("Wrote \(output): \(assignment.splitOfPatient.count) patients in \(assignment.splitNames.count) splits.") }
+        }
+    }
+
+    struct FromFolders: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "from-folders",
+            abstract: "Write a manifest from a folder-per-class tree of DICOM files (the Keras layout).",
+            discussion: """
+            label = the class folder's name, patient_id = the file's DICOM PatientID, path = relative to the
+            manifest. Classes are not declared in the file: you declare them, and which one is positive.
+
+            Example:
+              sonokit manifest from-folders export/ -o labels.csv
+            """
+        )
+        @Argument(help: "The folder whose sub-folders are the classes.") var directory: String
+        @Option(name: .shortAndLong, help: "The manifest to write.") var output: String
+
+        func run() throws {
+            let outcome = try FolderManifestBuilder.build(root: directory, manifestPath: output)
+            guard !outcome.rows.isEmpty else {
+                throw ValidationError("\(directory): no DICOM image in any class folder (\(outcome.skipped.count) file(s) skipped); expected \(directory)/<class>/<files>.")
+            }
+            try FolderManifestBuilder.write(outcome, to: output)
+            print("Wrote \(output): \(outcome.rows.count) images of \(outcome.patients) patients.")
+            for folder in outcome.filesPerFolder { print("  \(folder.label): \(folder.files) images") }
+            if !outcome.skipped.isEmpty {
+                print("Skipped \(outcome.skipped.count) file(s):")
+                for item in outcome.skipped.prefix(20) { print("  \(item.path): \(item.reason)") }
+                if outcome.skipped.count > 20 { print("  ... and \(outcome.skipped.count - 20) more") }
+            }
+            if outcome.rowsWithoutPatientID > 0 {
+                print("\(outcome.rowsWithoutPatientID) file(s) have no PatientID: fill patient_id on those rows, or validation will fail.")
+            }
+            let names = outcome.filesPerFolder.map(\.label)
+            print("""
+                Next:
+                  1. Check the patient_id column. It was copied from the DICOM PatientID; pseudonymised exports \
+                sometimes give one patient several ids (or several patients one), and splits are only as good as these ids.
+                  2. Declare the classes and the positive class (SonoKit never guesses them from folder names), e.g.
+                     sonokit manifest validate \(output) --catalog CATALOG --classes \(names.joined(separator: ",")) --positive \(names.last ?? "CLASS")
+                     or put '# classes: \(names.joined(separator: ",")); positive: \(names.last ?? "CLASS")' on the first line of \(output).
+                """)
+        }
+    }
+}
+
+/// The options every command that reads a manifest shares, so that train, evaluate and predict
+/// judge a manifest exactly as `manifest validate` does.
+struct ManifestOptions: ParsableArguments {
+    @Argument(help: "The manifest CSV file.") var manifest: String
+    @Option(help: "The catalog made by `sonokit ingest`.") var catalog: String
+    @Option(help: "The classes, comma-separated (else the manifest's '# classes:' line).") var classes: String?
+    @Option(help: "The positive class (one of --classes).") var positive: String?
+    @Option(help: "Field delimiter: comma, semicolon or tab (default: detected from the header).") var delimiter: String?
+    @Flag(help: "Skip the duplicate-pixel checks (which decode every frame not yet hashed in the catalog).") var noPixelCheck = false
+
+    func validate() throws {
+        guard (classes == nil) == (positive == nil) else { throw ValidationError("Give --classes and --positive together.") }
+        if let delimiter { do { _ = try ManifestDelimiter(argument: delimiter) } catch { throw ValidationError("\(error)") } }
+    }
+
+    /// Parses and validates the manifest against the catalog. Fatal parse problems are thrown;
+    /// row problems are in the report.
+    func validate(splits: SplitAssignment?, ignoreSplitColumn: Bool = false, skipPixelCheck: Bool = false) throws -> ValidationResult {
+        let declaration = try classes.map { try ClassDeclaration(commaSeparatedClasses: $0, positive: positive!) }
+        let parsed = try Manifest.load(path: manifest, delimiter: try delimiter.map(ManifestDelimiter.init(argument:)), classes: declaration)
+        let store = try openExisting(catalog)
+        let hasher = noPixelCheck || skipPixelCheck ? nil : DecodedPixelHasher(catalog: store)
+        return ManifestValidator.validate(parsed, resolver: CatalogImageResolver(catalog: store), pixelHasher: hasher, splits: splits,
+                                          options: ValidationOptions(ignoreSplitColumn: ignoreSplitColumn))
+    }
+}
+
+enum ManifestText {
+    /// `labels.csv: valid (0 errors, 2 warnings); 40 rows -> 120 images, 360 frames, 40 patients, 60 studies; benign 40, malignant* 20 studies`
+    static func summaryLine(_ report: ValidationReport) -> String {
+        let s = report.summary
+        let classes = s.studiesPerClass.map { "\($0.label)\($0.label == s.positiveClass ? " (positive)" : "") \($0.studies)" }.joined(separator: ", ")
+        return "\(report.manifest): \(report.isValid ? "valid" : "INVALID") (\(report.errors.count) error(s), \(report.warnings.count) warning(s)); "
+            + "\(s.rows) rows -> \(s.images) images, \(s.frames) frames, \(s.patients) patients, \(s.studies) studies; studies per class: \(classes)"
+    }
+}
