@@ -1,0 +1,207 @@
+import Catalog
+import Foundation
+import SonoKitTestSupport
+import XCTest
+@testable import Manifest
+
+/// Manifests on SampleStudies/ (the synthetic export and its labels.csv): resolution by every key
+/// kind through an ingested catalog, and `sonokit manifest validate|split|from-folders` end to end,
+/// with their JSON checked against Schemas/ by an independent validator (python3-jsonschema) and
+/// their printed output checked for patient identifiers read by dcmdump.
+final class SampleStudiesManifestTests: XCTestCase {
+    var work: URL!
+    static let samples = RepositoryPaths.sampleStudies
+    static let labels = samples.appendingPathComponent("labels.csv").path
+    static let declare = ["--classes", "benign,malignant", "--positive", "malignant"]
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-manifest-samples-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    var catalogPath: String { work.appendingPathComponent("catalog.sqlite").path }
+
+    func ingestedCatalog() throws -> Catalog {
+        let catalog = try Catalog(path: catalogPath)
+        _ = try Ingestor(jobs: 2).run(folders: [Self.samples.path], into: catalog)
+        return catalog
+    }
+
+    func run(_ arguments: [String]) throws -> SonoKitCommand.Result { try SonoKitCommand.run(arguments, in: work) }
+
+    /// PatientID, PatientName parts and PatientBirthDate of every SampleStudies file, read with dcmdump.
+    func sampleIdentifiers() throws -> Set<String> {
+        var values = Set<String>()
+        let root = Self.samples.path
+        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where !name.hasSuffix(".csv") {
+            let path = root + "/" + name
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", path]) else { continue }
+            for line in dump.split(separator: "\n") {
+                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
+                let value = String(line[line.index(after: open)..<close])
+                values.formUnion(([value] + value.split(separator: "^").map(String.init)).filter { $0.count >= 4 })
+            }
+        }
+        return values
+    }
+
+    func assertNoIdentifiers(_ text: String, _ identifiers: Set<String>, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        for value in identifiers where text.contains(value) {
+            XCTFail("\(what) prints the patient identifier '\(value)'", file: file, line: line)
+        }
+    }
+
+    // MARK: - Resolution by every key kind through the catalog of SampleStudies
+
+    func testEveryKeyKindResolvesAgainstSampleStudies() throws {
+        let catalog = try ingestedCatalog()
+        let all = try catalog.allInstances()
+        let image = try XCTUnwrap(all.first { $0.isImage && $0.isUltrasound && $0.accessionNumber != nil })
+        let studyAll = all.filter { $0.studyInstanceUID == image.studyInstanceUID }
+        let studyImages = studyAll.filter { $0.isImage && $0.isUltrasound }.map(\.sopInstanceUID)
+        let seriesImages = all.filter { $0.seriesInstanceUID == image.seriesInstanceUID && $0.isImage && $0.isUltrasound }.map(\.sopInstanceUID)
+        let relative = String(image.path.dropFirst(Self.samples.standardizedFileURL.path.count + 1))
+        let manifest = try ManifestParser.parse(data: Data("""
+            path,sop_uid,series_uid,study_uid,accession,label,patient_id
+            \(relative),,,,,benign,\(image.patientID ?? "")
+            ,\(image.sopInstanceUID),,,,benign,\(image.patientID ?? "")
+            ,,\(image.seriesInstanceUID),,,benign,\(image.patientID ?? "")
+            ,,,\(image.studyInstanceUID),,benign,\(image.patientID ?? "")
+            ,,,,\(image.accessionNumber!),benign,\(image.patientID ?? "")
+            """.utf8), file: "keys.csv", directory: Self.samples.standardizedFileURL.path, classes: benignMalignant)
+        let resolver = CatalogImageResolver(catalog: catalog)
+        let resolved = try manifest.rows.map { try resolver.resolve($0.reference!).map(\.sopInstanceUID) }
+        XCTAssertEqual(resolved[0], [image.sopInstanceUID], "path")
+        XCTAssertEqual(resolved[1], [image.sopInstanceUID], "sop_uid")
+        XCTAssertEqual(Set(resolved[2]), Set(seriesImages), "series_uid")
+        XCTAssertEqual(Set(resolved[3]), Set(studyAll.map(\.sopInstanceUID)), "study_uid resolves to every object of the study")
+        XCTAssertEqual(Set(resolved[4]), Set(studyAll.map(\.sopInstanceUID)), "accession")
+        // Validation keeps one copy of each image and, for study-level keys, only ultrasound images.
+        let result = ManifestValidator.validate(manifest, resolver: resolver, pixelHasher: nil, options: ValidationOptions(minimumStudiesPerClass: 1))
+        XCTAssertEqual(Set(result.resolved.images.map(\.instance.sopInstanceUID)), Set(studyImages + [image.sopInstanceUID]))
+        XCTAssertEqual(result.report.errors.map(\.code), [.emptyClass], "only the malignant class is missing in this one-study manifest")
+    }
+
+    func testSampleLabelsValidateAndSplit() throws {
+        let catalog = try ingestedCatalog()
+        let manifest = try Manifest.load(path: Self.labels, classes: benignMalignant)
+        let result = ManifestValidator.validate(manifest, resolver: CatalogImageResolver(catalog: catalog),
+                                                pixelHasher: DecodedPixelHasher(catalog: catalog))
+        XCTAssertEqual(result.report.issues, [])
+        XCTAssertEqual(result.report.summary.studies, 40)
+        XCTAssertEqual(result.report.summary.patients, 30)
+        XCTAssertEqual(result.report.summary.studiesPerClass.map(\.studies), [20, 20])
+        let non = try catalog.allInstances().filter { !$0.isImage }.map(\.sopInstanceUID)
+        XCTAssertFalse(non.isEmpty, "SampleStudies holds non-image objects (SR, KO)")
+        XCTAssertTrue(result.resolved.images.allSatisfy { !non.contains($0.instance.sopInstanceUID) }, "study rows skip SR and KO objects")
+
+        for plan in [SplitPlan.folds(5), .ratios([0.7, 0.15, 0.15])] {
+            let assignment = try ManifestSplitter.split(result.resolved, plan: plan, seed: 7)
+            let check = ManifestValidator.validate(manifest, resolver: CatalogImageResolver(catalog: catalog), pixelHasher: nil, splits: assignment)
+            XCTAssertEqual(check.report.issues, [], "\(plan): every split has both classes, no patient crosses")
+        }
+    }
+
+    // MARK: - The commands end to end
+
+    func testValidateCommandJSONMatchesTheSchemaAndPrintsNoIdentifiers() throws {
+        let identifiers = try sampleIdentifiers()
+        XCTAssertGreaterThan(identifiers.count, 20, "the PHI probe must have something to look for")
+        XCTAssertEqual(try run(["ingest", Self.samples.path, "--catalog", catalogPath, "--jobs", "2"]).status, 0)
+
+        let text = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath] + Self.declare)
+        XCTAssertEqual(text.status, 0, text.stdout + text.stderr)
+        XCTAssertTrue(text.stdout.contains("valid (0 error(s), 0 warning(s)); 40 rows -> 57 images"), text.stdout)
+        assertNoIdentifiers(text.stdout + text.stderr, identifiers, "manifest validate")
+
+        let json = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--json"] + Self.declare)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        try SchemaValidator.validate(Data(json.stdout.utf8), against: "manifest-validation.schema.json")
+
+        // A broken copy: unknown label on line 3, missing patient on line 5; exit 1, schema-valid JSON.
+        var lines = try String(contentsOfFile: Self.labels, encoding: .utf8).components(separatedBy: "\n")
+        lines[2] = lines[2].replacingOccurrences(of: ",malignant,", with: ",malign,")
+        lines[4] = lines[4].replacingOccurrences(of: ",SKP0004,", with: ",,")
+        let broken = work.appendingPathComponent("broken.csv").path
+        try lines.joined(separator: "\n").write(toFile: broken, atomically: true, encoding: .utf8)
+        let bad = try run(["manifest", "validate", broken, "--catalog", catalogPath, "--json"] + Self.declare)
+        XCTAssertEqual(bad.status, 1)
+        try SchemaValidator.validate(Data(bad.stdout.utf8), against: "manifest-validation.schema.json")
+        let report = try JSONDecoder().decode(ValidationReport.self, from: Data(bad.stdout.utf8))
+        XCTAssertEqual(report.errors.map { "\($0.code.rawValue)@\($0.line ?? 0)" }, ["unknown_label@3", "missing_patient_id@5"])
+        let badText = try run(["manifest", "validate", broken, "--catalog", catalogPath] + Self.declare)
+        XCTAssertTrue(badText.stdout.contains("broken.csv:3: error [unknown_label] column label:"), badText.stdout)
+        assertNoIdentifiers(badText.stdout + badText.stderr, identifiers, "manifest validate (errors)")
+    }
+
+    func testSplitCommandIsDeterministicAndItsFileValidates() throws {
+        let identifiers = try sampleIdentifiers()
+        XCTAssertEqual(try run(["ingest", Self.samples.path, "--catalog", catalogPath, "--jobs", "2"]).status, 0)
+        func split(_ seed: Int, _ name: String) throws -> String {
+            let result = try run(["manifest", "split", Self.labels, "--catalog", catalogPath, "--group", "patient_id", "--stratify", "label",
+                                  "--folds", "5", "--seed", String(seed), "-o", name] + Self.declare)
+            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+            XCTAssertTrue(result.stdout.contains("fold4"), result.stdout)
+            XCTAssertTrue(result.stdout.contains("total        30       40     138                20                   20"), result.stdout)
+            assertNoIdentifiers(result.stdout + result.stderr, identifiers, "manifest split")
+            return try String(contentsOf: work.appendingPathComponent(name), encoding: .utf8)
+        }
+        let a = try split(7, "a.csv"), b = try split(7, "b.csv"), c = try split(8, "c.csv")
+        XCTAssertEqual(a, b, "same seed, same splits file")
+        XCTAssertNotEqual(a.components(separatedBy: "\n").dropFirst(), c.components(separatedBy: "\n").dropFirst(), "another seed, other splits")
+        let splits = try SplitsFile.read(path: work.appendingPathComponent("a.csv").path)
+        XCTAssertEqual(splits.splitOfPatient.count, 30)
+        XCTAssertEqual(splits.splitNames, ["fold0", "fold1", "fold2", "fold3", "fold4"])
+        let check = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--splits", "a.csv"] + Self.declare)
+        XCTAssertEqual(check.status, 0, check.stdout)
+
+        let ratios = try run(["manifest", "split", Self.labels, "--catalog", catalogPath, "--ratios", "0.7,0.15,0.15", "--seed", "7", "-o", "r.csv"] + Self.declare)
+        XCTAssertEqual(ratios.status, 0, ratios.stdout + ratios.stderr)
+        XCTAssertEqual(try SplitsFile.read(path: work.appendingPathComponent("r.csv").path).splitNames, ["train", "validation", "test"])
+
+        let both = try run(["manifest", "split", Self.labels, "--catalog", catalogPath, "--folds", "5", "--ratios", "0.5,0.5", "--seed", "1", "-o", "x.csv"] + Self.declare)
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("exactly one of --folds"), both.stderr)
+    }
+
+    func testFromFoldersCommand() throws {
+        let export = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/export").path
+        let result = try run(["manifest", "from-folders", export, "-o", "labels.csv"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("Wrote labels.csv: 7 images of 4 patients."), result.stdout)
+        XCTAssertTrue(result.stdout.contains("benign/a-sr.dcm: not an image object"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("--classes benign,malignant --positive"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("FIXM-"), "patient ids stay in the file")
+        let written = try String(contentsOf: work.appendingPathComponent("labels.csv"), encoding: .utf8)
+        XCTAssertTrue(written.contains("\npath,label,patient_id\n"), written)
+        XCTAssertTrue(written.contains("benign/a1.dcm,benign,FIXM-A\n"), written)
+        let comment = String(written.prefix { $0 != "\n" }.dropFirst())
+        XCTAssertNil(try ClassDeclaration.fromComment(comment), "the written comment must not declare classes")
+    }
+
+    // MARK: - The manifest schema describes what the parser reads
+
+    func testManifestRowsAsJSONMatchTheSchema() throws {
+        let manifest = try Manifest.load(path: Self.labels, classes: benignMalignant)
+        for row in manifest.rows.prefix(3) {
+            let object = Dictionary(uniqueKeysWithValues: row.values.map { ($0.key.rawValue, $0.value) })
+            try SchemaValidator.validate(try JSONSerialization.data(withJSONObject: object), against: "manifest.schema.json")
+        }
+        XCTAssertThrowsError(try SchemaValidator.validate(Data(#"{"path": "a.dcm", "label": "benign"}"#.utf8), against: "manifest.schema.json"),
+                             "patient_id is required")
+        XCTAssertThrowsError(try SchemaValidator.validate(Data(#"{"label": "benign", "patient_id": "P"}"#.utf8), against: "manifest.schema.json"),
+                             "a reference column is required")
+        XCTAssertThrowsError(try SchemaValidator.validate(Data(#"{"sop_uid": "1.2", "label": "benign", "patient_id": "P", "weight": "heavy"}"#.utf8), against: "manifest.schema.json"))
+    }
+
+    func testReportSchemaListsEveryIssueCode() throws {
+        let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: SchemaValidator.schemasFolder.appendingPathComponent("manifest-validation.schema.json"))) as! [String: Any]
+        let items = ((schema["properties"] as! [String: Any])["issues"] as! [String: Any])["items"] as! [String: Any]
+        let codes = ((items["properties"] as! [String: Any])["code"] as! [String: Any])["enum"] as! [String]
+        XCTAssertEqual(Set(codes), Set(ValidationIssue.Code.allCases.map(\.rawValue)))
+    }
+}
