@@ -36,6 +36,13 @@ public struct ManifestInstance: Codable, Hashable, Sendable {
 /// an empty array; `throws` is for failures of the lookup itself (an unreadable catalog).
 public protocol ImageResolving {
     func resolve(_ reference: ImageReference) throws -> [ManifestInstance]
+    /// Called once with every reference of a manifest before the rows are resolved one by one, so
+    /// that an implementation can look them up in batches. The default does nothing.
+    func prefetch(_ references: [ImageReference]) throws
+}
+
+extension ImageResolving {
+    public func prefetch(_ references: [ImageReference]) throws {}
 }
 
 /// Computes the content hashes of the decoded pixels of an instance, used to find the same picture

@@ -55,6 +55,8 @@ public enum ManifestValidator {
         var warnedSplitNames = Set<String>()
 
         // MARK: Rows, one at a time
+        // A failed batch lookup is not fatal: the single lookups below report it row by row.
+        try? resolver.prefetch(manifest.rows.flatMap(\.references))
         var accepted: [AcceptedRow] = []
         for row in manifest.rows {
             var usable = true

@@ -86,6 +86,41 @@ final class SampleStudiesManifestTests: XCTestCase {
         XCTAssertEqual(result.report.errors.map(\.code), [.emptyClass], "only the malignant class is missing in this one-study manifest")
     }
 
+    /// The batched lookups (Catalog+Manifest.swift) must answer exactly what the single lookups answer.
+    func testBatchedLookupsEqualSingleLookups() throws {
+        let catalog = try ingestedCatalog()
+        let all = try catalog.allInstances()
+        let sops = all.map(\.sopInstanceUID) + ["1.2.3.not-there"]
+        let bySOP = try catalog.instances(matching: .sopUID, in: sops)
+        XCTAssertEqual(bySOP.count, all.count)
+        for sop in sops { XCTAssertEqual(bySOP[sop] ?? [], try catalog.instance(sopUID: sop).map { [$0] } ?? []) }
+        let studies = Array(Set(all.map(\.studyInstanceUID)))
+        let byStudy = try catalog.instances(matching: .studyUID, in: studies)
+        for study in studies { XCTAssertEqual(byStudy[study], try catalog.instances(forStudy: study)) }
+        let series = Array(Set(all.map(\.seriesInstanceUID)))
+        let bySeries = try catalog.instances(matching: .seriesUID, in: series)
+        for s in series { XCTAssertEqual(bySeries[s], try catalog.instances(forSeries: s)) }
+        let accessions = Array(Set(all.compactMap(\.accessionNumber)))
+        XCTAssertFalse(accessions.isEmpty)
+        let byAccession = try catalog.instances(matching: .accession, in: accessions)
+        for a in accessions { XCTAssertEqual(byAccession[a], try catalog.instances(accession: a)) }
+        let byPath = try catalog.instances(matching: .path, in: all.map(\.path))
+        for i in all { XCTAssertEqual(byPath[i.path], [i]) }
+
+        // And the resolver, prefetched or not, resolves a manifest the same way.
+        let manifest = try Manifest.load(path: Self.labels, classes: benignMalignant)
+        let cold = ManifestValidator.validate(manifest, resolver: SingleLookups(inner: CatalogImageResolver(catalog: catalog)), pixelHasher: nil)
+        let batched = ManifestValidator.validate(manifest, resolver: CatalogImageResolver(catalog: catalog), pixelHasher: nil)
+        XCTAssertEqual(cold.resolved.images, batched.resolved.images)
+        XCTAssertEqual(batched.resolved.images.count, 57)
+    }
+
+    /// Hides `prefetch`, so every row is a single lookup.
+    struct SingleLookups: ImageResolving {
+        let inner: CatalogImageResolver
+        func resolve(_ reference: ImageReference) throws -> [ManifestInstance] { try inner.resolve(reference) }
+    }
+
     func testSampleLabelsValidateAndSplit() throws {
         let catalog = try ingestedCatalog()
         let manifest = try Manifest.load(path: Self.labels, classes: benignMalignant)
