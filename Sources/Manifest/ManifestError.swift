@@ -31,3 +31,27 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension ManifestError {
+    /// The error as the single issue of a report, so that `--json` output keeps one form even when
+    /// the file cannot be read at all.
+    public var issue: ValidationIssue {
+        switch self {
+        case .unreadable: return ValidationIssue(.error, .unreadableFile, line: nil, column: nil, description)
+        case .notUTF8(_, let line): return ValidationIssue(.error, .notUTF8, line: line, column: nil, description)
+        case .noHeader: return ValidationIssue(.error, .noHeader, line: nil, column: nil, description)
+        case .unbalancedQuote(_, let line): return ValidationIssue(.error, .unbalancedQuote, line: line, column: nil, description)
+        case .badClassDeclaration, .badDelimiter: return ValidationIssue(.error, .badClassDeclaration, line: nil, column: nil, description)
+        case .conflictingClassDeclarations(_, let line): return ValidationIssue(.error, .badClassDeclaration, line: line, column: nil, description)
+        case .noClassDeclaration: return ValidationIssue(.error, .noClassDeclaration, line: nil, column: nil, description)
+        }
+    }
+}
+
+extension ValidationReport {
+    /// The report of a manifest that could not be read: the one fatal problem, empty counts.
+    public init(manifest: String, fatal: ManifestError) {
+        self.init(manifest: manifest, issues: [fatal.issue],
+                  summary: Summary(rows: 0, images: 0, frames: 0, patients: 0, studies: 0, studiesPerClass: [], positiveClass: ""))
+    }
+}

@@ -5,6 +5,13 @@ public struct ValidationIssue: Codable, Hashable, Sendable {
 
     /// What went wrong, as a stable machine-readable code (the `code` field of `--json` output).
     public enum Code: String, Codable, Sendable, CaseIterable {
+        // the file as a whole (a ManifestError: nothing else could be checked)
+        case unreadableFile = "unreadable_file"
+        case notUTF8 = "not_utf8"
+        case noHeader = "no_header"
+        case unbalancedQuote = "unbalanced_quote"
+        case badClassDeclaration = "bad_class_declaration"
+        case noClassDeclaration = "no_class_declaration"
         // header
         case missingColumn = "missing_column"
         case noReferenceColumn = "no_reference_column"

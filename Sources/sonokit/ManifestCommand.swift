@@ -32,7 +32,11 @@ struct ManifestCommand: ParsableCommand {
 
         func run() throws {
             let assignment = try splits.map { try SplitsFile.read(path: $0) }
-            let result = try options.validate(splits: assignment)
+            let result: ValidationResult
+            do { result = try options.validate(splits: assignment) } catch let error as ManifestError where json {
+                print(try JSONOutput.string(ValidationReport(manifest: options.manifest, fatal: error)))
+                throw ExitCode(1)
+            }
             if json {
                 print(try JSONOutput.string(result.report))
             } else {

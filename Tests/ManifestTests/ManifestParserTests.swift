@@ -42,6 +42,13 @@ final class ManifestParserTests: XCTestCase {
         XCTAssertEqual(m.rows[1].patientID, "P2", "a CR must not stick to the last field")
     }
 
+    func testOldMacCRLineEnds() throws {
+        // A lone CR ends a line too (classic Mac OS exports), in the CSV reader and in our line count.
+        let m = try parse("path,label,patient_id\ra.dcm,benign,P1\r\rb.dcm,malignant,\"P\r2\"\rc.dcm,benign,P3")
+        XCTAssertEqual(m.rows.map(\.line), [2, 4, 6])
+        XCTAssertEqual(m.rows[1].patientID, "P\r2")
+    }
+
     func testNonUTF8BytesNameTheLine() {
         // Latin-1 "é" (0xE9) on line 3, as written by an old spreadsheet.
         let bytes = Array("path,label,patient_id\na.dcm,benign,P1\n".utf8) + [0x62, 0xE9, 0x2C] + Array("benign,P2\n".utf8)

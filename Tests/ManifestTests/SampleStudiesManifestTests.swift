@@ -168,6 +168,13 @@ final class SampleStudiesManifestTests: XCTestCase {
         try SchemaValidator.validate(Data(bad.stdout.utf8), against: "manifest-validation.schema.json")
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(bad.stdout.utf8))
         XCTAssertEqual(report.errors.map { "\($0.code.rawValue)@\($0.line ?? 0)" }, ["unknown_label@3", "missing_patient_id@5"])
+        // A file that cannot be read at all still gives a schema-valid report, naming the line.
+        try Data([0x70, 0x61, 0x74, 0x68, 0x0A, 0xFF, 0x0A]).write(to: work.appendingPathComponent("latin1.csv"))
+        let unreadable = try run(["manifest", "validate", "latin1.csv", "--catalog", catalogPath, "--json"] + Self.declare)
+        XCTAssertEqual(unreadable.status, 1)
+        try SchemaValidator.validate(Data(unreadable.stdout.utf8), against: "manifest-validation.schema.json")
+        XCTAssertTrue(unreadable.stdout.contains("\"code\" : \"not_utf8\""), unreadable.stdout)
+        XCTAssertTrue(unreadable.stdout.contains("\"line\" : 2"), unreadable.stdout)
         let badText = try run(["manifest", "validate", broken, "--catalog", catalogPath] + Self.declare)
         XCTAssertTrue(badText.stdout.contains("broken.csv:3: error [unknown_label] column label:"), badText.stdout)
         assertNoIdentifiers(badText.stdout + badText.stderr, identifiers, "manifest validate (errors)")
