@@ -15,6 +15,13 @@ import Foundation
 ///   give: a record starts on the line after the previous one ended, and spans one line plus
 ///   the line breaks inside its quoted fields (the library keeps those verbatim).
 /// - Empty lines are skipped; one trailing delimiter per line (an empty last field) is tolerated.
+///
+/// Why CSV.swift and not SwiftCSV 0.10.0 (both read from their sources): neither reports line
+/// numbers. CSV.swift is a Unicode-scalar state machine with explicit CR / LF / CRLF rules that
+/// keeps line breaks inside quoted fields verbatim, which is what makes the physical line count
+/// above exact. SwiftCSV works on grapheme clusters, silently drops white space at the start of
+/// fields, and throws a quotation error without any position. CSV.swift is lenient about a stray
+/// quote, so an odd number of quotes in a record is detected here and reported with its line.
 public enum ManifestParser {
 
     public static func parse(data: Data, file: String, directory: String,
