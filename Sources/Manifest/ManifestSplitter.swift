@@ -48,6 +48,19 @@ public struct SplitSummary: Codable, Equatable, Sendable {
         /// Distinct studies per class, in declared class order.
         public var studiesPerClass: [Int]
 
+        enum CodingKeys: String, CodingKey {
+            case name, patients, studies, frames
+            case studiesPerClass = "studies_per_class"
+        }
+
+        public init(name: String, patients: Int, studies: Int, frames: Int, studiesPerClass: [Int]) {
+            self.name = name
+            self.patients = patients
+            self.studies = studies
+            self.frames = frames
+            self.studiesPerClass = studiesPerClass
+        }
+
         init(resolved: ResolvedManifest, name: String, images: [ResolvedImage]) {
             self.name = name
             patients = Set(images.map(\.patientID)).count
@@ -57,6 +70,12 @@ public struct SplitSummary: Codable, Equatable, Sendable {
                 Set(images.filter { $0.label == label }.map(\.studyID)).count
             }
         }
+    }
+
+    public init(classes: [String], splits: [Row], total: Row) {
+        self.classes = classes
+        self.splits = splits
+        self.total = total
     }
 
     /// A plain-text table, one line per split, then the total.

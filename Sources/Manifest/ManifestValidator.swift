@@ -270,11 +270,16 @@ public enum ManifestValidator {
             }
         }
 
-        let summary = ValidationReport.Summary(
+        var summary = ValidationReport.Summary(
             rows: manifest.rows.count, images: images.count, frames: images.reduce(0) { $0 + $1.instance.numberOfFrames },
             patients: Set(images.map(\.patientID)).count, studies: Set(images.map(\.studyID)).count,
             studiesPerClass: classes.classes.map { ValidationReport.ClassCount(label: $0, studies: studiesOfClass[$0]?.count ?? 0) },
             positiveClass: classes.positive)
+        if usesSplits {
+            let resolved = ResolvedManifest(classes: classes, images: images)
+            let names = (splits?.splitNames ?? []) + resolved.splitNames.filter { !(splits?.splitNames ?? []).contains($0) }
+            summary.splits = names.map { SplitSummary.Row(resolved: resolved, name: $0, images: resolved.images(inSplit: $0)) }
+        }
         let ordered = issues.enumerated().sorted { a, b in
             let la = a.element.line ?? Int.max, lb = b.element.line ?? Int.max
             return la != lb ? la < lb : a.offset < b.offset

@@ -19,9 +19,11 @@ public struct ValidationReport: Codable, Sendable {
         /// Studies per declared class, in declared order.
         public var studiesPerClass: [ClassCount]
         public var positiveClass: String
+        /// The same counts per split, in split order; empty when the manifest uses no splits.
+        public var splits: [SplitSummary.Row] = []
 
         enum CodingKeys: String, CodingKey {
-            case rows, images, frames, patients, studies
+            case rows, images, frames, patients, studies, splits
             case studiesPerClass = "studies_per_class"
             case positiveClass = "positive_class"
         }

@@ -42,6 +42,12 @@ struct ManifestCommand: ParsableCommand {
             } else {
                 for issue in result.report.issues { print(issue.formatted(file: options.manifest)) }
                 print(ManifestText.summaryLine(result.report))
+                let s = result.report.summary
+                if !s.splits.isEmpty {
+                    let total = SplitSummary.Row(name: "total", patients: s.patients, studies: s.studies, frames: s.frames,
+                                                 studiesPerClass: s.studiesPerClass.map(\.studies))
+                    print(SplitSummary(classes: s.studiesPerClass.map(\.label), splits: s.splits, total: total).table)
+                }
             }
             if !result.report.isValid { throw ExitCode(1) }
         }

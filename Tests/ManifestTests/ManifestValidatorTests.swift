@@ -259,6 +259,11 @@ final class ManifestValidatorTests: XCTestCase {
         let r = try validate("sop_uid,label,patient_id,split\nA1,benign,SECRET-A,test\nB1,malignant,SECRET-B,\nC1,benign,SECRET-C,\nD1,malignant,SECRET-D,\nE1,benign,SECRET-E,\n", splits: splits)
         XCTAssertEqual(r.report.codesAndLines, ["missing_split@6"])
         XCTAssertEqual(r.resolved.images.map(\.split), ["train", "train", "test", "test", nil], "the manifest column (test on line 2) is ignored")
+        // Per-split counts in the report, in the splits file's order.
+        XCTAssertEqual(r.report.summary.splits.map(\.name), ["train", "test"])
+        XCTAssertEqual(r.report.summary.splits.map(\.patients), [2, 2])
+        XCTAssertEqual(r.report.summary.splits.map(\.frames), [20, 20])
+        XCTAssertEqual(r.report.summary.splits.map(\.studiesPerClass), [[1, 1], [1, 1]])
     }
 
     // MARK: - Every problem at once, in line order
