@@ -7,10 +7,16 @@ public struct ValidationOptions: Sendable {
     public var minimumStudiesPerClass: Int = 10
     /// Ignore the manifest's `split` column (what `manifest split` does: it makes new splits).
     public var ignoreSplitColumn: Bool = false
+    /// Called as images are hashed for the duplicate-pixel checks (images done, images in all), from
+    /// worker threads but never two calls at once. Hashing decodes every frame not yet hashed in
+    /// the catalog, the one slow step of validation.
+    public var pixelProgress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
 
-    public init(minimumStudiesPerClass: Int = 10, ignoreSplitColumn: Bool = false) {
+    public init(minimumStudiesPerClass: Int = 10, ignoreSplitColumn: Bool = false,
+                pixelProgress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) {
         self.minimumStudiesPerClass = minimumStudiesPerClass
         self.ignoreSplitColumn = ignoreSplitColumn
+        self.pixelProgress = pixelProgress
     }
 }
 
@@ -224,7 +230,7 @@ public enum ManifestValidator {
 
         // MARK: Same pixels
         if let pixelHasher {
-            issues += duplicatePixelIssues(accepted, hasher: pixelHasher)
+            issues += duplicatePixelIssues(accepted, hasher: pixelHasher, progress: options.pixelProgress)
         }
 
         // MARK: Classes and splits
@@ -318,12 +324,15 @@ public enum ManifestValidator {
 
     /// Hashes every image once (in parallel) and reports pictures shared across patients or splits.
     /// Each pair of rows is reported once per kind, at the later row.
-    static func duplicatePixelIssues(_ accepted: [AcceptedRow], hasher: PixelHashing) -> [ValidationIssue] {
+    static func duplicatePixelIssues(_ accepted: [AcceptedRow], hasher: PixelHashing,
+                                     progress: (@Sendable (Int, Int) -> Void)? = nil) -> [ValidationIssue] {
         var work: [(row: Int, instance: ManifestInstance)] = []
         for (index, row) in accepted.enumerated() { for instance in row.ownedImages { work.append((index, instance)) } }
         let results = ResultSlots<Result<[String], Error>>(count: work.count)
+        let counter = ProgressCounter(total: work.count, report: progress)
         DispatchQueue.concurrentPerform(iterations: work.count) { index in
             results[index] = Result { try hasher.frameHashes(of: work[index].instance) }
+            counter.step()
         }
         var issues: [ValidationIssue] = []
         var firstOwner: [String: (row: Int, sop: String)] = [:]
@@ -372,5 +381,24 @@ final class ResultSlots<Value>: @unchecked Sendable {
     subscript(index: Int) -> Value? {
         get { lock.lock(); defer { lock.unlock() }; return storage[index] }
         set { lock.lock(); storage[index] = newValue; lock.unlock() }
+    }
+}
+
+/// Counts finished work items across threads and reports each count under a lock, so the
+/// callback never runs twice at once.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0
+    private let total: Int
+    private let report: (@Sendable (Int, Int) -> Void)?
+    init(total: Int, report: (@Sendable (Int, Int) -> Void)?) {
+        self.total = total
+        self.report = report
+    }
+    func step() {
+        lock.lock()
+        defer { lock.unlock() }
+        done += 1
+        report?(done, total)
     }
 }

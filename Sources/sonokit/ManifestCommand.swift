@@ -183,8 +183,15 @@ struct ManifestOptions: ParsableArguments {
         let parsed = try Manifest.load(path: manifest, delimiter: try delimiter.map(ManifestDelimiter.init(argument:)), classes: declaration)
         let store = try openExisting(catalog)
         let hasher = noPixelCheck || skipPixelCheck ? nil : DecodedPixelHasher(catalog: store)
-        return ManifestValidator.validate(parsed, resolver: CatalogImageResolver(catalog: store), pixelHasher: hasher, splits: splits,
-                                          options: ValidationOptions(ignoreSplitColumn: ignoreSplitColumn))
+        let line = ProgressLine("pixel hashes")
+        let start = Date()
+        let progress: @Sendable (Int, Int) -> Void = { done, total in
+            line.update(done: done, total: total, elapsed: Date().timeIntervalSince(start), unit: "images")
+        }
+        let result = ManifestValidator.validate(parsed, resolver: CatalogImageResolver(catalog: store), pixelHasher: hasher, splits: splits,
+                                                options: ValidationOptions(ignoreSplitColumn: ignoreSplitColumn, pixelProgress: progress))
+        if hasher != nil { line.finish() }
+        return result
     }
 }
 

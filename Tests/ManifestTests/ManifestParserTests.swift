@@ -123,6 +123,14 @@ final class ManifestParserTests: XCTestCase {
         XCTAssertEqual(forced.rows[0].reference, .path("/data/a,1.dcm"))
     }
 
+    func testDelimiterArgument() throws {
+        XCTAssertEqual(try ManifestDelimiter(argument: "tab"), .tab)
+        XCTAssertEqual(try ManifestDelimiter(argument: "\\t"), .tab)
+        XCTAssertEqual(try ManifestDelimiter(argument: ";"), .semicolon)
+        XCTAssertEqual(try ManifestDelimiter(argument: "Comma"), .comma)
+        XCTAssertThrowsError(try ManifestDelimiter(argument: "|")) { XCTAssertEqual($0 as? ManifestError, .badDelimiter("|")) }
+    }
+
     func testCellsAreTrimmedAndHeaderIsCaseInsensitive() throws {
         let m = try parse("Path , LABEL,Patient_ID\n a.dcm , benign ,  P1 \n")
         XCTAssertEqual(m.rows[0].label, "benign")

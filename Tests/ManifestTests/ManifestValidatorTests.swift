@@ -216,6 +216,17 @@ final class ManifestValidatorTests: XCTestCase {
         XCTAssertEqual(r.report.codesAndLines, ["undecodable_image@3"])
     }
 
+    func testPixelProgressCountsEveryImageOnce() throws {
+        final class Calls: @unchecked Sendable { var seen: [Int] = []; var totals = Set<Int>() }
+        let calls = Calls()
+        let manifest = try parse("sop_uid,study_uid,label,patient_id\nA1,,benign,SECRET-A\n,SB,malignant,SECRET-B\n,SC,benign,SECRET-C\n")
+        _ = ManifestValidator.validate(manifest, resolver: makeResolver(), pixelHasher: TablePixelHasher(),
+                                       options: ValidationOptions(minimumStudiesPerClass: 1, pixelProgress: { done, total in
+                                           calls.seen.append(done); calls.totals.insert(total) }))
+        XCTAssertEqual(calls.seen, [1, 2, 3, 4, 5], "A1, B1, B2, C1, C2, each reported once, counts never interleaved")
+        XCTAssertEqual(calls.totals, [5])
+    }
+
     func testWithoutHasherThePixelCheckIsSkipped() throws {
         let r = try validate("sop_uid,label,patient_id\nA1,benign,SECRET-A\nB1,malignant,SECRET-B\n", hasher: nil)
         XCTAssertTrue(r.report.isValid)
