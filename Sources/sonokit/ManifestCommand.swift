@@ -15,11 +15,7 @@ struct ManifestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report every problem of a manifest with its line and column; exit 0 only without errors.",
             discussion: """
-            Errors: unknown or missing label, missing patient_id, a reference that resolves to nothing or to
-            non-image objects, one image with two labels, duplicate rows, a patient in two splits, the same
-            decoded pixels under two patients or in two splits, a split without a positive or negative study.
-            Warnings (exit status stays 0): unknown columns, patient_id differing from the DICOM PatientID,
-            a class with fewer than 10 studies, ...
+            Errors: unknown or missing label, missing patient_id, a reference that resolves to nothing or to non-image objects, one image with two labels, duplicate rows, a patient in two splits, the same decoded pixels under two patients or in two splits, a split without a positive or negative study. Warnings (exit status stays 0): unknown columns, patient_id differing from the DICOM PatientID, a class with fewer than 10 studies, ...
 
             Examples:
               sonokit manifest validate labels.csv --catalog work/catalog.sqlite --classes benign,malignant --positive malignant
@@ -57,11 +53,7 @@ struct ManifestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make stratified, patient-grouped splits (no patient in two splits), deterministic for a seed.",
             discussion: """
-            The algorithm is scikit-learn's StratifiedGroupKFold (greedy: patients with the most uneven class
-            counts first, each to the split that keeps every class's share closest to its target), with studies
-            as the counting unit and ratios allowed. The splits file has one line per patient:
-            'patient_id,split' with split names fold0..fold{K-1} or train/validation/test (train/test for two
-            ratios). It contains patient ids copied from your manifest: keep it as private as the manifest.
+            The algorithm is scikit-learn's StratifiedGroupKFold (greedy: patients with the most uneven class counts first, each to the split that keeps every class's share closest to its target), with studies as the counting unit and ratios allowed. The splits file has one line per patient: 'patient_id,split' with split names fold0..fold{K-1} or train/validation/test (train/test for two ratios). It contains patient ids copied from your manifest: keep it as private as the manifest.
 
             Examples:
               sonokit manifest split labels.csv --catalog work/catalog.sqlite --group patient_id --stratify label --folds 5 --seed 7 -o splits.csv
@@ -122,8 +114,7 @@ struct ManifestCommand: ParsableCommand {
             commandName: "from-folders",
             abstract: "Write a manifest from a folder-per-class tree of DICOM files (the Keras layout).",
             discussion: """
-            label = the class folder's name, patient_id = the file's DICOM PatientID, path = relative to the
-            manifest. Classes are not declared in the file: you declare them, and which one is positive.
+            label = the class folder's name, patient_id = the file's DICOM PatientID, path = relative to the manifest. Classes are not declared in the file: you declare them, and which one is positive.
 
             Example:
               sonokit manifest from-folders export/ -o labels.csv
