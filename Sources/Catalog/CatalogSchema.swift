@@ -76,6 +76,10 @@ enum CatalogSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: series by study") { db in
+            // Study-level lookups (manifests, reports) go study -> series -> instances.
+            try db.execute(sql: "CREATE INDEX series_study ON series(study_instance_uid)")
+        }
         return migrator
     }
 }
