@@ -1,13 +1,15 @@
 import ArgumentParser
-import Catalog
 import Foundation
 
-/// `sonokit demo`: the whole path on SampleStudies/. At this stage: ingest into a catalog and
-/// print its summary (training, evaluation and prediction join as they are built).
+/// `sonokit demo`: the user's path on SampleStudies/, run through the very commands a user types
+/// (each step is printed as its command line, then run): ingest, validate the manifest, split by
+/// patient. Training, evaluation and prediction join as they are built.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SonoKit's path on the bundled SampleStudies/ (synthetic ultrasound studies).",
         discussion: """
+        Every step is printed as the command you would type, so the demo doubles as a tutorial.
+
         Example:
           sonokit demo                 # outputs under ./demo-output
           sonokit demo -o /tmp/demo --samples SampleStudies
@@ -15,23 +17,31 @@ struct Demo: ParsableCommand {
     )
 
     @Option(name: .shortAndLong, help: "Folder for the outputs.") var output: String = "demo-output"
-    @Option(help: "The sample export.") var samples: String = "SampleStudies"
+    @Option(help: "The sample export (with labels.csv inside).") var samples: String = "SampleStudies"
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: samples) else {
-            throw CommandFailure("\(samples): not found; run the demo from the repository root or pass --samples DIR")
+        let labels = (samples as NSString).appendingPathComponent("labels.csv")
+        guard FileManager.default.fileExists(atPath: labels) else {
+            throw CommandFailure("\(labels): not found; run the demo from the repository root or pass --samples DIR")
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let catalogPath = (output as NSString).appendingPathComponent("catalog.sqlite")
+        func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+        let catalog = path("catalog.sqlite"), splits = path("splits.csv")
+        let classes = ["--classes", "benign,malignant", "--positive", "malignant"]
 
-        print("== 1. ingest \(samples) -> \(catalogPath)")
-        let catalog = try Catalog(path: catalogPath)
-        let progress = ProgressLine("ingest")
-        let run = try Ingestor().run(folders: [samples], into: catalog) { p in
-            progress.update(done: p.done, total: p.total, elapsed: p.elapsed)
-        }
-        progress.finish()
-        print(IngestText.render(run: run, summary: try catalog.summary(), problems: try catalog.problems(), catalogPath: catalogPath))
-        print("\nNext: sonokit inspect FILE --json, sonokit catalog summary --catalog \(catalogPath)")
+        try step(1, "index the export", "ingest", Ingest.self, [samples, "--catalog", catalog])
+        try step(2, "validate the labels", "manifest validate", ManifestCommand.Validate.self, [labels, "--catalog", catalog] + classes)
+        try step(3, "split by patient (train / validation / test)", "manifest split", ManifestCommand.Split.self,
+                 [labels, "--catalog", catalog] + classes + ["--group", "patient_id", "--stratify", "label",
+                                                           "--ratios", "0.6,0.2,0.2", "--seed", "7", "-o", splits])
+        print("\nDone. Outputs in \(output)/. Try: sonokit inspect FILE, sonokit catalog summary --catalog \(catalog)")
+    }
+
+    /// Prints `$ sonokit <commandLine> arguments` and runs that command exactly as the CLI would.
+    private func step<C: ParsableCommand>(_ number: Int, _ title: String, _ commandLine: String, _ command: C.Type,
+                                          _ arguments: [String]) throws {
+        print("\n== \(number). \(title)\n$ sonokit \(commandLine) \(arguments.joined(separator: " "))")
+        var parsed = try command.parse(arguments)
+        try parsed.run()
     }
 }
