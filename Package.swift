@@ -60,10 +60,19 @@ let package = Package(
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
 
+        // MARK: Preprocess: decoded frames -> crop -> resample -> normalised 224x224 tensors
+        .target(
+            name: "Preprocess",
+            dependencies: ["DICOM", "Imaging", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport"],
+                    resources: [.copy("Fixtures")]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
