@@ -129,8 +129,9 @@ public enum CropPlanner {
     /// 2. The mask is summarised on 8x8 blocks (a block is on when at least 1/16 of its pixels
     ///    are), dilated by one block to close speckle gaps, and split into 8-connected parts.
     /// 3. The box is the pixel-exact bounding box of the masked pixels in the largest part and in
-    ///    every part at least 20% as large (dual views), so isolated text lines and noise away
-    ///    from the image are left out even on a single frame.
+    ///    every part at least 20% as large (dual views), so text lines, rulers and noise more
+    ///    than about three blocks (24 pixels) away from the image are left out even on a single
+    ///    frame. Closer overlays join the image's part: only motion (a cine loop) separates them.
     /// An empty mask gives the whole frame, with a warning.
     public static func automatic(frames: [RGBImage], width: Int, height: Int) -> (box: PixelRect, warnings: [String]) {
         let whole = PixelRect(x: 0, y: 0, width: width, height: height)
@@ -256,7 +257,9 @@ public enum CropPlanner {
             let row = (y / side) * bw
             for x in 0..<width where mask[y * width + x] {
                 let b = row + x / side
-                guard on[b], kept[label[b]] else { continue }
+                // Blocks of the dilated part count too, so a sparse rim (the arc of a sector, a
+                // thin first row) is not cut off.
+                guard label[b] >= 0, kept[label[b]] else { continue }
                 if x < x0 { x0 = x }
                 if x > x1 { x1 = x }
                 if y < y0 { y0 = y }
