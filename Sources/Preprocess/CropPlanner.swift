@@ -127,11 +127,12 @@ public enum CropPlanner {
     ///    colour bars do not move and drop out. With one frame, or when nothing moves (a frozen
     ///    loop), the pixels brighter than `signalThreshold` in the per-pixel maximum of the frames.
     /// 2. The mask is summarised on 8x8 blocks (a block is on when at least 1/16 of its pixels
-    ///    are), dilated by one block to close speckle gaps, and split into 8-connected parts.
+    ///    are) and split into 8-connected parts of on blocks.
     /// 3. The box is the pixel-exact bounding box of the masked pixels in the largest part and in
-    ///    every part at least 20% as large (dual views), so text lines, rulers and noise more
-    ///    than about three blocks (24 pixels) away from the image are left out even on a single
-    ///    frame. Closer overlays join the image's part: only motion (a cine loop) separates them.
+    ///    every part at least 20% as large (dual views), plus the sparse rim in the blocks next to
+    ///    them. Text, rulers, frame counters and noise that do not touch the image's blocks are
+    ///    left out even on a single frame; overlays touching it join its part, and only motion
+    ///    (a cine loop) separates static ones.
     /// An empty mask gives the whole frame, with a warning.
     public static func automatic(frames: [RGBImage], width: Int, height: Int) -> (box: PixelRect, warnings: [String]) {
         let whole = PixelRect(x: 0, y: 0, width: width, height: height)
@@ -215,51 +216,48 @@ public enum CropPlanner {
                 on[by * bw + bx] = counts[by * bw + bx] * 16 >= pixels && counts[by * bw + bx] > 0
             }
         }
-        // Dilate by one block.
-        var grown = on
-        for by in 0..<bh {
-            for bx in 0..<bw where on[by * bw + bx] {
-                for dy in -1...1 {
-                    for dx in -1...1 {
-                        let x = bx + dx, y = by + dy
-                        if x >= 0, x < bw, y >= 0, y < bh { grown[y * bw + x] = true }
-                    }
-                }
-            }
-        }
-        // Connected parts of the dilated grid; a part's weight is its count of undilated blocks.
+        // Connected parts (8-connected) of the blocks that are on; a part's weight is its block count.
         var label = [Int](repeating: -1, count: bw * bh)
         var weights: [Int] = []
         var stack: [Int] = []
-        for start in 0..<(bw * bh) where grown[start] && label[start] < 0 {
+        for start in 0..<(bw * bh) where on[start] && label[start] < 0 {
             let id = weights.count
             var weight = 0
             label[start] = id
             stack.append(start)
             while let b = stack.popLast() {
-                if on[b] { weight += 1 }
+                weight += 1
                 let bx = b % bw, by = b / bw
                 for dy in -1...1 {
                     for dx in -1...1 {
                         let x = bx + dx, y = by + dy
                         guard x >= 0, x < bw, y >= 0, y < bh else { continue }
                         let nb = y * bw + x
-                        if grown[nb] && label[nb] < 0 { label[nb] = id; stack.append(nb) }
+                        if on[nb] && label[nb] < 0 { label[nb] = id; stack.append(nb) }
                     }
                 }
             }
             weights.append(weight)
         }
         guard let largest = weights.max(), largest > 0 else { return nil }
-        let kept = weights.map { $0 * 5 >= largest }
+        let keptPart = weights.map { $0 * 5 >= largest }
+        // A block is kept when it, or a block next to it, belongs to a kept part: the rim of the
+        // image (a sector's arc, a thin first row) has too few pixels for its own blocks to be on.
+        var keptBlock = [Bool](repeating: false, count: bw * bh)
+        for b in 0..<(bw * bh) where label[b] >= 0 && keptPart[label[b]] {
+            let bx = b % bw, by = b / bw
+            for dy in -1...1 { for dx in -1...1 {
+                let x = bx + dx, y = by + dy
+                if x >= 0, x < bw, y >= 0, y < bh, label[y * bw + x] < 0 { keptBlock[y * bw + x] = true }
+            } }
+            keptBlock[b] = true
+        }
         var x0 = width, y0 = height, x1 = -1, y1 = -1
         for y in 0..<height {
             let row = (y / side) * bw
             for x in 0..<width where mask[y * width + x] {
                 let b = row + x / side
-                // Blocks of the dilated part count too, so a sparse rim (the arc of a sector, a
-                // thin first row) is not cut off.
-                guard label[b] >= 0, kept[label[b]] else { continue }
+                guard keptBlock[b] else { continue }
                 if x < x0 { x0 = x }
                 if x > x1 { x1 = x }
                 if y < y0 { y0 = y }
