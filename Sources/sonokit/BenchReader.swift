@@ -94,6 +94,6 @@ struct BenchReader: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: the reader, preprocessing, the CNN core.",
-        subcommands: [BenchReader.self]
+        subcommands: [BenchReader.self, BenchPreprocess.self]
     )
 }
