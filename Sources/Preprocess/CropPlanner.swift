@@ -119,6 +119,13 @@ public enum CropPlanner {
     public static let motionThreshold = 12
     /// Side of the blocks on which connected parts are found.
     static let blockSide = 8
+    /// A block of the motion mask is on when this fraction of its pixels moves: speckle
+    /// decorrelates everywhere in tissue, while a static overlay never moves at all.
+    static let motionBlockFraction = 1.0 / 16
+    /// A block of the signal mask is on when this fraction of its pixels is bright: speckle fills
+    /// tissue densely, while text strokes and ruler ticks cover well under half of a block, so
+    /// overlays do not form parts (nor bridges between the image and other overlays).
+    static let signalBlockFraction = 1.0 / 2
 
     /// The box of the image content, found from the pixels.
     ///
@@ -127,7 +134,8 @@ public enum CropPlanner {
     ///    colour bars do not move and drop out. With one frame, or when nothing moves (a frozen
     ///    loop), the pixels brighter than `signalThreshold` in the per-pixel maximum of the frames.
     /// 2. The mask is summarised on 8x8 blocks (a block is on when at least 1/16 of its pixels
-    ///    are) and split into 8-connected parts of on blocks.
+    ///    move, or half of its pixels are bright for the signal mask) and split into
+    ///    8-connected parts of on blocks.
     /// 3. The box is the pixel-exact bounding box of the masked pixels in the largest part and in
     ///    every part at least 20% as large (dual views), plus the sparse rim in the blocks next to
     ///    them. Text, rulers, frame counters and noise that do not touch the image's blocks are
@@ -142,17 +150,20 @@ public enum CropPlanner {
         }
         var warnings: [String] = []
         var mask: [Bool]
+        var fraction = motionBlockFraction
         if usable.count >= 2 {
             mask = motionMask(usable)
             let moving = mask.reduce(0) { $0 + ($1 ? 1 : 0) }
             if moving < width * height / 200 {
                 warnings.append("the cine loop barely moves (\(moving) moving pixels); crop from non-background pixels, burned-in text may be kept")
                 mask = signalMask(usable)
+                fraction = signalBlockFraction
             }
         } else {
             mask = signalMask(usable)
+            fraction = signalBlockFraction
         }
-        guard let box = dominantBox(mask: mask, width: width, height: height) else {
+        guard let box = dominantBox(mask: mask, width: width, height: height, minimumFraction: fraction) else {
             return (whole, warnings + ["no image content found (all pixels background); using the whole frame"])
         }
         return (box, warnings)
@@ -201,7 +212,7 @@ public enum CropPlanner {
     }
 
     /// Steps 2 and 3 of `automatic`.
-    static func dominantBox(mask: [Bool], width: Int, height: Int) -> PixelRect? {
+    static func dominantBox(mask: [Bool], width: Int, height: Int, minimumFraction: Double) -> PixelRect? {
         let side = blockSide
         let bw = (width + side - 1) / side, bh = (height + side - 1) / side
         var counts = [Int](repeating: 0, count: bw * bh)
@@ -213,7 +224,7 @@ public enum CropPlanner {
         for by in 0..<bh {
             for bx in 0..<bw {
                 let pixels = (min(side, width - bx * side)) * (min(side, height - by * side))
-                on[by * bw + bx] = counts[by * bw + bx] * 16 >= pixels && counts[by * bw + bx] > 0
+                on[by * bw + bx] = counts[by * bw + bx] > 0 && Double(counts[by * bw + bx]) >= minimumFraction * Double(pixels)
             }
         }
         // Connected parts (8-connected) of the blocks that are on; a part's weight is its block count.

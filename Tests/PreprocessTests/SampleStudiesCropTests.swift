@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import Imaging
 import SonoKitTestSupport
+import Catalog
 @testable import Preprocess
 
 /// Crops on the real SampleStudies files (made by scripts/samples/make_sample_studies.py and
@@ -90,5 +91,28 @@ final class SampleStudiesCropTests: XCTestCase {
         } }
         XCTAssertGreaterThan(staticBright, 50, "the loop has burned-in text")
         XCTAssertLessThan(Double(staticBrightInside), 0.2 * Double(staticBright), "\(staticBrightInside) of \(staticBright) static bright pixels kept")
+    }
+
+    // MARK: Single frames: auto (non-background, largest part) vs the declared tissue region
+    // Every SampleStudies image with exactly one tissue region: `--crop auto` must find nearly
+    // the region from the pixels alone (IoU >= 0.8 on each, >= 0.9 on average), burned-in text and rulers left out.
+    func testAutoCropAgreesWithTheTissueRegionOnEveryFile() throws {
+        let paths = try ExportWalker.files(under: [RepositoryPaths.sampleStudies.path]).map(\.path).filter(DicomFile.looksLikeDICOM(path:))
+        var checked = 0
+        var worst = (1.0, ""), total = 0.0
+        for path in paths {
+            guard let f = try? DicomFile(path: path), f.metadata.isImage, !f.isDICOMDIR else { continue }
+            let tissue = f.metadata.regions.filter(\.isTissue)
+            guard tissue.count == 1 else { continue }
+            let crop = try XCTUnwrap(try FramePreprocessor(config: PreprocessConfig(frames: .first, crop: .auto)).process(f).crop)
+            let score = iou(crop.box, tissue[0].bounds)
+            if score < worst.0 { worst = (score, path) }
+            total += score
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 30)
+        XCTAssertGreaterThanOrEqual(worst.0, 0.8, "worst: \(worst.1)")
+        XCTAssertGreaterThanOrEqual(total / Double(checked), 0.9)
+        print("auto crop vs tissue region on \(checked) files: mean IoU \(total / Double(checked)), worst \(worst.0)")
     }
 }
