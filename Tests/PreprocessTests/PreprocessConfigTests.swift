@@ -159,3 +159,22 @@ import Imaging
 enum RGBImageBuilder {
     static func single(r: UInt8, g: UInt8, b: UInt8) -> RGBImage { RGBImage(width: 1, height: 1, pixels: [r, g, b]) }
 }
+
+import SonoKitTestSupport
+
+final class PreprocessConfigSchemaTests: XCTestCase {
+    // MARK: What the code writes is what Schemas/preprocess-config.schema.json says
+    // Checked by Debian's python3-jsonschema (an independent validator), both ways: our JSON
+    // passes, and a policy the parser rejects is rejected by the schema too.
+    func testEncodedConfigsValidateAgainstTheSchema() throws {
+        let configs = [PreprocessConfig.standard,
+                       PreprocessConfig(frames: .stride(3), crop: .auto, window: VOIWindow(center: 40, width: 400),
+                                        aspect: .crop, interpolation: .nearest, normalize: .imagenet, size: 128)]
+        for c in configs {
+            try SchemaValidator.validate(JSONEncoder().encode(c), against: "preprocess-config.schema.json")
+        }
+        let bad = Data(#"{"frames":"uniform:0","crop":"auto","aspect":"pad","interpolation":"area","normalize":"caffe","size":224}"#.utf8)
+        XCTAssertThrowsError(try SchemaValidator.validate(bad, against: "preprocess-config.schema.json"))
+        XCTAssertThrowsError(try JSONDecoder().decode(PreprocessConfig.self, from: bad))
+    }
+}
