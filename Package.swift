@@ -66,7 +66,7 @@ let package = Package(
             dependencies: ["DICOM", "Imaging", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport"],
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
                     resources: [.copy("Fixtures")]),
 
         // MARK: The command-line tool
