@@ -107,6 +107,24 @@ struct BenchPreprocess: ParsableCommand {
             print("  \(n)".padding(toLength: 9, withPad: " ", startingAt: 0)
                   + "\(fmt(rate)) (\(fmt(rate / Double(n)))) from the frame cache (a 2nd epoch: header read + cached 8-bit frame + normalise)")
         }
+        // Crop + resample + normalise alone, on frames decoded beforehand: SonoKit's own stages,
+        // without the reader, to separate their scaling from the decoder's.
+        var decoded: [(RGBImage, CropDecision)] = []
+        for item in items {
+            guard let file = try? DicomFile(path: item.path) else { continue }
+            let crop = CropDecision(box: PixelRect(x: item.crop[0], y: item.crop[1], width: item.crop[2], height: item.crop[3]), source: .regions)
+            for f in item.frames { if let image = try? file.decodeRGB(frame: f, window: config.window) { decoded.append((image, crop)) } }
+        }
+        for n in counts {
+            let seconds = best(repeats) { parallel(decoded.count, threads: n) { i in
+                let square = preprocessor.render(decoded[i].0, crop: decoded[i].1)
+                var tensor = [Float](repeating: 0, count: config.size * config.size * 3)
+                tensor.withUnsafeMutableBufferPointer { config.normalize.normalize(square, into: $0) }
+            } }
+            let rate = Double(decoded.count) / seconds
+            print("  \(n)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                  + "\(fmt(rate)) (\(fmt(rate / Double(n)))) crop+resample+normalise only, frames decoded beforehand")
+        }
         printStageBreakdown(items: items, config: config, preprocessor: preprocessor)
         if let referenceStages { print(referenceStages) }
         if let one = oneCore, let maxN = counts.max(), maxN > 1 {
