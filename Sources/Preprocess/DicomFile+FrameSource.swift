@@ -13,4 +13,9 @@ extension DicomFile: FrameSource {
     public func decodeRGB(frame index: Int, window: VOIWindow?) throws -> RGBImage {
         try decodeFrame(index, window: window).image
     }
+    public func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
+        let f = try decodeFrame(index, window: window)
+        return (f.image, DecodeRecord(photometricBefore: f.photometricBefore, photometricAfter: f.photometricAfter,
+                                      colorConversion: f.colorConversion, voi: f.voi))
+    }
 }

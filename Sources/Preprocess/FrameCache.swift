@@ -10,7 +10,7 @@ import Imaging
 ///   algorithm version) and none that does not (normalisation, frame policy), so
 ///   `--normalize imagenet` after `--normalize caffe` reuses the same entries.
 /// - Entry: one file `<dir>/<2 hex>/<62 hex>.frame`: magic `SKPF`, format version, width, height,
-///   the RGB samples, then the crop decision as JSON. Written to a temporary file in the same
+///   the RGB samples, then the crop decision and the reader's decode record as JSON. Written to a temporary file in the same
 ///   folder and renamed, so a reader never sees half an entry, and concurrent writers of one key
 ///   both leave a complete file.
 /// - Bounded: when the entries exceed `maxBytes`, the least recently used ones (oldest
@@ -23,18 +23,25 @@ public final class FrameCache: @unchecked Sendable {
     private let lock = NSLock()
     private var knownBytes: Int64? = nil
     static let magic: [UInt8] = Array("SKPF".utf8)
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
 
     public init(directory: URL, maxBytes: Int64 = 2 << 30) {
         self.directory = directory
         self.maxBytes = maxBytes
     }
 
-    /// One cached frame: the square 8-bit picture and the crop it was cut with.
+    /// One cached frame: the square 8-bit picture, the crop it was cut with and what the reader did.
     public struct Entry: Sendable, Equatable {
         public let image: RGBImage
         public let crop: CropDecision
+        public let decode: DecodeRecord?
+        public init(image: RGBImage, crop: CropDecision, decode: DecodeRecord? = nil) {
+            self.image = image; self.crop = crop; self.decode = decode
+        }
     }
+
+    /// The JSON part of an entry.
+    struct Provenance: Codable { let crop: CropDecision; let decode: DecodeRecord? }
 
     public static func key(sopInstanceUID: String, frame: Int, pixelHash: String) -> String {
         SHA256.hash(data: Data("\(sopInstanceUID)|\(frame)|\(pixelHash)".utf8))
@@ -125,7 +132,7 @@ public final class FrameCache: @unchecked Sendable {
         append32(entry.image.width)
         append32(entry.image.height)
         data.append(contentsOf: entry.image.pixels)
-        let crop = try JSONEncoder().encode(entry.crop)
+        let crop = try JSONEncoder().encode(Provenance(crop: entry.crop, decode: entry.decode))
         append32(crop.count)
         data.append(crop)
         return data
@@ -141,8 +148,9 @@ public final class FrameCache: @unchecked Sendable {
         guard let w = read32(5), let h = read32(9), w > 0, h > 0, w <= 1 << 14, h <= 1 << 14 else { return nil }
         let start = 13, count = w * h * 3
         guard let cropCount = read32(start + count), start + count + 4 + cropCount == bytes.count,
-              let crop = try? JSONDecoder().decode(CropDecision.self, from: Data(bytes[(start + count + 4)...]))
+              let info = try? JSONDecoder().decode(Provenance.self, from: Data(bytes[(start + count + 4)...]))
         else { return nil }
-        return Entry(image: RGBImage(width: w, height: h, pixels: Array(bytes[start..<(start + count)])), crop: crop)
+        return Entry(image: RGBImage(width: w, height: h, pixels: Array(bytes[start..<(start + count)])), crop: info.crop,
+                     decode: info.decode)
     }
 }

@@ -13,6 +13,34 @@ public protocol FrameSource {
     var ultrasoundRegions: [UltrasoundRegion] { get }
     /// Frame `index` as 8-bit RGB, colour converted and grayscale windowed (`window` overrides).
     func decodeRGB(frame index: Int, window: VOIWindow?) throws -> RGBImage
+    /// The same frame with the reader's record of what it did (colour model, VOI), when the
+    /// source has one. The default has none.
+    func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?)
+}
+
+extension FrameSource {
+    public func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
+        (try decodeRGB(frame: index, window: window), nil)
+    }
+}
+
+/// What the reader did to one frame before preprocessing (DICOM `DecodedFrame`'s decisions):
+/// recorded with every preprocessed frame, cached with it, and reported.
+public struct DecodeRecord: Codable, Equatable, Sendable {
+    /// Photometric Interpretation as stored, and of the decoded pixels ("RGB" or "MONOCHROME2").
+    public let photometricBefore: String
+    public let photometricAfter: String
+    /// The single step that converted colour to RGB (or none).
+    public let colorConversion: ColorConversion
+    /// The VOI window applied to grayscale (`not_applicable` for colour).
+    public let voi: VOIDecision
+
+    public init(photometricBefore: String, photometricAfter: String, colorConversion: ColorConversion, voi: VOIDecision) {
+        self.photometricBefore = photometricBefore
+        self.photometricAfter = photometricAfter
+        self.colorConversion = colorConversion
+        self.voi = voi
+    }
 }
 
 /// One frame after preprocessing, before normalisation: what is cached and what previews show.
@@ -21,6 +49,8 @@ public struct PreprocessedFrame: Sendable {
     /// `size` x `size` 8-bit RGB.
     public let image: RGBImage
     public let crop: CropDecision
+    /// The reader's colour and VOI decisions for this frame (nil for sources without them).
+    public let decode: DecodeRecord?
     /// True when the pixels came from the frame cache (no decoding happened).
     public let fromCache: Bool
 }
@@ -63,19 +93,21 @@ public final class FramePreprocessor: Sendable {
             for index in selection.indices {
                 let key = FrameCache.key(sopInstanceUID: source.instanceKey, frame: index, pixelHash: pixelHash)
                 if let hit = cache.load(key: key), hit.image.width == config.size, hit.image.height == config.size {
-                    results[index] = PreprocessedFrame(frameIndex: index, image: hit.image, crop: hit.crop, fromCache: true)
+                    results[index] = PreprocessedFrame(frameIndex: index, image: hit.image, crop: hit.crop,
+                                                       decode: hit.decode, fromCache: true)
                 }
             }
         }
         let missing = selection.indices.filter { results[$0] == nil }
         if !missing.isEmpty {
-            var decoded: [Int: RGBImage] = [:]
-            func frame(_ i: Int) throws -> RGBImage {
+            var decoded: [Int: (image: RGBImage, record: DecodeRecord?)] = [:]
+            func decode(_ i: Int) throws -> (image: RGBImage, record: DecodeRecord?) {
                 if let f = decoded[i] { return f }
-                let f = try source.decodeRGB(frame: i, window: config.window)
+                let f = try source.decodeWithRecord(frame: i, window: config.window)
                 decoded[i] = f
                 return f
             }
+            func frame(_ i: Int) throws -> RGBImage { try decode(i).image }
             let crop = try CropPlanner.decide(
                 mode: config.crop, regions: source.ultrasoundRegions,
                 width: source.frameWidth, height: source.frameHeight,
@@ -83,14 +115,14 @@ public final class FramePreprocessor: Sendable {
                     try FramePolicy.uniform(Self.cropAnalysisFrames).select(frameCount: source.frameCount).indices.map(frame)
                 })
             for index in missing {
-                let image = try frame(index)
+                let (image, record) = try decode(index)
                 let square = render(image, crop: crop)
                 decoded[index] = nil
-                let result = PreprocessedFrame(frameIndex: index, image: square, crop: crop, fromCache: false)
+                let result = PreprocessedFrame(frameIndex: index, image: square, crop: crop, decode: record, fromCache: false)
                 results[index] = result
                 if let cache {
                     // A cache that cannot be written only costs time later; never fail the frame for it.
-                    try? cache.store(FrameCache.Entry(image: square, crop: crop),
+                    try? cache.store(FrameCache.Entry(image: square, crop: crop, decode: record),
                                      key: FrameCache.key(sopInstanceUID: source.instanceKey, frame: index, pixelHash: pixelHash))
                 }
             }

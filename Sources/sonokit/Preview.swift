@@ -54,7 +54,7 @@ struct Preview: ParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var study = studies[studyName] ?? StudyPreview(study: studyName, config: config, configHash: config.hash, instances: [], tiles: [])
             var record = InstanceRecord(instance: instanceName, frames: result.selection.indices, crop: result.crop,
-                                        warnings: result.warnings, pngs: [])
+                                        decode: result.frames.first?.decode, warnings: result.warnings, pngs: [])
             for frame in result.frames {
                 let decoded = try source.decodeRGB(frame: frame.frameIndex, window: config.window)
                 let boxed = PreviewPictures.drawing(frame.crop.box, on: decoded, colour: PreviewPictures.colour(of: frame.crop.source))
@@ -100,6 +100,8 @@ private struct InstanceRecord: Encodable {
     let instance: String
     let frames: [Int]
     let crop: CropDecision?
+    /// The reader's colour/VOI decisions (of the first selected frame).
+    let decode: DecodeRecord?
     let warnings: [String]
     var pngs: [String]
 }
@@ -108,7 +110,7 @@ private struct InstanceRecord: Encodable {
 /// shows it twice (with the crop box, and through the pipeline).
 final class MemoizedFrames: FrameSource {
     let file: DicomFile
-    private var frames: [Int: RGBImage] = [:]
+    private var frames: [Int: (image: RGBImage, record: DecodeRecord?)] = [:]
     init(_ file: DicomFile) { self.file = file }
     var instanceKey: String { file.instanceKey }
     var frameCount: Int { file.frameCount }
@@ -116,8 +118,11 @@ final class MemoizedFrames: FrameSource {
     var frameHeight: Int { file.frameHeight }
     var ultrasoundRegions: [UltrasoundRegion] { file.ultrasoundRegions }
     func decodeRGB(frame index: Int, window: VOIWindow?) throws -> RGBImage {
+        try decodeWithRecord(frame: index, window: window).image
+    }
+    func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
         if let f = frames[index] { return f }
-        let f = try file.decodeRGB(frame: index, window: window)
+        let f = try file.decodeWithRecord(frame: index, window: window)
         frames[index] = f
         return f
     }

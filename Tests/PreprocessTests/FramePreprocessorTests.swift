@@ -84,6 +84,7 @@ final class FramePreprocessorTests: XCTestCase {
         XCTAssertTrue(b.frames.allSatisfy(\.fromCache))
         XCTAssertEqual(a.frames.map(\.image), b.frames.map(\.image))
         XCTAssertEqual(a.crop, b.crop)
+        XCTAssertEqual(a.frames.map(\.decode), b.frames.map(\.decode))
         // A different crop mode is a different key: decoded again.
         var changed = config; changed.crop = .none
         let third = CountingSource(PictureSource(instanceKey: "1.2.5", pictures: pictures))

@@ -40,6 +40,30 @@ final class SampleStudiesCropTests: XCTestCase {
         }
     }
 
+    // MARK: The reader's colour and VOI decisions travel with each frame, through the cache too
+    func testDecodeRecordsAreKeptAndCached() throws {
+        let ybr = try XCTUnwrap(Self.images.first { $0.metadata.photometricInterpretation == "YBR_FULL_422" })
+        let grey = try XCTUnwrap(Self.images.first { $0.metadata.photometricInterpretation == "MONOCHROME2" })
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pre = FramePreprocessor(config: PreprocessConfig(frames: .first), cache: FrameCache(directory: folder))
+        for f in [ybr, grey] {
+            let first = try XCTUnwrap(try pre.process(f).frames.first)
+            let again = try XCTUnwrap(try pre.process(f).frames.first)
+            XCTAssertTrue(again.fromCache)
+            XCTAssertEqual(first.decode, again.decode)
+            let record = try XCTUnwrap(first.decode)
+            XCTAssertEqual(record.photometricBefore, f.metadata.photometricInterpretation)
+            if f === ybr {
+                XCTAssertEqual(record.photometricAfter, "RGB")
+                XCTAssertEqual(record.voi.source, .notApplicable)
+            } else {
+                XCTAssertEqual(record.photometricAfter, "MONOCHROME2")
+                XCTAssertNotEqual(record.voi.source, .notApplicable)
+            }
+        }
+    }
+
     // MARK: Two tissue regions with different spacing: one kept, the other named in a warning
     func testRegionsWithDifferentSpacingAreNotMixed() throws {
         let mixed = images({ f in
