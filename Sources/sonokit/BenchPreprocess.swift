@@ -35,6 +35,9 @@ struct BenchPreprocess: ParsableCommand {
 
     func run() throws {
         let config = try preprocess.config()
+        guard preprocess.frameCache == nil else {
+            throw ValidationError("bench preprocess measures decoding and uses its own temporary frame cache for the second-epoch row; drop --frame-cache")
+        }
         let counts = threads.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         guard !counts.isEmpty else { throw ValidationError("--threads must list positive integers, e.g. 1,2") }
         let paths = try ExportWalker.files(under: folders).map(\.path).filter(DicomFile.looksLikeDICOM(path:))

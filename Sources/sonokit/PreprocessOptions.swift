@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DICOM
 import Preprocess
 
@@ -32,8 +33,24 @@ struct PreprocessOptions: ParsableArguments {
     @Option(help: "Side of the square network input in pixels.")
     var size: Int = 224
 
+    @Option(help: ArgumentHelp("Folder of the on-disk cache of preprocessed 8-bit frames (safe to delete); none when not given.",
+                               valueName: "dir"))
+    var frameCache: String?
+
+    @Option(help: "Size bound of the frame cache in MiB (least recently used frames are evicted).")
+    var frameCacheLimitMb: Int = 2048
+
     func validate() throws {
         _ = try config()
+        guard frameCacheLimitMb >= 1 else { throw ValidationError("--frame-cache-limit-mb must be at least 1") }
+    }
+
+    /// The pipeline for these options, with the frame cache when `--frame-cache` is given.
+    func preprocessor() throws -> FramePreprocessor {
+        let cache = frameCache.map {
+            FrameCache(directory: URL(fileURLWithPath: $0, isDirectory: true), maxBytes: Int64(frameCacheLimitMb) << 20)
+        }
+        return FramePreprocessor(config: try config(), cache: cache)
     }
 
     /// The configuration these options describe; a `ValidationError` names the bad option.

@@ -38,7 +38,7 @@ struct Preview: ParsableCommand {
         guard !files.isEmpty else { throw ValidationError("no DICOM files under \(inputs.joined(separator: ", "))") }
         let root = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let preprocessor = FramePreprocessor(config: config)
+        let preprocessor = try preprocess.preprocessor()
         var studies: [String: StudyPreview] = [:]
         var frameCount = 0, skipped = 0
         for path in files {
