@@ -255,9 +255,13 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
         }
     }
 
-    // What colour model the codec delivers (RGB after the JPEG decoder's YBR conversion).
+    // What colour model the codec delivers (RGB after the JPEG decoder's YBR conversion). Asked
+    // only for YBR data, the one case where it decides who converted: for JPEG, DCMTK answers by
+    // decoding frame 0 once more, which doubled the cost of every other frame.
+    OFString stored;
+    dataset->findAndGetOFString(DCM_PhotometricInterpretation, stored);
     DcmElement *pixelElement = elementIn(dataset, DCM_PixelData);
-    if (pixelElement) {
+    if (pixelElement && stored.compare(0, 3, "YBR") == 0) {
         OFString model;
         if (OFstatic_cast(DcmPixelData *, pixelElement)->getDecompressedColorModel(dataset, model).good())
             std::snprintf(info->decoded_photometric, sizeof info->decoded_photometric, "%s", model.c_str());

@@ -60,8 +60,9 @@ typedef struct {
     double window_center;            /* the window applied (for SK_VOI_LUT: unused, 0) */
     double window_width;
     int is_color;                    /* 1 when the image is colour (VOI never applied) */
-    char decoded_photometric[32];    /* the colour model the codec delivered, e.g. "RGB" after a
-                                        JPEG decoder converted YBR_FULL_422, or "YBR_FULL" for RLE */
+    char decoded_photometric[32];    /* for stored YBR_*: the colour model the codec delivered, e.g.
+                                        "RGB" after a JPEG decoder converted YBR_FULL_422, or
+                                        "YBR_FULL" for RLE; empty for other stored models */
     SKDecoder decoder;               /* who decoded */
     char fallback_reason[160];       /* JPEG baseline frames that DCMTK decoded although libjpeg-turbo
                                         was allowed: why (empty otherwise) */
