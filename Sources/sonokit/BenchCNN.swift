@@ -114,6 +114,7 @@ struct BenchCNN: ParsableCommand {
             }
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        defer { fflush(stdout) }
         print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, best of \(repeats), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
         var featureError: String = "-"
         if lines.contains(where: { $0.precision == .bf16 }) {
@@ -156,7 +157,9 @@ struct BenchCNN: ParsableCommand {
             row.append(mem.joined(separator: " / "))
             row.append(line.precision == .bf16 ? featureError : "-")
             rows.append(row)
-            print("  done: \(line.rawValue)")
+            // One line per finished measurement, flushed, so that an interrupted run still reports.
+            print("  " + row.joined(separator: " | "))
+            fflush(stdout)
         }
         let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*",
                       "peak MiB (SonoKit" + anchorNames.map { " / \($0.0)" }.joined() + ")", "bf16 feature error"]
