@@ -22,10 +22,15 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CLibPNG"], swiftSettings: releaseFlags),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
 
+        // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
+        .systemLibrary(name: "CDNNL"),
+        .target(name: "CNN", dependencies: ["CDNNL"], swiftSettings: releaseFlags),
+        .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Imaging", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Imaging", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
