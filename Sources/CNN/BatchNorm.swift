@@ -72,7 +72,7 @@ public final class BatchNorm: Layer {
         let fwd = forwardPrimitive!
         let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
         var input = x
-        var y = Tensor.zeros(x.shape)
+        var y = Tensor.uninitialized(x.shape)
         var g = gamma.value, b = beta.value
         var mean = batchStatistics ? Tensor.zeros([channels]) : movingMean.value
         var variance = batchStatistics ? Tensor.zeros([channels]) : movingVariance.value
@@ -124,7 +124,7 @@ public final class BatchNorm: Layer {
         }
         let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
         var d = dy
-        var dx = Tensor.zeros(k.input.shape)
+        var dx = Tensor.uninitialized(k.input.shape)
         var g = gamma.value, b = beta.value
         var dg = Tensor.zeros([channels]), dbeta = Tensor.zeros([channels])
         withMemory(&k.input, bwd.md(dnnl_query_src_md)) { src in

@@ -163,7 +163,7 @@ public final class Conv2D: Layer {
             p.forwardKernelVersion = kernel.version
         }
         var input = x
-        var y = Tensor.zeros(g.output)
+        var y = Tensor.uninitialized(g.output)
         var b = bias.value
         withMemory(&input, p.forward.md(dnnl_query_src_md)) { src in
             withMemory(&b, DNNL.desc([filters], dnnl_f32, dnnl_x)) { bm in
@@ -200,7 +200,7 @@ public final class Conv2D: Layer {
                     }
                 }
             }
-            var dk = Tensor.zeros(kernel.value.shape)
+            var dk = Tensor.uninitialized(kernel.value.shape)
             withMemory(&dk, userKernelDesc) { user in
                 DNNLPrimitive(reorderFrom: diffKernel.desc, to: userKernelDesc)
                     .execute([(CDNNL_ARG_FROM, diffKernel), (CDNNL_ARG_TO, user)])
@@ -211,7 +211,7 @@ public final class Conv2D: Layer {
         guard needInputGradient else { return nil }
         let bd = p.backwardData!
         let k = reorderedKernel(into: bd.md(dnnl_query_weights_md))
-        var dx = Tensor.zeros(x.shape)
+        var dx = Tensor.uninitialized(x.shape)
         withMemory(&dz, bd.md(dnnl_query_diff_dst_md)) { ddst in
             withMemory(&dx, bd.md(dnnl_query_diff_src_md)) { dsrc in
                 bd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_WEIGHTS, k), (CDNNL_ARG_DIFF_SRC, dsrc)])

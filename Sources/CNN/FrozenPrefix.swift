@@ -176,7 +176,7 @@ final class FrozenPrefix {
     func run(_ x: Tensor) -> Tensor {
         precondition(x.shape == inputShape, "FrozenPrefix: built for \(inputShape), got \(x.shape)")
         var input = x
-        var y = Tensor.zeros(outputShape)
+        var y = Tensor.uninitialized(outputShape)
         input.scalars.withUnsafeMutableBytes { inp in
             y.scalars.withUnsafeMutableBytes { out in
                 inputMemory.setPointer(inp.baseAddress!)

@@ -82,7 +82,7 @@ public final class MaxPool2D: Layer {
         }
         let fwd = forwardPrimitive!
         var input = x
-        var y = Tensor.zeros(outShape)
+        var y = Tensor.uninitialized(outShape)
         let ws = keepForBackward ? DNNLMemory(allocating: fwd.md(dnnl_query_workspace_md)) : nil
         withMemory(&input, fwd.md(dnnl_query_src_md)) { src in
             withMemory(&y, fwd.md(dnnl_query_dst_md)) { dst in
@@ -102,7 +102,7 @@ public final class MaxPool2D: Layer {
             preconditionFailure("\(name): backward without a training forward")
         }
         var d = dy
-        var dx = Tensor.zeros(shape)
+        var dx = Tensor.uninitialized(shape)
         withMemory(&d, bwd.md(dnnl_query_diff_dst_md)) { ddst in
             withMemory(&dx, bwd.md(dnnl_query_diff_src_md)) { dsrc in
                 bwd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_DIFF_SRC, dsrc), (CDNNL_ARG_WORKSPACE, ws)])

@@ -204,12 +204,12 @@ public final class Model: CustomStringConvertible {
             return String(out.reversed())
         }
         func shapeText(_ s: [Int]) -> String { "(None, " + s.dropFirst().map(String.init).joined(separator: ", ") + ")" }
-        let rule = String(repeating: "_", count: 92)
+        let rule = String(repeating: "_", count: 104)
         var lines = ["Model: \"\(name)\"" + (frozenPrecision == .bf16 ? " (frozen layers in bf16)" : ""), rule,
-                     pad(" Layer (type)", 40) + pad("Output Shape", 24) + lpad("Param #", 14) + "  Trainable",
-                     String(repeating: "=", count: 92)]
+                     pad(" Layer (type)", 52) + pad("Output Shape", 24) + lpad("Param #", 14) + "  Trainable",
+                     String(repeating: "=", count: 104)]
         var shape = [1] + inputShape
-        lines.append(pad(" input (InputLayer)", 40) + pad(shapeText(shape), 24) + lpad("0", 14))
+        lines.append(pad(" input (InputLayer)", 52) + pad(shapeText(shape), 24) + lpad("0", 14))
         var trainable = 0, frozen = 0
         for l in layers {
             shape = (try? l.outputShape(for: shape)) ?? shape
@@ -219,9 +219,9 @@ public final class Model: CustomStringConvertible {
             trainable += t
             frozen += count - t
             let flag = count == 0 ? "" : (l.isFrozen ? "no" : (t == count ? "yes" : "yes (stats no)"))
-            lines.append(pad(" \(l.name) (\(l.typeName))", 40) + pad(shapeText(shape), 24) + lpad(fmt(count), 14) + "  " + flag)
+            lines.append(pad(" \(l.name) (\(l.typeName))", 52) + pad(shapeText(shape), 24) + lpad(fmt(count), 14) + "  " + flag)
         }
-        lines.append(String(repeating: "=", count: 92))
+        lines.append(String(repeating: "=", count: 104))
         lines.append("Total params: \(fmt(trainable + frozen))")
         lines.append("Trainable params: \(fmt(trainable))")
         lines.append("Non-trainable params: \(fmt(frozen))")

@@ -27,6 +27,14 @@ public struct Tensor: Equatable, Sendable {
     /// A tensor of zeros.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(repeating: 0, shape: shape) }
 
+    /// A tensor whose values are about to be overwritten entirely (by a oneDNN primitive):
+    /// skips zero-filling buffers of hundreds of megabytes. The values are unspecified until
+    /// written.
+    static func uninitialized(_ shape: [Int]) -> Tensor {
+        let n = shape.reduce(1, *)
+        return Tensor(shape: shape, scalars: [Float](unsafeUninitializedCapacity: n) { _, count in count = n })
+    }
+
     /// Number of values.
     public var count: Int { scalars.count }
     /// Number of axes.

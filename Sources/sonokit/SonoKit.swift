@@ -8,6 +8,6 @@ struct SonoKit: ParsableCommand {
         commandName: "sonokit",
         abstract: "Ultrasound DICOM exports to a trained, evaluated classifier and per-study reports.",
         version: "0.1.0",
-        subcommands: []
+        subcommands: [ModelCommand.self, Bench.self]
     )
 }
