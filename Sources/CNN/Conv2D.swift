@@ -102,13 +102,13 @@ public final class Conv2D: Layer {
         var dst = DNNL.desc(nchwDims(g.output), dnnl_f32, dnnl_nhwc)
         var wts = DNNL.desc([filters, inputChannels, kernelSize.height, kernelSize.width], dnnl_f32, dnnl_format_tag_any)
         var b = DNNL.desc([filters], dnnl_f32, dnnl_x)
-        var strides = DNNL.dimsTuple([dnnl_dim_t(stride), dnnl_dim_t(stride)])
-        var pl = DNNL.dimsTuple(g.padBefore.map { dnnl_dim_t($0) })
-        var pr = DNNL.dimsTuple(g.padAfter.map { dnnl_dim_t($0) })
+        let strides = DNNL.dimArray([dnnl_dim_t(stride), dnnl_dim_t(stride)])
+        let pl = DNNL.dimArray(g.padBefore.map { dnnl_dim_t($0) })
+        let pr = DNNL.dimArray(g.padAfter.map { dnnl_dim_t($0) })
         var op = dnnl_convolution_desc_t()
         DNNL.check(dnnl_convolution_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
                                                       dnnl_convolution_direct, &src, &wts, &b, &dst,
-                                                      &strides.0, &pl.0, &pr.0), "\(name) forward desc")
+                                                      strides, pl, pr), "\(name) forward desc")
         let attr = Self.reluAttribute(activation)
         defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
         let fwd = DNNLPrimitive(op: &op, attr: attr, "\(name) forward")
@@ -117,11 +117,11 @@ public final class Conv2D: Layer {
             var bd = dnnl_convolution_desc_t()
             var wAny = wts
             DNNL.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wAny, &dst,
-                                                                &strides.0, &pl.0, &pr.0), "\(name) backward-data desc")
+                                                                strides, pl, pr), "\(name) backward-data desc")
             p.backwardData = DNNLPrimitive(op: &bd, hint: fwd, "\(name) backward data")
             var bw = dnnl_convolution_desc_t()
             DNNL.check(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &wAny, &b, &dst,
-                                                                   &strides.0, &pl.0, &pr.0), "\(name) backward-weights desc")
+                                                                   strides, pl, pr), "\(name) backward-weights desc")
             p.backwardWeights = DNNLPrimitive(op: &bw, hint: fwd, "\(name) backward weights")
         }
         primitives = p

@@ -30,19 +30,17 @@ enum DNNL {
                      _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map { dnnl_dim_t($0) }
-        var t = dimsTuple(d)
-        check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), &t.0, type, tag), "memory desc \(dims)")
+        let t = dimArray(d)
+        check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), t, type, tag), "memory desc \(dims)")
         return md
     }
 
-    /// dnnl_dims_t is a fixed 12-element C array, imported as a tuple.
-    static func dimsTuple(_ d: [dnnl_dim_t]) -> dnnl_dims_t {
-        var t: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &t) { raw in
-            let p = raw.bindMemory(to: dnnl_dim_t.self)
-            for (i, v) in d.enumerated() { p[i] = v }
-        }
-        return t
+    /// A `dnnl_dims_t` argument (a fixed 12-element C array parameter, i.e. a pointer) as a
+    /// Swift array padded to 12, passed by implicit array-to-pointer conversion. (Taking the
+    /// address of a tuple's first element is not a pointer to the whole tuple in optimised
+    /// builds.)
+    static func dimArray(_ d: [dnnl_dim_t]) -> [dnnl_dim_t] {
+        d + [dnnl_dim_t](repeating: 0, count: 12 - d.count)
     }
 
     static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {

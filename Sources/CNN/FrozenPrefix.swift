@@ -36,6 +36,12 @@ final class FrozenPrefix {
     /// oneDNN implementation per step, for benchmarks ("brgconv:avx512_core_bf16", ...).
     private(set) var implementations: [String] = []
 
+    /// Layout of the activations between frozen layers. `any` lets oneDNN choose (2.6 picks
+    /// NHWC for its brgemm convolutions); SONOKIT_DNNL_LAYOUT=blocked forces nChw16c
+    /// (benchmark experiment only).
+    static let activationTag: dnnl_format_tag_t =
+        ProcessInfo.processInfo.environment["SONOKIT_DNNL_LAYOUT"] == "blocked" ? dnnl_nChw16c : dnnl_format_tag_any
+
     /// How many layers from the start can run in the pipeline (up to `limit`).
     static func supportedPrefixLength(_ layers: [Layer], limit: Int) -> Int {
         var n = 0
@@ -78,16 +84,16 @@ final class FrozenPrefix {
             if let conv = layer as? Conv2D {
                 let h = conv.padding.geometry(input: shape[1], kernel: conv.kernelSize.height, stride: conv.stride)
                 let w = conv.padding.geometry(input: shape[2], kernel: conv.kernelSize.width, stride: conv.stride)
-                var src = DNNL.desc(nchwDims(shape), type, dnnl_format_tag_any)
-                var dst = DNNL.desc(nchwDims(out), type, dnnl_format_tag_any)
+                var src = DNNL.desc(nchwDims(shape), type, conv.inputChannels % 16 == 0 ? FrozenPrefix.activationTag : dnnl_format_tag_any)
+                var dst = DNNL.desc(nchwDims(out), type, FrozenPrefix.activationTag)
                 var wts = DNNL.desc([conv.filters, conv.inputChannels, conv.kernelSize.height, conv.kernelSize.width], type, dnnl_format_tag_any)
                 var bias = DNNL.desc([conv.filters], dnnl_f32, dnnl_x)
-                var strides = DNNL.dimsTuple([dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)])
-                var pl = DNNL.dimsTuple([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
-                var pr = DNNL.dimsTuple([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
+                let strides = DNNL.dimArray([dnnl_dim_t(conv.stride), dnnl_dim_t(conv.stride)])
+                let pl = DNNL.dimArray([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
+                let pr = DNNL.dimArray([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
                 var op = dnnl_convolution_desc_t()
                 DNNL.check(dnnl_convolution_forward_desc_init(&op, dnnl_forward_inference, dnnl_convolution_direct, &src, &wts, &bias, &dst,
-                                                              &strides.0, &pl.0, &pr.0), "\(conv.name) frozen desc")
+                                                              strides, pl, pr), "\(conv.name) frozen desc")
                 let attr = Conv2D.reluAttribute(conv.activation)
                 let prim = DNNLPrimitive(op: &op, attr: attr, "\(conv.name) frozen forward")
                 if let attr { dnnl_primitive_attr_destroy(attr) }
@@ -146,11 +152,19 @@ final class FrozenPrefix {
             shape = out
         }
         outputShape = shape
-        // Back to plain NHWC float32 for the caller.
+        // Back to plain NHWC float32 for the caller: by a reorder, or — when the last step already
+        // writes that layout to a buffer of its own — by pointing that step at the caller's tensor.
         let outDesc = DNNL.desc(nchwDims(shape), dnnl_f32, dnnl_nhwc)
-        let outputMemory = DNNLMemory(outDesc, pointer: nil)
-        rawSteps.append(Step(primitive: DNNLPrimitive(reorderFrom: current.1.desc, to: outDesc), source: current,
-                             destination: (.output, outputMemory), extra: [], sourceArg: CDNNL_ARG_FROM, destinationArg: CDNNL_ARG_TO))
+        let outputMemory: DNNLMemory
+        if let last = rawSteps.last, let dst = last.destination, DNNL.equal(dst.1.desc, outDesc) {
+            outputMemory = dst.1
+            rawSteps[rawSteps.count - 1] = Step(primitive: last.primitive, source: last.source, destination: (.output, dst.1),
+                                                extra: last.extra, sourceArg: last.sourceArg, destinationArg: last.destinationArg)
+        } else {
+            outputMemory = DNNLMemory(outDesc, pointer: nil)
+            rawSteps.append(Step(primitive: DNNLPrimitive(reorderFrom: current.1.desc, to: outDesc), source: current,
+                                 destination: (.output, outputMemory), extra: [], sourceArg: CDNNL_ARG_FROM, destinationArg: CDNNL_ARG_TO))
+        }
 
         bufferBytes = planned.map { DNNL.bytes($0.1) }.max() ?? 0
         if bufferBytes > 0 {

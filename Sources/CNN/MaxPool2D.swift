@@ -45,13 +45,13 @@ public final class MaxPool2D: Layer {
         let w = padding.geometry(input: input[2], kernel: poolSize, stride: stride)
         var s = src ?? DNNL.desc(nchwDims(input), type, srcTag)
         var d = DNNL.desc(nchwDims(output), type, src == nil ? srcTag : dnnl_format_tag_any)
-        var strides = DNNL.dimsTuple([dnnl_dim_t(stride), dnnl_dim_t(stride)])
-        var kernel = DNNL.dimsTuple([dnnl_dim_t(poolSize), dnnl_dim_t(poolSize)])
-        var pl = DNNL.dimsTuple([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
-        var pr = DNNL.dimsTuple([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
+        let strides = DNNL.dimArray([dnnl_dim_t(stride), dnnl_dim_t(stride)])
+        let kernel = DNNL.dimArray([dnnl_dim_t(poolSize), dnnl_dim_t(poolSize)])
+        let pl = DNNL.dimArray([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
+        let pr = DNNL.dimArray([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
         var op = dnnl_pooling_desc_t()
         DNNL.check(dnnl_pooling_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
-                                                  dnnl_pooling_max, &s, &d, &strides.0, &kernel.0, &pl.0, &pr.0),
+                                                  dnnl_pooling_max, &s, &d, strides, kernel, pl, pr),
                    "\(name) pooling desc")
         return op
     }
@@ -69,12 +69,12 @@ public final class MaxPool2D: Layer {
                 let w = padding.geometry(input: x.shape[2], kernel: poolSize, stride: stride)
                 var ds = DNNL.desc(nchwDims(x.shape), dnnl_f32, dnnl_nhwc)
                 var dd = DNNL.desc(nchwDims(outShape), dnnl_f32, dnnl_nhwc)
-                var strides = DNNL.dimsTuple([dnnl_dim_t(stride), dnnl_dim_t(stride)])
-                var kernel = DNNL.dimsTuple([dnnl_dim_t(poolSize), dnnl_dim_t(poolSize)])
-                var pl = DNNL.dimsTuple([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
-                var pr = DNNL.dimsTuple([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
+                let strides = DNNL.dimArray([dnnl_dim_t(stride), dnnl_dim_t(stride)])
+                let kernel = DNNL.dimArray([dnnl_dim_t(poolSize), dnnl_dim_t(poolSize)])
+                let pl = DNNL.dimArray([dnnl_dim_t(h.before), dnnl_dim_t(w.before)])
+                let pr = DNNL.dimArray([dnnl_dim_t(h.after), dnnl_dim_t(w.after)])
                 var bop = dnnl_pooling_desc_t()
-                DNNL.check(dnnl_pooling_backward_desc_init(&bop, dnnl_pooling_max, &ds, &dd, &strides.0, &kernel.0, &pl.0, &pr.0),
+                DNNL.check(dnnl_pooling_backward_desc_init(&bop, dnnl_pooling_max, &ds, &dd, strides, kernel, pl, pr),
                            "\(name) pooling backward desc")
                 backwardPrimitive = DNNLPrimitive(op: &bop, hint: fwd, "\(name) backward")
             }
