@@ -24,7 +24,8 @@ let package = Package(
 
         // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
         .systemLibrary(name: "CDNNL"),
-        .target(name: "CNN", dependencies: ["CDNNL"], swiftSettings: releaseFlags),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
+        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
         // MARK: The command-line tool

@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev            # the catalog (GRDB.swift)
   pkg-config
   libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
+  libhdf5-dev               # the CNN core: Keras .h5 weight files
 )
 
 missing=()

@@ -41,7 +41,8 @@ extension Model {
         return ("\(parts[0]).\(parts[1])", false)
     }
 
-    /// Loads weights from a `.safetensors` file with Keras names (`block1_conv1.kernel` in HWIO,
+    /// Loads weights from a Keras `.h5` / `.weights.h5` file (see `KerasH5`), or from a
+    /// `.safetensors` file with Keras names (`block1_conv1.kernel` in HWIO,
     /// `dense.kernel` in (in, out), `block1_bn.gamma|beta|moving_mean|moving_variance`) or
     /// torchvision VGG16 names (`features.0.weight` in OIHW, transposed here).
     ///
@@ -51,10 +52,21 @@ extension Model {
     @discardableResult
     public func loadWeights(from url: URL) throws -> WeightsOrigin {
         let file = url.path
-        let (raw, _) = try SafeTensors.read(url)
         var tensors: [String: Tensor] = [:]
         var torchvision = false
         var unexpected: [String] = []
+        if KerasH5.isHDF5(url) {
+            // Keras .h5: weights identified by layer name and position within the layer.
+            for (layerName, values) in try KerasH5.read(url) {
+                guard let layer = layers.first(where: { $0.name == layerName }) else { unexpected.append(layerName); continue }
+                guard values.count == layer.parameters.count else {
+                    throw CNNError.unreadableWeights(file: file, reason: "layer \(layerName) has \(values.count) weights in the file, the model's \(layer.typeName) has \(layer.parameters.count)")
+                }
+                for (p, t) in zip(layer.parameters, values) { tensors[p.name] = t }
+            }
+            if !unexpected.isEmpty { throw CNNError.unexpectedTensor(file: file, names: unexpected.sorted()) }
+        }
+        let raw = KerasH5.isHDF5(url) ? [:] : try SafeTensors.read(url).tensors
         for (name, t) in raw {
             guard let c = Self.canonicalName(name) else { unexpected.append(name); continue }
             torchvision = torchvision || c.fromTorchvision
@@ -81,7 +93,8 @@ extension Model {
         }
         for layer in required { for p in layer.parameters { p.value = tensors[p.name]! } }
         frozenPipelineInvalidated()
-        return WeightsOrigin(file: file, naming: torchvision ? "torchvision" : "keras", loadedLayers: required.map(\.name))
+        return WeightsOrigin(file: file, naming: KerasH5.isHDF5(url) ? "keras-h5" : (torchvision ? "torchvision" : "keras"),
+                             loadedLayers: required.map(\.name))
     }
 
     private func torchvisionName(_ canonical: String) -> String {
