@@ -71,15 +71,13 @@ public final class BatchNorm: Layer {
         prepare(x.shape, batchStatistics: batchStatistics)
         let fwd = forwardPrimitive!
         let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
-        var input = x
         var y = Tensor.uninitialized(x.shape)
-        var g = gamma.value, b = beta.value
         var mean = batchStatistics ? Tensor.zeros([channels]) : movingMean.value
         var variance = batchStatistics ? Tensor.zeros([channels]) : movingVariance.value
-        withMemory(&input, fwd.md(dnnl_query_src_md)) { src in
+        withMemory(reading: x, fwd.md(dnnl_query_src_md)) { src in
             withMemory(&y, fwd.md(dnnl_query_dst_md)) { dst in
-                withMemory(&g, cdesc) { gm in
-                    withMemory(&b, cdesc) { bm in
+                withMemory(reading: gamma.value, cdesc) { gm in
+                    withMemory(reading: beta.value, cdesc) { bm in
                         withMemory(&mean, cdesc) { mm in
                             withMemory(&variance, cdesc) { vm in
                                 fwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst), (CDNNL_ARG_SCALE, gm),
@@ -119,21 +117,19 @@ public final class BatchNorm: Layer {
             }
             return dx
         }
-        guard var k = kept, let bwd = backwardPrimitive else {
+        guard let k = kept, let bwd = backwardPrimitive else {
             preconditionFailure("\(name): backward without a training forward")
         }
         let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
-        var d = dy
         var dx = Tensor.uninitialized(k.input.shape)
-        var g = gamma.value, b = beta.value
         var dg = Tensor.zeros([channels]), dbeta = Tensor.zeros([channels])
-        withMemory(&k.input, bwd.md(dnnl_query_src_md)) { src in
-            withMemory(&d, bwd.md(dnnl_query_diff_dst_md)) { ddst in
+        withMemory(reading: k.input, bwd.md(dnnl_query_src_md)) { src in
+            withMemory(reading: dy, bwd.md(dnnl_query_diff_dst_md)) { ddst in
                 withMemory(&dx, bwd.md(dnnl_query_diff_src_md)) { dsrc in
-                    withMemory(&k.mean, cdesc) { mm in
-                        withMemory(&k.variance, cdesc) { vm in
-                            withMemory(&g, cdesc) { gm in
-                              withMemory(&b, cdesc) { bm in
+                    withMemory(reading: k.mean, cdesc) { mm in
+                        withMemory(reading: k.variance, cdesc) { vm in
+                            withMemory(reading: gamma.value, cdesc) { gm in
+                              withMemory(reading: beta.value, cdesc) { bm in
                                 withMemory(&dg, cdesc) { dgm in
                                     withMemory(&dbeta, cdesc) { dbm in
                                         bwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_MEAN, mm),

@@ -144,8 +144,7 @@ public final class Conv2D: Layer {
     /// The kernel reordered from HWIO into the layout `target` (reusing memory when it matches).
     private func reorderedKernel(into target: dnnl_memory_desc_t) -> DNNLMemory {
         let out = DNNLMemory(allocating: target)
-        var k = kernel.value
-        withMemory(&k, userKernelDesc) { user in
+        withMemory(reading: kernel.value, userKernelDesc) { user in
             DNNLPrimitive(reorderFrom: userKernelDesc, to: target).execute([(CDNNL_ARG_FROM, user), (CDNNL_ARG_TO, out)])
         }
         return out
@@ -162,11 +161,9 @@ public final class Conv2D: Layer {
             p.forwardKernel = reorderedKernel(into: p.forward.md(dnnl_query_weights_md))
             p.forwardKernelVersion = kernel.version
         }
-        var input = x
         var y = Tensor.uninitialized(g.output)
-        var b = bias.value
-        withMemory(&input, p.forward.md(dnnl_query_src_md)) { src in
-            withMemory(&b, DNNL.desc([filters], dnnl_f32, dnnl_x)) { bm in
+        withMemory(reading: x, p.forward.md(dnnl_query_src_md)) { src in
+            withMemory(reading: bias.value, DNNL.desc([filters], dnnl_f32, dnnl_x)) { bm in
                 withMemory(&y, p.forward.md(dnnl_query_dst_md)) { dst in
                     p.forward.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, p.forwardKernel!),
                                        (CDNNL_ARG_BIAS, bm), (CDNNL_ARG_DST, dst)])
@@ -183,7 +180,7 @@ public final class Conv2D: Layer {
     }
 
     public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
-        guard var x = keptInput, let p = primitives, p.training else {
+        guard let x = keptInput, let p = primitives, p.training else {
             preconditionFailure("\(name): backward without a forward that kept its input")
         }
         var dz = dy
@@ -192,8 +189,8 @@ public final class Conv2D: Layer {
             let bw = p.backwardWeights!
             let diffKernel = DNNLMemory(allocating: bw.md(dnnl_query_diff_weights_md))
             var db = Tensor.zeros([filters])
-            withMemory(&x, bw.md(dnnl_query_src_md)) { src in
-                withMemory(&dz, bw.md(dnnl_query_diff_dst_md)) { ddst in
+            withMemory(reading: x, bw.md(dnnl_query_src_md)) { src in
+                withMemory(reading: dz, bw.md(dnnl_query_diff_dst_md)) { ddst in
                     withMemory(&db, DNNL.desc([filters], dnnl_f32, dnnl_x)) { dbm in
                         bw.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst),
                                     (CDNNL_ARG_DIFF_WEIGHTS, diffKernel), (CDNNL_ARG_DIFF_BIAS, dbm)])
@@ -212,7 +209,7 @@ public final class Conv2D: Layer {
         let bd = p.backwardData!
         let k = reorderedKernel(into: bd.md(dnnl_query_weights_md))
         var dx = Tensor.uninitialized(x.shape)
-        withMemory(&dz, bd.md(dnnl_query_diff_dst_md)) { ddst in
+        withMemory(reading: dz, bd.md(dnnl_query_diff_dst_md)) { ddst in
             withMemory(&dx, bd.md(dnnl_query_diff_src_md)) { dsrc in
                 bd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_WEIGHTS, k), (CDNNL_ARG_DIFF_SRC, dsrc)])
             }

@@ -71,8 +71,8 @@ final class FrozenPrefix {
             return (loc, DNNLMemory(md, pointer: nil))
         }
         var rawSteps: [Step] = []
-        func moveIfNeeded(to wanted: dnnl_memory_desc_t) {
-            if DNNL.equal(current.1.desc, wanted) { return }
+        func moveIfNeeded(to wanted: dnnl_memory_desc_t, force: Bool = false) {
+            if !force && DNNL.equal(current.1.desc, wanted) { return }
             let r = DNNLPrimitive(reorderFrom: current.1.desc, to: wanted)
             let dst = placeholder(other(current.0 == .input ? .b : current.0), wanted)
             rawSteps.append(Step(primitive: r, source: current, destination: dst, extra: [], sourceArg: CDNNL_ARG_FROM, destinationArg: CDNNL_ARG_TO))
@@ -101,8 +101,7 @@ final class FrozenPrefix {
                 // Weights: HWIO float32 -> the primitive's layout and type, once.
                 let userW = DNNL.desc([conv.filters, conv.inputChannels, conv.kernelSize.height, conv.kernelSize.width], dnnl_f32, dnnl_hwio)
                 let kernelMemory = DNNLMemory(allocating: prim.md(dnnl_query_weights_md))
-                var k = conv.kernel.value
-                withMemory(&k, userW) { u in
+                withMemory(reading: conv.kernel.value, userW) { u in
                     DNNLPrimitive(reorderFrom: userW, to: kernelMemory.desc).execute([(CDNNL_ARG_FROM, u), (CDNNL_ARG_TO, kernelMemory)])
                 }
                 let biasMemory = DNNLMemory(allocating: DNNL.desc([conv.filters], dnnl_f32, dnnl_x))
@@ -122,7 +121,8 @@ final class FrozenPrefix {
                                      sourceArg: CDNNL_ARG_SRC, destinationArg: CDNNL_ARG_DST))
                 current = d
             } else if let bn = layer as? BatchNorm {
-                if current.0 == .input { moveIfNeeded(to: DNNL.desc(nchwDims(shape), type, dnnl_nhwc)) }
+                // In place: never on the caller's input tensor.
+                if current.0 == .input { moveIfNeeded(to: DNNL.desc(nchwDims(shape), type, dnnl_nhwc), force: true) }
                 var data = current.1.desc
                 var op = dnnl_batch_normalization_desc_t()
                 DNNL.check(dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_inference, &data, bn.epsilon,
@@ -139,7 +139,7 @@ final class FrozenPrefix {
                 rawSteps.append(Step(primitive: prim, source: current, destination: nil, extra: extra,
                                      sourceArg: CDNNL_ARG_SRC, destinationArg: CDNNL_ARG_DST))
             } else if layer is ReLU {
-                if current.0 == .input { moveIfNeeded(to: DNNL.desc(nchwDims(shape), type, dnnl_nhwc)) }
+                if current.0 == .input { moveIfNeeded(to: DNNL.desc(nchwDims(shape), type, dnnl_nhwc), force: true) }
                 var data = current.1.desc
                 var op = dnnl_eltwise_desc_t()
                 DNNL.check(dnnl_eltwise_forward_desc_init(&op, dnnl_forward_inference, dnnl_eltwise_relu, &data, 0, 0), "\(layer.name) frozen desc")
@@ -189,11 +189,10 @@ final class FrozenPrefix {
     /// The output (N, H', W', C') NHWC float32 of the frozen prefix for an NHWC float32 input.
     func run(_ x: Tensor) -> Tensor {
         precondition(x.shape == inputShape, "FrozenPrefix: built for \(inputShape), got \(x.shape)")
-        var input = x
         var y = Tensor.uninitialized(outputShape)
-        input.scalars.withUnsafeMutableBytes { inp in
+        x.scalars.withUnsafeBytes { inp in
             y.scalars.withUnsafeMutableBytes { out in
-                inputMemory.setPointer(inp.baseAddress!)
+                inputMemory.setPointer(UnsafeMutableRawPointer(mutating: inp.baseAddress!))
                 outputMemory.setPointer(out.baseAddress!)
                 for s in steps {
                     var args = [(s.sourceArg, s.source.1), (s.destinationArg, (s.destination ?? s.source).1)]

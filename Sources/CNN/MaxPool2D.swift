@@ -81,10 +81,9 @@ public final class MaxPool2D: Layer {
             cacheKey = (x.shape, keepForBackward)
         }
         let fwd = forwardPrimitive!
-        var input = x
         var y = Tensor.uninitialized(outShape)
         let ws = keepForBackward ? DNNLMemory(allocating: fwd.md(dnnl_query_workspace_md)) : nil
-        withMemory(&input, fwd.md(dnnl_query_src_md)) { src in
+        withMemory(reading: x, fwd.md(dnnl_query_src_md)) { src in
             withMemory(&y, fwd.md(dnnl_query_dst_md)) { dst in
                 var args = [(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst)]
                 if let ws { args.append((CDNNL_ARG_WORKSPACE, ws)) }
@@ -101,9 +100,8 @@ public final class MaxPool2D: Layer {
         guard let shape = keptInputShape, let ws = workspace, let bwd = backwardPrimitive else {
             preconditionFailure("\(name): backward without a training forward")
         }
-        var d = dy
         var dx = Tensor.uninitialized(shape)
-        withMemory(&d, bwd.md(dnnl_query_diff_dst_md)) { ddst in
+        withMemory(reading: dy, bwd.md(dnnl_query_diff_dst_md)) { ddst in
             withMemory(&dx, bwd.md(dnnl_query_diff_src_md)) { dsrc in
                 bwd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_DIFF_SRC, dsrc), (CDNNL_ARG_WORKSPACE, ws)])
             }
