@@ -114,6 +114,19 @@ final class DNNLPrimitive {
         primitive = prim!
     }
 
+    /// The primitive, or nil when oneDNN has no implementation for the operation.
+    init?<Op>(ifSupported op: inout Op, attr: dnnl_primitive_attr_t? = nil) {
+        var pd: dnnl_primitive_desc_t?
+        let status = withUnsafePointer(to: &op) { p in
+            dnnl_primitive_desc_create(&pd, UnsafeRawPointer(p), attr, DNNL.engine, nil)
+        }
+        guard status == dnnl_success, let pd else { return nil }
+        self.pd = pd
+        var prim: dnnl_primitive_t?
+        DNNL.check(dnnl_primitive_create(&prim, pd), "primitive")
+        primitive = prim!
+    }
+
     /// A reorder (layout and/or data-type conversion) from `src` to `dst`.
     init(reorderFrom src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t) {
         var s = src, d = dst

@@ -22,6 +22,12 @@ public final class Model: CustomStringConvertible {
     /// check that both agree).
     public var usesFrozenPipeline = true { didSet { frozenPrefix = nil } }
 
+    /// Let the frozen fp32 pipeline use Winograd convolutions where oneDNN has them (3x3,
+    /// stride 1): about 4x fewer multiplications, results equal to direct convolution up to
+    /// float32 rounding (relative error ~5e-7 on the ImageNet VGG16 features in the tests). On by
+    /// default; off gives direct convolutions.
+    public var usesWinograd = true { didSet { frozenPrefix = nil } }
+
     public var layers: [Layer] { base + head }
     /// Length of the pooled feature vector (512 for VGG16).
     public let featureCount: Int
@@ -112,7 +118,8 @@ public final class Model: CustomStringConvertible {
             let count = FrozenPrefix.supportedPrefixLength(all, limit: min(firstTrainable, range.upperBound))
             if count > 0 {
                 if frozenPrefix == nil || frozenPrefix!.layerCount != count || !frozenPrefix!.fits(x.shape, all) {
-                    frozenPrefix = FrozenPrefix(layers: Array(all[0..<count]), inputShape: x.shape, precision: frozenPrecision)
+                    frozenPrefix = FrozenPrefix(layers: Array(all[0..<count]), inputShape: x.shape, precision: frozenPrecision,
+                                                winograd: usesWinograd)
                 }
                 h = frozenPrefix!.run(h)
                 start = count

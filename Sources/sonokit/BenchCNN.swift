@@ -6,19 +6,24 @@ import Foundation
 enum BenchLine: String, CaseIterable, ExpressibleByArgument {
     case vgg16TrainFP32 = "vgg16-train-fp32"
     case vgg16InferFP32 = "vgg16-infer-fp32"
+    case vgg16TrainFP32Direct = "vgg16-train-fp32-direct"
+    case vgg16InferFP32Direct = "vgg16-infer-fp32-direct"
     case smallTrainFP32 = "small-train-fp32"
     case vgg16TrainBF16 = "vgg16-train-bf16"
     case vgg16InferBF16 = "vgg16-infer-bf16"
 
     var architecture: Architecture { self == .smallTrainFP32 ? .small : .vgg16 }
-    var training: Bool { self == .vgg16TrainFP32 || self == .smallTrainFP32 || self == .vgg16TrainBF16 }
+    var training: Bool { self == .vgg16TrainFP32 || self == .smallTrainFP32 || self == .vgg16TrainBF16 || self == .vgg16TrainFP32Direct }
+    /// Winograd convolutions in the frozen fp32 pipeline (the default); the `-direct` lines turn
+    /// them off to show the same arithmetic as the anchors.
+    var winograd: Bool { self != .vgg16TrainFP32Direct && self != .vgg16InferFP32Direct }
     var precision: Precision { self == .vgg16TrainBF16 || self == .vgg16InferBF16 ? .bf16 : .fp32 }
     /// `--model` and `--mode` of bench_torch.py / bench_keras.py doing the same work.
     var anchorModel: String { architecture == .small ? "smallcnn" : "vgg16_frozen" }
     var anchorMode: String { training ? "train" : "infer" }
     var title: String {
         let what = architecture == .small ? "small train step" : (training ? "VGG16 frozen-base train step" : "VGG16 inference (base)")
-        return "\(what), \(precision.rawValue)"
+        return "\(what), \(precision.rawValue)\(precision == .fp32 && architecture == .vgg16 ? (winograd ? " (Winograd)" : " (direct)") : "")"
     }
 }
 
@@ -32,8 +37,9 @@ struct BenchCNN: ParsableCommand {
         commandName: "cnn",
         abstract: "Benchmark the CNN core against PyTorch and Keras (images/s, ratio, GFLOP/s, peak memory).",
         discussion: """
-        Lines: VGG16 frozen-base training step, VGG16 inference, small training step (fp32), and the
-        VGG16 lines with bf16 frozen layers, with the pooled-feature error of bf16 against fp32.
+        Lines: VGG16 frozen-base training step, VGG16 inference (fp32 with Winograd convolutions, the
+        default, and with direct convolutions), small training step (fp32), and the VGG16 lines with
+        bf16 frozen layers, with the pooled-feature error of bf16 against fp32.
         ratio = SonoKit images/s / fastest anchor's images/s (bf16 lines: against the fp32 anchors).
         Anchors need a Python with torch + torchvision (and tensorflow + keras for Keras); an anchor
         that is not installed is reported as such and the others are printed.
@@ -137,7 +143,7 @@ struct BenchCNN: ParsableCommand {
             rows.append(row)
             print("  done: \(line.rawValue)")
         }
-        let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s",
+        let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*",
                       "peak MiB (SonoKit" + anchorNames.map { " / \($0.0)" }.joined() + ")", "bf16 feature error"]
         let table = [header] + rows
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
@@ -146,6 +152,7 @@ struct BenchCNN: ParsableCommand {
             if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")) }
         }
         print("ratio = SonoKit / fastest anchor; bf16 feature error = max|bf16 - fp32| / max|fp32| of the pooled 512-d features.")
+        print("* GFLOP/s counts the direct-convolution FLOPs (as the anchors do); Winograd lines do fewer multiplications for the same result.")
     }
 
     // MARK: Workers (child processes)
@@ -163,6 +170,7 @@ struct BenchCNN: ParsableCommand {
         var rng = SplitMix64(seed: 0)
         let model = try line.architecture.make(rng: &rng)
         model.frozenPrecision = line.precision
+        model.usesWinograd = line.winograd
         let data = syntheticBatches(count: 3, seed: 1)
         let adam = Adam(learningRate: 1e-3)
         func step(_ x: Tensor, _ y: [Float]) throws {
