@@ -30,3 +30,10 @@ static inline const char *cdnnl_impl_info(const_dnnl_primitive_desc_t pd) {
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
     return s;
 }
+
+#include <malloc.h>
+/// Keeps freed heap memory for reuse instead of unmapping it (see CNNRuntime.retainFreedMemory).
+static inline void cdnnl_retain_freed_memory(void) {
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
+}

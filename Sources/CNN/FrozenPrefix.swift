@@ -200,22 +200,16 @@ final class FrozenPrefix {
     private let inputMemory: DNNLMemory
     private let outputMemory: DNNLMemory
 
-    /// The output (N, H', W', C') NHWC float32 of the frozen prefix for an NHWC float32 input.
-    func run(_ x: Tensor) -> Tensor {
-        precondition(x.shape == inputShape, "FrozenPrefix: built for \(inputShape), got \(x.shape)")
-        var y = Tensor.uninitialized(outputShape)
-        x.scalars.withUnsafeBytes { inp in
-            y.scalars.withUnsafeMutableBytes { out in
-                inputMemory.setPointer(UnsafeMutableRawPointer(mutating: inp.baseAddress!))
-                outputMemory.setPointer(out.baseAddress!)
-                for s in steps {
-                    var args = [(s.sourceArg, s.source.1), (s.destinationArg, (s.destination ?? s.source).1)]
-                    args += s.extra
-                    s.primitive.execute(args)
-                }
-            }
+    /// Runs the pipeline on `inputShape` NHWC float32 values at `input`, writing the NHWC
+    /// float32 output (`outputShape`) to `output`.
+    func run(from input: UnsafePointer<Float>, to output: UnsafeMutablePointer<Float>) {
+        inputMemory.setPointer(UnsafeMutableRawPointer(mutating: input))
+        outputMemory.setPointer(UnsafeMutableRawPointer(output))
+        for s in steps {
+            var args = [(s.sourceArg, s.source.1), (s.destinationArg, (s.destination ?? s.source).1)]
+            args += s.extra
+            s.primitive.execute(args)
         }
-        return y
     }
 
     /// Bytes of the two activation buffers together.

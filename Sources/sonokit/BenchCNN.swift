@@ -167,6 +167,7 @@ struct BenchCNN: ParsableCommand {
     }
 
     private func runWorker(_ line: BenchLine) throws {
+        CNNRuntime.retainFreedMemory()
         var rng = SplitMix64(seed: 0)
         let model = try line.architecture.make(rng: &rng)
         model.frozenPrecision = line.precision

@@ -36,6 +36,9 @@ final class ImageNetVGG16Tests: XCTestCase {
         let features = try model.features(caffe(f["rgb"]!))
         let err = relativeError(features, f["features"]!)
         XCTAssertLessThan(err, 1e-4)
+        // Direct convolutions (Winograd off) agree as well.
+        model.usesWinograd = false
+        XCTAssertLessThan(relativeError(try model.features(caffe(f["rgb"]!)), f["features"]!), 1e-4)
         // bf16 frozen layers: reported, and bounded.
         model.frozenPrecision = .bf16
         let bf16 = try model.features(caffe(f["rgb"]!))
