@@ -69,10 +69,16 @@ let package = Package(
         .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
                     resources: [.copy("Fixtures")]),
 
+        // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
+        .systemLibrary(name: "CDNNL"),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
+        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
+        .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],

@@ -10,6 +10,7 @@ packages=(
   pkg-config
   python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
   libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
+  libhdf5-dev               # the CNN core: Keras .h5 weight files
 )
 
 missing=()

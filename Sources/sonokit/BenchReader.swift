@@ -88,12 +88,3 @@ struct BenchReader: ParsableCommand {
         return best
     }
 }
-
-/// `sonokit bench`: benchmarks that run SonoKit (and, where one exists, the reference tool) on
-/// the same work in one run.
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Benchmarks: the reader, preprocessing, the CNN core.",
-        subcommands: [BenchReader.self, BenchPreprocess.self]
-    )
-}

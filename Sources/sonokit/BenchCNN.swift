@@ -1,0 +1,227 @@
+import ArgumentParser
+import CNN
+import Foundation
+
+/// The work items of `sonokit bench cnn`; each maps to the anchors' model and mode.
+enum BenchLine: String, CaseIterable, ExpressibleByArgument {
+    case vgg16TrainFP32 = "vgg16-train-fp32"
+    case vgg16InferFP32 = "vgg16-infer-fp32"
+    case vgg16TrainFP32Direct = "vgg16-train-fp32-direct"
+    case vgg16InferFP32Direct = "vgg16-infer-fp32-direct"
+    case smallTrainFP32 = "small-train-fp32"
+    case vgg16TrainBF16 = "vgg16-train-bf16"
+    case vgg16InferBF16 = "vgg16-infer-bf16"
+
+    var architecture: Architecture { self == .smallTrainFP32 ? .small : .vgg16 }
+    var training: Bool { self == .vgg16TrainFP32 || self == .smallTrainFP32 || self == .vgg16TrainBF16 || self == .vgg16TrainFP32Direct }
+    /// Winograd convolutions in the frozen fp32 pipeline (the default); the `-direct` lines turn
+    /// them off to show the same arithmetic as the anchors.
+    var winograd: Bool { self != .vgg16TrainFP32Direct && self != .vgg16InferFP32Direct }
+    var precision: Precision { self == .vgg16TrainBF16 || self == .vgg16InferBF16 ? .bf16 : .fp32 }
+    /// `--model` and `--mode` of bench_torch.py / bench_keras.py doing the same work.
+    var anchorModel: String { architecture == .small ? "smallcnn" : "vgg16_frozen" }
+    var anchorMode: String { training ? "train" : "infer" }
+    var title: String {
+        let what = architecture == .small ? "small train step" : (training ? "VGG16 frozen-base train step" : "VGG16 inference (base)")
+        return "\(what), \(precision.rawValue)\(precision == .fp32 && architecture == .vgg16 ? (winograd ? " (Winograd)" : " (direct)") : "")"
+    }
+}
+
+/// `sonokit bench cnn`: SonoKit's CNN core against PyTorch (and Keras when installed) on the
+/// same work — same model, batch, 224x224x3 synthetic images, thread count — in one invocation.
+///
+/// Every measurement runs in its own child process (SonoKit lines re-run this executable with
+/// `--worker`), so that each reports its own peak resident memory from the kernel (wait4).
+struct BenchCNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cnn",
+        abstract: "Benchmark the CNN core against PyTorch and Keras (images/s, ratio, GFLOP/s, peak memory).",
+        discussion: """
+        Lines: VGG16 frozen-base training step, VGG16 inference (fp32 with Winograd convolutions, the
+        default, and with direct convolutions), small training step (fp32), and the VGG16 lines with
+        bf16 frozen layers, with the pooled-feature error of bf16 against fp32.
+        ratio = SonoKit images/s / fastest anchor's images/s (bf16 lines: against the fp32 anchors).
+        Anchors need a Python with torch + torchvision (and tensorflow + keras for Keras); an anchor
+        that is not installed is reported as such and the others are printed.
+
+        Examples:
+          sonokit bench cnn --python /tmp/anchors/bin/python
+          sonokit bench cnn --lines vgg16-infer-fp32 vgg16-infer-bf16 --steps 3
+          sonokit bench cnn --no-anchors
+        """
+    )
+
+    @Option(help: "Images per batch.") var batch = 32
+    @Option(help: "Timed steps per line.") var steps = 5
+    @Option(help: "Untimed warm-up steps per line.") var warmup = 2
+    @Option(help: "Python interpreter for the anchors (env SONOKIT_BENCH_PYTHON).")
+    var python = ProcessInfo.processInfo.environment["SONOKIT_BENCH_PYTHON"] ?? "python3"
+    @Option(help: "Folder holding bench_torch.py, bench_keras.py and common.py (default: scripts/bench).")
+    var anchors = "scripts/bench"
+    @Option(parsing: .upToNextOption, help: "Lines to run: \(BenchLine.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var lines: [BenchLine] = BenchLine.allCases
+    @Flag(help: "Run SonoKit only.") var noAnchors = false
+    @Option(help: .hidden) var worker: BenchLine?
+    @Flag(help: .hidden) var featureErrorWorker = false
+
+    func validate() throws {
+        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive, --warmup not negative.") }
+    }
+
+    func run() throws {
+        if let worker { return try runWorker(worker) }
+        if featureErrorWorker { return try runFeatureErrorWorker() }
+        try runAll()
+    }
+
+    // MARK: Parent: run every line and print the table
+
+    private struct Measurement {
+        var imagesPerSecond: Double
+        var gflops: Double?
+        var peakMiB: Double
+        var extra: [String: Any]
+    }
+
+    private func parseResult(_ r: ChildProcessResult) -> [String: Any]? {
+        guard let line = r.output.split(separator: "\n").last(where: { $0.hasPrefix("RESULT ") }),
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(7).utf8)) as? [String: Any] else { return nil }
+        return obj
+    }
+
+    private func measure(_ args: [String], quiet: Bool) -> Measurement? {
+        guard let r = try? ChildProcess.run(args, quietStderr: quiet), r.status == 0, let obj = parseResult(r),
+              let ips = obj["images_per_s"] as? Double else { return nil }
+        return Measurement(imagesPerSecond: ips, gflops: obj["achieved_gflops_s"] as? Double, peakMiB: r.peakRSSMiB, extra: obj)
+    }
+
+    private func runAll() throws {
+        let me = "/proc/self/exe"
+        let common = ["--batch", "\(batch)", "--steps", "\(steps)", "--warmup", "\(warmup)"]
+        var anchorNames: [(String, String)] = []
+        if !noAnchors {
+            let torch = try? ChildProcess.run([python, "-c", "import torch"], quietStderr: true)
+            if torch?.status == 0 { anchorNames.append(("PyTorch", "bench_torch.py")) } else {
+                print("PyTorch anchor: not installed for \(python) (pip install torch torchvision); skipped.")
+            }
+            let keras = try? ChildProcess.run([python, "-c", "import keras, tensorflow"], quietStderr: true)
+            if keras?.status == 0 { anchorNames.append(("Keras", "bench_keras.py")) } else {
+                print("Keras anchor: not installed for \(python) (pip install tensorflow-cpu keras); skipped.")
+            }
+        }
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+        var featureError: String = "-"
+        if lines.contains(where: { $0.precision == .bf16 }) {
+            if let r = try? ChildProcess.run([me, "bench", "cnn", "--feature-error-worker"]), let obj = parseResult(r),
+               let e = obj["feature_error"] as? Double {
+                featureError = String(format: "%.2e (%@)", e, (obj["weights"] as? String) ?? "?")
+            }
+        }
+        var rows: [[String]] = []
+        var anchorCache: [String: [String: Measurement?]] = [:]
+        for line in lines {
+            let ours = measure([me, "bench", "cnn", "--worker", line.rawValue] + common, quiet: false)
+            var theirs: [String: Measurement?] = [:]
+            let key = "\(line.anchorModel)/\(line.anchorMode)"
+            if let cached = anchorCache[key] { theirs = cached } else {
+                for (name, script) in anchorNames {
+                    theirs[name] = measure([python, "\(anchors)/\(script)", "--model", line.anchorModel, "--mode", line.anchorMode] + common, quiet: true)
+                }
+                anchorCache[key] = theirs
+            }
+            let fastest = theirs.values.compactMap { $0?.imagesPerSecond }.max()
+            func ips(_ m: Measurement?) -> String { m.map { String(format: "%.2f", $0.imagesPerSecond) } ?? "failed" }
+            var row = [line.title, ips(ours)]
+            for (name, _) in anchorNames { row.append(ips(theirs[name] ?? nil)) }
+            row.append(ours != nil && fastest != nil ? String(format: "%.2f", ours!.imagesPerSecond / fastest!) : "-")
+            row.append(ours?.gflops.map { String(format: "%.0f", $0) } ?? "-")
+            var mem = [ours.map { String(format: "%.0f", $0.peakMiB) } ?? "-"]
+            for (name, _) in anchorNames { mem.append((theirs[name] ?? nil).map { String(format: "%.0f", $0.peakMiB) } ?? "-") }
+            row.append(mem.joined(separator: " / "))
+            row.append(line.precision == .bf16 ? featureError : "-")
+            rows.append(row)
+            print("  done: \(line.rawValue)")
+        }
+        let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*",
+                      "peak MiB (SonoKit" + anchorNames.map { " / \($0.0)" }.joined() + ")", "bf16 feature error"]
+        let table = [header] + rows
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
+        for (i, r) in table.enumerated() {
+            print(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: " | "))
+            if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "-|-")) }
+        }
+        print("ratio = SonoKit / fastest anchor; bf16 feature error = max|bf16 - fp32| / max|fp32| of the pooled 512-d features.")
+        print("* GFLOP/s counts the direct-convolution FLOPs (as the anchors do); Winograd lines do fewer multiplications for the same result.")
+    }
+
+    // MARK: Workers (child processes)
+
+    /// Synthetic batches as the anchors make them: uint8 pixels / 255 in [0, 1], 0/1 labels.
+    private func syntheticBatches(count: Int, seed: UInt64) -> [(Tensor, [Float])] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            let x = (0..<(batch * 224 * 224 * 3)).map { _ in Float(rng.next() % 256) / 255 }
+            return (Tensor(shape: [batch, 224, 224, 3], scalars: x), (0..<batch).map { _ in Float(rng.next() % 2) })
+        }
+    }
+
+    private func runWorker(_ line: BenchLine) throws {
+        CNNRuntime.retainFreedMemory()
+        var rng = SplitMix64(seed: 0)
+        let model = try line.architecture.make(rng: &rng)
+        model.frozenPrecision = line.precision
+        model.usesWinograd = line.winograd
+        let data = syntheticBatches(count: 3, seed: 1)
+        let adam = Adam(learningRate: 1e-3)
+        func step(_ x: Tensor, _ y: [Float]) throws {
+            if line.training {
+                var ctx = ForwardContext(training: true, rng: SplitMix64(seed: 2))
+                let z = try model.logits(images: x, context: &ctx)
+                model.backward(BinaryCrossEntropy.lossAndGradient(logits: z, labels: y).gradient)
+                adam.step(model.trainableParameters)
+            } else {
+                _ = try model.features(x)
+            }
+        }
+        for i in 0..<warmup { try step(data[i % 3].0, data[i % 3].1) }
+        var times: [Double] = []
+        for i in 0..<steps {
+            let (x, y) = data[(warmup + i) % 3]
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try step(x, y)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let ips = Double(batch * steps) / times.reduce(0, +)
+        let flops = line.training ? model.trainingFLOPs : model.forwardFLOPs(upToFeatures: true)
+        let result: [String: Any] = [
+            "framework": "sonokit", "line": line.rawValue, "images_per_s": ips,
+            "step_s_median": times.sorted()[times.count / 2], "gflops_per_image": flops / 1e9,
+            "achieved_gflops_s": ips * flops / 1e9,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print("RESULT " + String(decoding: json, as: UTF8.self))
+    }
+
+    /// Max relative error of bf16 pooled features against fp32 on 8 synthetic caffe-normalised
+    /// images, with the ImageNet weights when installed (random weights otherwise).
+    private func runFeatureErrorWorker() throws {
+        var rng = SplitMix64(seed: 0)
+        let model = try Architecture.vgg16.make(rng: &rng)
+        var weights = "random weights"
+        if let url = try? PretrainedWeights.vgg16ImageNet() {
+            try model.loadWeights(from: url)
+            weights = "ImageNet weights"
+        }
+        var pix = SplitMix64(seed: 3)
+        let mean: [Float] = [103.939, 116.779, 123.68]
+        let n = 8
+        let x = Tensor(shape: [n, 224, 224, 3], scalars: (0..<(n * 224 * 224 * 3)).map { Float(pix.next() % 256) - mean[$0 % 3] })
+        let fp32 = try model.features(x)
+        model.frozenPrecision = .bf16
+        let bf16 = try model.features(x)
+        let error = Double(bf16.maxAbsDifference(fp32) / max(fp32.maxAbs, 1e-12))
+        let json = try JSONSerialization.data(withJSONObject: ["feature_error": error, "weights": weights] as [String: Any])
+        print("RESULT " + String(decoding: json, as: UTF8.self))
+    }
+}
