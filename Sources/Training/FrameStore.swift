@@ -42,6 +42,33 @@ public final class FrameStore: @unchecked Sendable {
         return preprocessor.render(try file.decodeRGB(frame: sample.frameIndex, window: preprocessor.config.window), crop: crop)
     }
 
+    /// Preprocesses every instance of `samples` once, on all cores, filling the frame cache
+    /// (instances whose frames are all cached are not decoded): the first epoch then never
+    /// decodes one instance twice for two of its frames. Returns the instances decoded.
+    @discardableResult
+    public func prefetch(_ samples: [TrainingSample]) throws -> Int {
+        guard preprocessor.cache != nil else { return 0 }
+        var seen = Set<String>()
+        let instances = samples.filter { seen.insert($0.sopInstanceUID).inserted }
+        var failure: Error?
+        let failureLock = NSLock()
+        var decoded = 0
+        DispatchQueue.concurrentPerform(iterations: instances.count) { i in
+            do {
+                let file = try DicomFile(path: instances[i].path)
+                let result = try preprocessor.process(file)
+                if result.frames.contains(where: { !$0.fromCache }) {
+                    failureLock.lock(); decoded += 1; failureLock.unlock()
+                }
+            } catch {
+                failureLock.lock(); if failure == nil { failure = TrainingError.unreadable(file: instances[i].path, reason: "\(error)") }; failureLock.unlock()
+            }
+        }
+        if let failure { throw failure }
+        lock.lock(); decodedInstances += decoded; lock.unlock()
+        return decoded
+    }
+
     /// The normalised NHWC batch of `samples`; `augment(i)` gives the augmentation and stream of
     /// slot i (nil: none).
     public func batch(_ samples: [TrainingSample], augment: ((Int) -> (AugmentationSet, CNN.SplitMix64)?)? = nil) throws -> Tensor {

@@ -95,6 +95,8 @@ public final class Trainer {
             try RunJSON.write(config, to: run.config)
         }
 
+        // Every instance decoded once up front (on all cores) into the frame cache.
+        try store.prefetch(data.train + data.validation)
         // Frozen base and no augmentation: the base runs once per frame (cached).
         var trainFeatures: [[Float]]?, validationFeatures: [[Float]]?
         if allowFeatureCache, config.augmentation.isEmpty, model.base.allSatisfy(\.isFrozen) {
