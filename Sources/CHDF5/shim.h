@@ -46,6 +46,9 @@ static inline long chdf5_string_attribute(hid_t file, const char *object, const 
             char **strings = calloc((size_t)count, sizeof(char *));
             hid_t mem = H5Tcopy(H5T_C_S1);
             H5Tset_size(mem, H5T_VARIABLE);
+            /* Same character set as the file's (h5py writes UTF-8): HDF5 refuses to convert
+               between character sets, and whether it had a cached path depended on earlier calls. */
+            H5Tset_cset(mem, H5Tget_cset(type));
             if (H5Aread(attr, mem, strings) >= 0) {
                 result = (long)count;
                 for (hssize_t i = 0; i < count; i++) {

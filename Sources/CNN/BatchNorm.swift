@@ -152,6 +152,8 @@ public final class BatchNorm: Layer {
         return needInputGradient ? dx : nil
     }
 
+    public var isHoldingActivations: Bool { kept != nil || keptInference }
+
     public func releaseCache() {
         kept = nil
         keptInference = false

@@ -217,6 +217,8 @@ public final class Conv2D: Layer {
         return dx
     }
 
+    public var isHoldingActivations: Bool { keptInput != nil || keptOutput != nil }
+
     public func releaseCache() {
         keptInput = nil
         keptOutput = nil

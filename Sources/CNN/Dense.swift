@@ -96,6 +96,8 @@ public final class Dense: Layer {
         return Tensor(shape: [n, inputFeatures], scalars: dx)
     }
 
+    public var isHoldingActivations: Bool { keptInput != nil || keptOutput != nil }
+
     public func releaseCache() {
         keptInput = nil
         keptOutput = nil

@@ -42,5 +42,7 @@ public final class Dropout: Layer {
         return dx
     }
 
+    public var isHoldingActivations: Bool { keptScale != nil }
+
     public func releaseCache() { keptScale = nil }
 }

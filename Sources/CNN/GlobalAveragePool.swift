@@ -58,5 +58,7 @@ public final class GlobalAveragePool: Layer {
         return Tensor(shape: shape, scalars: dx)
     }
 
+    public var isHoldingActivations: Bool { keptInputShape != nil }
+
     public func releaseCache() { keptInputShape = nil }
 }

@@ -58,6 +58,8 @@ public protocol Layer: AnyObject, CustomStringConvertible {
     func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor?
     /// Drops what the last forward kept.
     func releaseCache()
+    /// True while the layer keeps activations (or masks) from a forward pass for `backward`.
+    var isHoldingActivations: Bool { get }
 }
 
 extension Layer {

@@ -109,6 +109,8 @@ public final class MaxPool2D: Layer {
         return dx
     }
 
+    public var isHoldingActivations: Bool { workspace != nil || keptInputShape != nil }
+
     public func releaseCache() {
         workspace = nil
         keptInputShape = nil

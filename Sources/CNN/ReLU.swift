@@ -67,5 +67,7 @@ public final class ReLU: Layer {
         return dx
     }
 
+    public var isHoldingActivations: Bool { keptOutput != nil }
+
     public func releaseCache() { keptOutput = nil }
 }

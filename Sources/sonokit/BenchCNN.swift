@@ -60,12 +60,16 @@ struct BenchCNN: ParsableCommand {
     var anchors = "scripts/bench"
     @Option(parsing: .upToNextOption, help: "Lines to run: \(BenchLine.allCases.map(\.rawValue).joined(separator: ", ")).")
     var lines: [BenchLine] = BenchLine.allCases
+    @Option(help: "Measurements per line and tool, interleaved (SonoKit, anchors, SonoKit, ...); the best is reported, which discounts load from other processes on a shared machine.")
+    var repeats = 2
     @Flag(help: "Run SonoKit only.") var noAnchors = false
     @Option(help: .hidden) var worker: BenchLine?
     @Flag(help: .hidden) var featureErrorWorker = false
 
     func validate() throws {
-        guard batch > 0, steps > 0, warmup >= 0 else { throw ValidationError("--batch and --steps must be positive, --warmup not negative.") }
+        guard batch > 0, steps > 0, warmup >= 0, repeats > 0 else {
+            throw ValidationError("--batch, --steps and --repeats must be positive, --warmup not negative.")
+        }
     }
 
     func run() throws {
@@ -110,7 +114,8 @@ struct BenchCNN: ParsableCommand {
             }
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-        print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+        defer { fflush(stdout) }
+        print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, best of \(repeats), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
         var featureError: String = "-"
         if lines.contains(where: { $0.precision == .bf16 }) {
             if let r = try? ChildProcess.run([me, "bench", "cnn", "--feature-error-worker"]), let obj = parseResult(r),
@@ -120,16 +125,27 @@ struct BenchCNN: ParsableCommand {
         }
         var rows: [[String]] = []
         var anchorCache: [String: [String: Measurement?]] = [:]
+        /// The best of two measurements (higher images/s; its own peak memory).
+        func best(_ a: Measurement?, _ b: Measurement?) -> Measurement? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return a.imagesPerSecond >= b.imagesPerSecond ? a : b
+        }
         for line in lines {
-            let ours = measure([me, "bench", "cnn", "--worker", line.rawValue] + common, quiet: false)
+            var ours: Measurement?
             var theirs: [String: Measurement?] = [:]
             let key = "\(line.anchorModel)/\(line.anchorMode)"
-            if let cached = anchorCache[key] { theirs = cached } else {
-                for (name, script) in anchorNames {
-                    theirs[name] = measure([python, "\(anchors)/\(script)", "--model", line.anchorModel, "--mode", line.anchorMode] + common, quiet: true)
+            let cached = anchorCache[key]
+            for _ in 0..<repeats {
+                ours = best(ours, measure([me, "bench", "cnn", "--worker", line.rawValue] + common, quiet: false))
+                if cached == nil {
+                    for (name, script) in anchorNames {
+                        let m = measure([python, "\(anchors)/\(script)", "--model", line.anchorModel, "--mode", line.anchorMode] + common, quiet: true)
+                        theirs[name] = best(theirs[name] ?? nil, m)
+                    }
                 }
-                anchorCache[key] = theirs
             }
+            if let cached { theirs = cached } else { anchorCache[key] = theirs }
             let fastest = theirs.values.compactMap { $0?.imagesPerSecond }.max()
             func ips(_ m: Measurement?) -> String { m.map { String(format: "%.2f", $0.imagesPerSecond) } ?? "failed" }
             var row = [line.title, ips(ours)]
@@ -141,7 +157,9 @@ struct BenchCNN: ParsableCommand {
             row.append(mem.joined(separator: " / "))
             row.append(line.precision == .bf16 ? featureError : "-")
             rows.append(row)
-            print("  done: \(line.rawValue)")
+            // One line per finished measurement, flushed, so that an interrupted run still reports.
+            print("  " + row.joined(separator: " | "))
+            fflush(stdout)
         }
         let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*",
                       "peak MiB (SonoKit" + anchorNames.map { " / \($0.0)" }.joined() + ")", "bf16 feature error"]

@@ -122,8 +122,15 @@ final class ModelTests: XCTestCase {
         var c2 = ForwardContext(training: true)
         let z2 = try m.logits(images: x, context: &c2)
         XCTAssertEqual(z1, z2)
-        for l in m.base { XCTAssertTrue(l.isFrozen || l.parameters.isEmpty) }
+        for l in m.base { XCTAssertFalse(l.isHoldingActivations, "\(l.name) is frozen and keeps nothing") }
+        for l in m.head { XCTAssertTrue(l.isHoldingActivations, "\(l.name) trains and keeps its input") }
+        // The same on the layer-by-layer path (no compiled pipeline).
+        m.usesFrozenPipeline = false
+        var c3 = ForwardContext(training: true)
+        XCTAssertLessThan(relativeError(try m.logits(images: x, context: &c3), z2), 1e-4)
+        for l in m.base { XCTAssertFalse(l.isHoldingActivations, "\(l.name) is frozen and keeps nothing") }
         m.backward(BinaryCrossEntropy.lossAndGradient(logits: z2, labels: [1, 0, 1]).gradient)
         XCTAssertNotEqual(m.trainableParameters.first!.gradient.maxAbs, 0)
+        for l in m.layers { XCTAssertFalse(l.isHoldingActivations, "backward releases \(l.name)") }
     }
 }
