@@ -76,10 +76,19 @@ let package = Package(
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
+        // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
+        .target(
+            name: "Training",
+            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["CNN", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CNN", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
