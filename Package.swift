@@ -75,6 +75,10 @@ let package = Package(
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
+        // MARK: Reports (evaluate): evaluation.html with inline SVG plots and PNG thumbnails, studies.csv, frames.csv
+        .target(name: "Reports", dependencies: ["Evaluation", "Imaging"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Imaging", "SonoKitTestSupport"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
