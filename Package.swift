@@ -75,6 +75,15 @@ let package = Package(
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
+        // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
+        .target(
+            name: "Training",
+            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+
         // MARK: Reports (evaluate): evaluation.html with inline SVG plots and PNG thumbnails, studies.csv, frames.csv
         .target(name: "Reports", dependencies: ["Evaluation", "Imaging"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Imaging", "SonoKitTestSupport"]),
@@ -82,7 +91,7 @@ let package = Package(
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
