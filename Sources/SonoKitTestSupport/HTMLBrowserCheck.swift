@@ -11,26 +11,26 @@ import Foundation
 /// back from it. A picture is loaded iff `img.complete && img.naturalWidth > 0`: a missing file, a
 /// corrupt PNG or an SVG that does not parse all give naturalWidth 0. The page itself is never
 /// changed, so reports carry no script.
-enum HTMLBrowserCheck {
-    struct ImageState: Decodable, Equatable {
-        var src: String
-        var ok: Bool
-        var width: Int
-        var height: Int
+public enum HTMLBrowserCheck {
+    public struct ImageState: Decodable, Equatable, Sendable {
+        public var src: String
+        public var ok: Bool
+        public var width: Int
+        public var height: Int
     }
 
-    struct Result {
-        var images: [ImageState]
-        var title: String?
-        var broken: [ImageState] { images.filter { !$0.ok } }
+    public struct Result: Sendable {
+        public var images: [ImageState]
+        public var title: String?
+        public var broken: [ImageState] { images.filter { !$0.ok } }
     }
 
-    enum Failure: Error, CustomStringConvertible {
+    public enum Failure: Error, CustomStringConvertible {
         case noBrowser
         case browserFailed(status: Int32, stderr: String)
         case noResult(dom: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .noBrowser: return "chromium not found: install it with scripts/setup.sh (Debian package 'chromium')"
             case .browserFailed(let status, let stderr): return "chromium exited with \(status): \(stderr.suffix(2000))"
@@ -39,13 +39,14 @@ enum HTMLBrowserCheck {
         }
     }
 
-    static let marker = "data-sonokit-image-check"
+    public static let marker = "data-sonokit-image-check"
 
-    static var browser: String? {
+    public static var browser: String? {
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    static func check(page: URL) throws -> Result {
+    /// Loads `page` in headless chromium and returns the state of each of its pictures.
+    public static func check(page: URL) throws -> Result {
         guard let browser else { throw Failure.noBrowser }
         let html = try String(contentsOf: page, encoding: .utf8)
         let script = """

@@ -1,0 +1,240 @@
+import CNN
+import Evaluation
+import Foundation
+import Preprocess
+import SonoKitTestSupport
+@testable import Training
+import XCTest
+
+/// `sonokit evaluate` end to end on SampleStudies/: ingest, a patient-grouped split, a run
+/// directory, then the command as a user types it. The run is a fresh `small` network on 32x32
+/// inputs written through the run contract (`TrainedRun.write`), with the manifest and splits
+/// copied into inputs/ as `sonokit train` does, and a history.csv: what is tested is the
+/// evaluation of whatever model a run holds, not the model's quality.
+final class EvaluateCommandTests: XCTestCase {
+    /// Built once for the class (ingest + split + run + one evaluation take a few seconds).
+    struct Fixture {
+        var work: URL
+        var catalog: String
+        var run: URL
+        var evaluateResult: SonoKitCommand.Result
+        var evalFolder: URL { run.appendingPathComponent("eval-test") }
+        var testStudyUIDs: Set<String>
+    }
+
+    nonisolated(unsafe) static var shared: Result<Fixture, Error>?
+
+    static let classes = ["--classes", "benign,malignant", "--positive", "malignant"]
+
+    static func fixture() throws -> Fixture {
+        if let shared { return try shared.get() }
+        let result = Result { try makeFixture() }
+        shared = result
+        return try result.get()
+    }
+
+    static func makeFixture() throws -> Fixture {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-evaluate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let catalog = work.appendingPathComponent("catalog.sqlite").path
+        let labels = RepositoryPaths.sampleStudies.appendingPathComponent("labels.csv").path
+        let splits = work.appendingPathComponent("splits.csv").path
+        try require(SonoKitCommand.run(["ingest", RepositoryPaths.sampleStudies.path, "--catalog", catalog]))
+        try require(SonoKitCommand.run(["manifest", "split", labels, "--catalog", catalog] + classes
+            + ["--ratios", "0.5,0.25,0.25", "--seed", "7", "-o", splits]))
+
+        // The run: a fresh network through the run contract, inputs copied as training does.
+        let run = work.appendingPathComponent("runs/exp1")
+        let spec = NetworkSpec(architecture: .small, headUnits: 8, widths: [4, 8], inputSize: 32)
+        var rng = CNN.SplitMix64(seed: 3)
+        let model = try spec.make(rng: &rng)
+        let config = PreprocessConfig(frames: .uniform(2), normalize: .unit, size: 32)
+        let card = ModelCard(modelID: "", architecture: "small", weightsSHA256: "", weightsOrigin: "trained from scratch",
+                             frozenLayers: [], preprocess: config, preprocessHash: config.hash, classes: ["benign", "malignant"],
+                             positiveClass: "malignant", manifestHash: "test", seed: 5, threshold: .fixed(0.5),
+                             softwareVersions: SoftwareVersions.all, createdAt: "2026-11-25T15:00:00Z", network: spec)
+        try TrainedRun.write(model: model, card: card, to: run.path)
+        let directory = RunDirectory(run.path)
+        try FileManager.default.createDirectory(at: directory.inputs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: labels, toPath: directory.manifestCopy.path)
+        try FileManager.default.copyItem(atPath: splits, toPath: directory.splitsCopy.path)
+        try "epoch,loss,val_loss,val_auc,lr,seconds\n1,0.70,0.69,0.55,0.001,1.0\n2,0.66,0.68,0.58,0.001,1.0\n"
+            .write(to: directory.history, atomically: true, encoding: .utf8)
+
+        let evaluate = try SonoKitCommand.run(["evaluate", run.path, "--split", "test", "--catalog", catalog, "--bootstrap", "200"])
+
+        // The test split's studies, from the manifest and the splits file (not from the command).
+        let testPatients = Set(try String(contentsOfFile: splits, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("#") }.map { $0.split(separator: ",").map(String.init) }
+            .filter { $0.count == 2 && $0[1] == "test" }.map { $0[0] })
+        let rows = try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let testStudies = Set(rows.filter { testPatients.contains($0[2]) }.map { $0[0] })
+        return Fixture(work: work, catalog: catalog, run: run, evaluateResult: evaluate, testStudyUIDs: testStudies)
+    }
+
+    static func require(_ result: SonoKitCommand.Result) throws {
+        guard result.status == 0 else { throw CommandError(message: "exit \(result.status): \(result.stderr)\(result.stdout)") }
+    }
+
+    struct CommandError: Error { var message: String }
+
+    override class func tearDown() {
+        if let fixture = try? shared?.get() { try? FileManager.default.removeItem(at: fixture.work) }
+        super.tearDown()
+    }
+
+    func report(_ folder: URL) throws -> EvaluationReport {
+        try EvaluationReport.jsonDecoder().decode(EvaluationReport.self, from: Data(contentsOf: folder.appendingPathComponent("evaluation.json")))
+    }
+
+    // MARK: The folder: every file, JSON valid against its schema, counts = the manifest's test split
+    func testEvaluateWritesTheFolderAndTheSummary() throws {
+        let f = try Self.fixture()
+        XCTAssertEqual(f.evaluateResult.status, 0, f.evaluateResult.stderr)
+        XCTAssertTrue(f.evaluateResult.stdout.contains("Study level (primary)"), f.evaluateResult.stdout)
+        XCTAssertTrue(f.evaluateResult.stdout.contains("Wrote \(f.evalFolder.path)/"), f.evaluateResult.stdout)
+        for name in ["evaluation.json", "studies.csv", "frames.csv", "evaluation.html"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: f.evalFolder.appendingPathComponent(name).path), name)
+        }
+        let json = try Data(contentsOf: f.evalFolder.appendingPathComponent("evaluation.json"))
+        try SchemaValidator.validate(json, against: "evaluation-report.schema.json")
+        let r = try report(f.evalFolder)
+        XCTAssertEqual(r.evaluatedSplit, "test")
+        XCTAssertEqual(r.splitLevel, "patient")
+        XCTAssertEqual(r.classes, ClassNames(positive: "malignant", negative: "benign"))
+        XCTAssertEqual(r.study.counts.samples, f.testStudyUIDs.count)
+        XCTAssertGreaterThan(f.testStudyUIDs.count, 4)
+        XCTAssertEqual(r.study.threshold.choice.fittedOn?.split, "validation")
+        XCTAssertFalse(r.study.threshold.evaluatedOnFittingSplit)
+        XCTAssertEqual(r.settings.bootstrapReplicates, 200)
+        XCTAssertEqual(r.settings.bootstrapSeed, 5, "the run's seed")
+        XCTAssertEqual(Set(r.dataCounts.map(\.split)), ["train", "validation", "test"])
+        XCTAssertEqual(r.dataCounts.first { $0.split == "test" }?.studies, f.testStudyUIDs.count)
+        XCTAssertEqual(r.subgroups.filter { $0.attribute == "site" }.map(\.value).sorted().isEmpty, false, "the manifest has a site column")
+        XCTAssertTrue(r.run.modelId.hasPrefix("sonokit-small-"))
+    }
+
+    // MARK: studies.csv: one row per test study; frames.csv: one row per evaluated frame
+    func testCSVFilesAgreeWithTheReport() throws {
+        let f = try Self.fixture()
+        let r = try report(f.evalFolder)
+        let studies = try String(contentsOf: f.evalFolder.appendingPathComponent("studies.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(studies.first, "study_key,patient_key,label,probability,prediction,correct,frames_used,site,manufacturer")
+        XCTAssertEqual(studies.count - 1, r.study.counts.samples)
+        let frames = try String(contentsOf: f.evalFolder.appendingPathComponent("frames.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(frames.first, "study_key,patient_key,instance_key,frame_index,label,probability,site,manufacturer")
+        XCTAssertEqual(frames.count - 1, r.frame?.counts.samples)
+        let framesUsed = studies.dropFirst().map { Int($0.split(separator: ",", omittingEmptySubsequences: false)[6])! }
+        XCTAssertEqual(framesUsed.reduce(0, +), frames.count - 1)
+        for row in studies.dropFirst() {
+            XCTAssertTrue(row.hasPrefix("S-"), "pseudonymous study key: \(row)")
+            XCTAssertTrue(row.split(separator: ",")[1].hasPrefix("P-"), "pseudonymous patient key: \(row)")
+        }
+    }
+
+    // MARK: The page in headless chromium: every plot and every thumbnail loads
+    func testPageLoadsEveryPictureInChromium() throws {
+        let f = try Self.fixture()
+        let result = try HTMLBrowserCheck.check(page: f.evalFolder.appendingPathComponent("evaluation.html"))
+        XCTAssertEqual(result.broken, [])
+        XCTAssertEqual(result.images.filter { $0.src.hasPrefix("data:image/svg+xml") }.count, 9, "4 study plots, 4 frame plots, training curves")
+        let thumbnails = result.images.filter { $0.src.hasPrefix("thumbnails/") }
+        let r = try report(f.evalFolder)
+        let cases = (r.failureAnalysis?.falsePositives.count ?? 0) + (r.failureAnalysis?.falseNegatives.count ?? 0)
+        XCTAssertGreaterThan(cases, 0, "an untrained network gets some studies wrong")
+        XCTAssertGreaterThanOrEqual(thumbnails.count, cases)
+        for t in thumbnails { XCTAssertEqual([t.width, t.height], [32, 32], "the run's network input size") }
+    }
+
+    // MARK: PHI: no patient name, ID, birth date, accession, UID or source path in any file or file name
+    func testNoPatientIdentifiersInOutputs() throws {
+        let f = try Self.fixture()
+        var probes = try Self.sampleIdentifiers()
+        XCTAssertGreaterThan(probes.count, 20)
+        probes.formUnion(f.testStudyUIDs)
+        probes.insert("SampleStudies")
+        let root = f.evalFolder.path
+        let names = try XCTUnwrap(FileManager.default.subpaths(atPath: root))
+        XCTAssertGreaterThan(names.count, 5)
+        for name in names {
+            for probe in probes { XCTAssertFalse(name.contains(probe), "file name \(name) contains \(probe)") }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isFolder), !isFolder.boolValue, !name.hasSuffix(".png") else { continue }
+            let text = try String(contentsOfFile: root + "/" + name, encoding: .utf8)
+            for probe in probes { XCTAssertFalse(text.contains(probe), "\(name) contains \(probe)") }
+        }
+        for probe in probes { XCTAssertFalse(f.evaluateResult.stdout.contains(probe), "the summary contains \(probe)") }
+    }
+
+    // MARK: Evaluating the split the threshold is fitted on is flagged
+    func testValidationSplitIsFlagged() throws {
+        let f = try Self.fixture()
+        let out = f.work.appendingPathComponent("eval-validation")
+        let result = try SonoKitCommand.run(["evaluate", f.run.path, "--split", "validation", "--catalog", f.catalog, "--bootstrap", "0",
+                                             "--aggregate", "max", "--threshold", "sensitivity=0.9", "-o", out.path, "--no-pixel-check"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("EVALUATED ON ITS FITTING SPLIT"), result.stdout)
+        let r = try report(out)
+        XCTAssertTrue(r.study.threshold.evaluatedOnFittingSplit)
+        XCTAssertEqual(r.settings.aggregation, .max)
+        XCTAssertEqual(r.study.threshold.choice.rule, .targetSensitivity(0.9))
+        XCTAssertTrue(r.warnings.contains { $0.contains("fitted on the evaluated split 'validation'") })
+        let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("This split is the one the threshold was fitted on"))
+    }
+
+    // MARK: Bad input: a clear error naming the option, the split or the file
+    func testBadInputsAreNamed() throws {
+        let f = try Self.fixture()
+        let badRule = try SonoKitCommand.run(["evaluate", f.run.path, "--catalog", f.catalog, "--threshold", "median"])
+        XCTAssertNotEqual(badRule.status, 0)
+        XCTAssertTrue(badRule.stderr.contains("--threshold"), badRule.stderr)
+        let badSplit = try SonoKitCommand.run(["evaluate", f.run.path, "--catalog", f.catalog, "--split", "tset", "--no-pixel-check"])
+        XCTAssertNotEqual(badSplit.status, 0)
+        XCTAssertTrue(badSplit.stderr.contains("no image in split 'tset'") && badSplit.stderr.contains("train"), badSplit.stderr)
+        let noRun = try SonoKitCommand.run(["evaluate", f.work.appendingPathComponent("nothing").path, "--catalog", f.catalog])
+        XCTAssertNotEqual(noRun.status, 0)
+        XCTAssertTrue(noRun.stderr.contains("model-card.json"), noRun.stderr)
+        let noCatalog = try SonoKitCommand.run(["evaluate", f.run.path])
+        XCTAssertNotEqual(noCatalog.status, 0)
+        XCTAssertTrue(noCatalog.stderr.contains("--catalog"), noCatalog.stderr)
+    }
+
+    // MARK: The run's manifest copy is validated as `manifest validate` does: a bad row stops the evaluation
+    func testInvalidManifestCopyIsRefused() throws {
+        let f = try Self.fixture()
+        let copy = f.work.appendingPathComponent("runs/tampered")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: f.run, to: copy)
+        try FileManager.default.removeItem(at: copy.appendingPathComponent("eval-test"))
+        let manifest = RunDirectory(copy.path).manifestCopy
+        let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map(String.init)
+        var fields = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[1] = "cystic"
+        try ((lines + [fields.joined(separator: ",")]).joined(separator: "\n") + "\n").write(to: manifest, atomically: true, encoding: .utf8)
+        let result = try SonoKitCommand.run(["evaluate", copy.path, "--catalog", f.catalog, "--no-pixel-check"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("manifest.csv:\(lines.count + 1): error [unknown_label]"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("nothing evaluated"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: copy.appendingPathComponent("eval-test").path), "no output for a refused manifest")
+    }
+
+    /// Patient names, IDs, birth dates and accession numbers of SampleStudies, read with dcmdump (not with our reader).
+    static func sampleIdentifiers() throws -> Set<String> {
+        var values = Set<String>()
+        let root = RepositoryPaths.sampleStudies.path
+        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where !name.hasSuffix(".csv") {
+            let path = root + "/" + name
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", "+P", "0008,0050", path]) else { continue }
+            for line in dump.split(separator: "\n") {
+                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
+                let value = String(line[line.index(after: open)..<close])
+                if value.count >= 4 { values.insert(value) }
+                values.formUnion(value.split(separator: "^").map(String.init).filter { $0.count >= 4 })
+            }
+        }
+        return values
+    }
+}
