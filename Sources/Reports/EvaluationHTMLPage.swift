@@ -231,7 +231,7 @@ public enum EvaluationHTMLPage {
                 let attributes = c.attributes.map { "\($0.name)=\($0.value)" }.joined(separator: ", ")
                 let pictures = (thumbnails[c.studyKey] ?? []).map { t in
                     HTML.element("figure", [], HTML.image(source: t.file, alternative: "Frame \(t.frameIndex) of instance \(t.instanceKey)", width: 160, height: 160)
-                        + HTML.text("figcaption", "frame \(t.frameIndex), p = \(fixed(t.probability, 3))"))
+                        + HTML.text("figcaption", "frame \(t.frameIndex), p = \(fixed(t.probability, 4))"))
                 }
                 let cell = pictures.isEmpty ? HTML.escape("no thumbnail") : HTML.element("div", [("class", "thumbs")], pictures.joined())
                 return [.text(c.studyKey), .number(fixed(c.probability, 4)), .number(String(c.framesUsed)), .text(attributes), .html(cell)]

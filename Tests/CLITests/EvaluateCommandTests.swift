@@ -1,4 +1,6 @@
 import CNN
+import DICOM
+import Imaging
 import Evaluation
 import Foundation
 import Preprocess
@@ -78,8 +80,12 @@ final class EvaluateCommandTests: XCTestCase {
 
     struct CommandError: Error { var message: String }
 
+    /// Set SONOKIT_KEEP_EVALUATE_FIXTURE=1 to keep the work folder (its path is printed) and look at the page.
     override class func tearDown() {
-        if let fixture = try? shared?.get() { try? FileManager.default.removeItem(at: fixture.work) }
+        if let fixture = try? shared?.get() {
+            if ProcessInfo.processInfo.environment["SONOKIT_KEEP_EVALUATE_FIXTURE"] != nil { print("Kept \(fixture.work.path)") }
+            else { try? FileManager.default.removeItem(at: fixture.work) }
+        }
         super.tearDown()
     }
 
@@ -144,6 +150,40 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertGreaterThan(cases, 0, "an untrained network gets some studies wrong")
         XCTAssertGreaterThanOrEqual(thumbnails.count, cases)
         for t in thumbnails { XCTAssertEqual([t.width, t.height], [32, 32], "the run's network input size") }
+    }
+
+    // MARK: A thumbnail is the frame the model scored: its pixels = the run's preprocessing of that frame, and the
+    // network's probability of those pixels = the frames.csv probability of (instance, frame)
+    func testThumbnailsAreTheFramesTheModelScored() throws {
+        let f = try Self.fixture()
+        let run = try TrainedRun(directory: f.run.path)
+        let folder = f.evalFolder.appendingPathComponent("thumbnails")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".png") }.sorted()
+        XCTAssertGreaterThan(names.count, 0)
+        // frames.csv: instance_key|frame_index -> probability
+        var probability: [String: Double] = [:]
+        for row in try String(contentsOf: f.evalFolder.appendingPathComponent("frames.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+            let c = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            probability["\(c[2])|\(c[3])"] = Double(c[5])
+        }
+        // SampleStudies files by the instance key (pseudonym of the SOP Instance UID).
+        var fileByInstance: [String: String] = [:]
+        let root = RepositoryPaths.sampleStudies.path
+        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where name.contains("/IM") {
+            if let file = try? DicomFile(path: root + "/" + name) {
+                fileByInstance[PreviewPictures.pseudonym(file.metadata.sopInstanceUID)] = root + "/" + name
+            }
+        }
+        for name in names.prefix(3) {
+            // S-<study>-<instance>-f<frame>.png
+            let parts = name.dropLast(4).split(separator: "-")
+            let instance = String(parts[parts.count - 2]), frameIndex = Int(parts[parts.count - 1].dropFirst())!
+            let path = try XCTUnwrap(fileByInstance[instance], name)
+            let frame = try XCTUnwrap(try run.preprocessor.process(try DicomFile(path: path)).frames.first { $0.frameIndex == frameIndex })
+            XCTAssertEqual(try PNGFile.read(folder.appendingPathComponent(name).path), frame.image, name)
+            let p = try XCTUnwrap(probability["\(instance)|\(frameIndex)"], name)
+            XCTAssertEqual(Double(try run.probabilities(of: [frame])[0]), p, accuracy: 1e-6, name)
+        }
     }
 
     // MARK: PHI: no patient name, ID, birth date, accession, UID or source path in any file or file name
