@@ -8,8 +8,8 @@ public struct CheckpointState: Codable, Sendable, Equatable {
     public var progress: TrainingProgress
     /// SHA-256 of config.json's canonical encoding, and the input hashes (also inside the config).
     public var configSHA256: String
-    public var manifestSHA256: String
-    public var splitsSHA256: String
+    public var manifestHash: String
+    public var splitsHash: String
     public var preprocessHash: String
     /// The seed; with `progress` it re-creates every random stream.
     public var seed: UInt64
@@ -28,11 +28,13 @@ enum Checkpoint {
 
     static func writeLast(_ loop: TrainingLoop, run: RunDirectory) throws {
         let state = CheckpointState(progress: loop.progress, configSHA256: try configSHA256(loop.config),
-                                    manifestSHA256: loop.config.manifestSHA256, splitsSHA256: loop.config.splitsSHA256,
+                                    manifestHash: loop.config.manifestHash, splitsHash: loop.config.splitsHash,
                                     preprocessHash: loop.config.preprocessHash, seed: loop.config.seed)
         var tensors = loop.model.namedTensors
         for (k, v) in loop.optimizer.state() { tensors["optimizer/" + k] = v }
-        let json = String(decoding: try RunJSON.encoder().encode(state), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
         try writeAtomically(try SafeTensors.encode(tensors, metadata: ["state": json, "format": state.format]), to: run.lastOptimizer)
         try TrainedRun.saveWeightsAtomically(loop.model, to: run.lastWeights,
                                              metadata: ["role": "last", "epoch": "\(loop.progress.epoch)", "step": "\(loop.progress.step)"])
@@ -46,7 +48,7 @@ enum Checkpoint {
         let (tensors, metadata) = try SafeTensors.read(url)
         guard let json = metadata["state"] else { throw TrainingError.unreadable(file: url.path, reason: "no training state in its metadata") }
         let state: CheckpointState
-        do { state = try RunJSON.decoder().decode(CheckpointState.self, from: Data(json.utf8)) } catch {
+        do { state = try JSONDecoder().decode(CheckpointState.self, from: Data(json.utf8)) } catch {
             throw TrainingError.unreadable(file: url.path, reason: "training state: \(error)")
         }
         var model: [String: Tensor] = [:], optimizer: [String: Tensor] = [:]

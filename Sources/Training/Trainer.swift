@@ -167,7 +167,7 @@ public final class Trainer {
         let card = ModelCard(modelID: "", architecture: config.network.architecture.rawValue, weightsSHA256: "",
                              weightsOrigin: weightsOrigin, frozenLayers: model.layers.filter(\.isFrozen).map(\.name),
                              preprocess: config.preprocess, preprocessHash: config.preprocessHash, classes: config.classes,
-                             positiveClass: config.positiveClass, manifestHash: config.manifestSHA256, seed: config.seed,
+                             positiveClass: config.positiveClass, manifestHash: config.manifestHash, seed: config.seed,
                              threshold: threshold, aggregation: .mean, softwareVersions: SoftwareVersions.all,
                              createdAt: formatter.string(from: Date()), network: config.network)
         return try TrainedRun.write(model: model, card: card, to: run.path)

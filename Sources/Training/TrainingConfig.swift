@@ -42,8 +42,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var trainSplits: [String] = ["train"]
     public var validationSplit: String = "validation"
     /// Hashes of the inputs: the manifest file's bytes, the splits file's bytes.
-    public var manifestSHA256: String = ""
-    public var splitsSHA256: String = ""
+    public var manifestHash: String = ""
+    public var splitsHash: String = ""
     public var classes: [String] = []
     public var positiveClass: String = ""
 
@@ -89,8 +89,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         for key in Set(mine.keys).union(theirs.keys).sorted() where mine[key] != theirs[key] {
             let name: String
             switch key {
-            case "manifest_sha256": name = "the manifest file's content (sha256)"
-            case "splits_sha256": name = "the splits file's content (sha256)"
+            case "manifest_hash": name = "the manifest file's content (manifest_hash)"
+            case "splits_hash": name = "the splits file's content (splits_hash)"
             default: name = key
             }
             result.append("\(name): run has \(theirs[key] ?? "nothing"), now \(mine[key] ?? "nothing")")
