@@ -47,7 +47,7 @@ let package = Package(
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
         .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Training", "CNN", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", swiftSettings: releaseFlags),

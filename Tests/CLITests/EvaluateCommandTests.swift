@@ -1,18 +1,15 @@
-import CNN
 import DICOM
 import Imaging
 import Evaluation
 import Foundation
 import Preprocess
 import SonoKitTestSupport
-@testable import Training
+import Training
 import XCTest
 
-/// `sonokit evaluate` end to end on SampleStudies/: ingest, a patient-grouped split, a run
-/// directory, then the command as a user types it. The run is a fresh `small` network on 32x32
-/// inputs written through the run contract (`TrainedRun.write`), with the manifest and splits
-/// copied into inputs/ as `sonokit train` does, and a history.csv: what is tested is the
-/// evaluation of whatever model a run holds, not the model's quality.
+/// `sonokit evaluate` end to end on SampleStudies/: ingest, a patient-grouped split, `sonokit
+/// train` (small network, 2 epochs, 64x64 inputs: seconds), then the command as a user types it.
+/// What is tested is the evaluation of whatever model a run holds, not the model's quality.
 final class EvaluateCommandTests: XCTestCase {
     /// Built once for the class (ingest + split + run + one evaluation take a few seconds).
     struct Fixture {
@@ -45,23 +42,11 @@ final class EvaluateCommandTests: XCTestCase {
         try require(SonoKitCommand.run(["manifest", "split", labels, "--catalog", catalog] + classes
             + ["--ratios", "0.5,0.25,0.25", "--seed", "7", "-o", splits]))
 
-        // The run: a fresh network through the run contract, inputs copied as training does.
+        // The run: `sonokit train` as a user types it, small network, 2 epochs on 64x64 inputs (a few seconds).
         let run = work.appendingPathComponent("runs/exp1")
-        let spec = NetworkSpec(architecture: .small, headUnits: 8, widths: [4, 8], inputSize: 32)
-        var rng = CNN.SplitMix64(seed: 3)
-        let model = try spec.make(rng: &rng)
-        let config = PreprocessConfig(frames: .uniform(2), normalize: .unit, size: 32)
-        let card = ModelCard(modelID: "", architecture: "small", weightsSHA256: "", weightsOrigin: "trained from scratch",
-                             frozenLayers: [], preprocess: config, preprocessHash: config.hash, classes: ["benign", "malignant"],
-                             positiveClass: "malignant", manifestHash: "test", seed: 5, threshold: .fixed(0.5),
-                             softwareVersions: SoftwareVersions.all, createdAt: "2026-11-25T15:00:00Z", network: spec)
-        try TrainedRun.write(model: model, card: card, to: run.path)
-        let directory = RunDirectory(run.path)
-        try FileManager.default.createDirectory(at: directory.inputs, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: labels, toPath: directory.manifestCopy.path)
-        try FileManager.default.copyItem(atPath: splits, toPath: directory.splitsCopy.path)
-        try "epoch,loss,val_loss,val_auc,lr,seconds\n1,0.70,0.69,0.55,0.001,1.0\n2,0.66,0.68,0.58,0.001,1.0\n"
-            .write(to: directory.history, atomically: true, encoding: .utf8)
+        try require(SonoKitCommand.run(["train", labels, "--catalog", catalog] + classes
+            + ["--splits", splits, "--model", "small", "--epochs", "2", "--seed", "5", "--frames", "uniform:2", "--normalize", "unit",
+               "--size", "64", "-o", run.path]))
 
         let evaluate = try SonoKitCommand.run(["evaluate", run.path, "--split", "test", "--catalog", catalog, "--bootstrap", "200"])
 
@@ -147,9 +132,9 @@ final class EvaluateCommandTests: XCTestCase {
         let thumbnails = result.images.filter { $0.src.hasPrefix("thumbnails/") }
         let r = try report(f.evalFolder)
         let cases = (r.failureAnalysis?.falsePositives.count ?? 0) + (r.failureAnalysis?.falseNegatives.count ?? 0)
-        XCTAssertGreaterThan(cases, 0, "an untrained network gets some studies wrong")
+        XCTAssertGreaterThan(cases, 0, "a network trained for 2 epochs on 20 studies gets some studies wrong")
         XCTAssertGreaterThanOrEqual(thumbnails.count, cases)
-        for t in thumbnails { XCTAssertEqual([t.width, t.height], [32, 32], "the run's network input size") }
+        for t in thumbnails { XCTAssertEqual([t.width, t.height], [64, 64], "the run's network input size") }
     }
 
     // MARK: A thumbnail is the frame the model scored: its pixels = the run's preprocessing of that frame, and the
