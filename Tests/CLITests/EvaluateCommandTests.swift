@@ -14,6 +14,7 @@ final class EvaluateCommandTests: XCTestCase {
     /// Built once for the class (ingest + split + run + one evaluation take a few seconds).
     struct Fixture {
         var work: URL
+        var export: URL
         var catalog: String
         var run: URL
         var evaluateResult: SonoKitCommand.Result
@@ -36,9 +37,12 @@ final class EvaluateCommandTests: XCTestCase {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-evaluate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let catalog = work.appendingPathComponent("catalog.sqlite").path
-        let labels = RepositoryPaths.sampleStudies.appendingPathComponent("labels.csv").path
+        // A copy of the export, so that a test may damage a file of it.
+        let export = work.appendingPathComponent("export")
+        try FileManager.default.copyItem(at: RepositoryPaths.sampleStudies, to: export)
+        let labels = export.appendingPathComponent("labels.csv").path
         let splits = work.appendingPathComponent("splits.csv").path
-        try require(SonoKitCommand.run(["ingest", RepositoryPaths.sampleStudies.path, "--catalog", catalog]))
+        try require(SonoKitCommand.run(["ingest", export.path, "--catalog", catalog]))
         try require(SonoKitCommand.run(["manifest", "split", labels, "--catalog", catalog] + classes
             + ["--ratios", "0.5,0.25,0.25", "--seed", "7", "-o", splits]))
 
@@ -56,7 +60,7 @@ final class EvaluateCommandTests: XCTestCase {
             .filter { $0.count == 2 && $0[1] == "test" }.map { $0[0] })
         let rows = try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
         let testStudies = Set(rows.filter { testPatients.contains($0[2]) }.map { $0[0] })
-        return Fixture(work: work, catalog: catalog, run: run, evaluateResult: evaluate, testStudyUIDs: testStudies)
+        return Fixture(work: work, export: export, catalog: catalog, run: run, evaluateResult: evaluate, testStudyUIDs: testStudies)
     }
 
     static func require(_ result: SonoKitCommand.Result) throws {
@@ -178,6 +182,7 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertGreaterThan(probes.count, 20)
         probes.formUnion(f.testStudyUIDs)
         probes.insert("SampleStudies")
+        probes.insert(f.export.path)
         let root = f.evalFolder.path
         let names = try XCTUnwrap(FileManager.default.subpaths(atPath: root))
         XCTAssertGreaterThan(names.count, 5)
@@ -206,6 +211,34 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertTrue(r.warnings.contains { $0.contains("fitted on the evaluated split 'validation'") })
         let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("This split is the one the threshold was fitted on"))
+    }
+
+    // MARK: A file that cannot be read is one failure, listed by its pseudonymous instance key; the rest is evaluated
+    func testUnreadableFileIsListedAndTheRestEvaluated() throws {
+        let f = try Self.fixture()
+        var victim: (path: String, sop: String)?
+        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: f.export.path)).sorted() where name.contains("/IM") {
+            if let file = try? DicomFile(path: f.export.path + "/" + name), f.testStudyUIDs.contains(file.metadata.studyInstanceUID) {
+                victim = (f.export.path + "/" + name, file.metadata.sopInstanceUID)
+                break
+            }
+        }
+        let (path, sop) = try XCTUnwrap(victim)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        defer { try? original.write(to: URL(fileURLWithPath: path)) }
+        try original.prefix(300).write(to: URL(fileURLWithPath: path))
+        let out = f.work.appendingPathComponent("eval-damaged")
+        let result = try SonoKitCommand.run(["evaluate", f.run.path, "--catalog", f.catalog, "--bootstrap", "0", "--no-pixel-check", "-o", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains(path), "the terminal names the file: \(result.stderr)")
+        let r = try report(out)
+        XCTAssertTrue(r.warnings.contains { $0.hasPrefix("1 instance(s) could not be read") }, "\(r.warnings)")
+        let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("Frames that could not be evaluated (1)"))
+        XCTAssertTrue(html.contains(PreviewPictures.pseudonym(sop)), "listed by instance key")
+        XCTAssertFalse(html.contains(f.export.path), "no file path in the page")
+        let full = try report(f.evalFolder)
+        XCTAssertLessThan(r.frame?.counts.samples ?? 0, full.frame?.counts.samples ?? 0)
     }
 
     // MARK: Bad input: a clear error naming the option, the split or the file
