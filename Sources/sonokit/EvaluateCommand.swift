@@ -21,9 +21,9 @@ struct Evaluate: ParsableCommand {
         Writes RUN_DIR/eval-SPLIT/ (or --output): evaluation.json (Schemas/evaluation-report.schema.json), studies.csv, frames.csv, evaluation.html with thumbnails/ beside it. Files hold pseudonymous keys only, no patient name or ID.
 
         Examples:
-          sonokit evaluate runs/exp1 --split test
-          sonokit evaluate runs/exp1 --split test --aggregate max --threshold sensitivity=0.9 --bootstrap 2000
-          sonokit evaluate runs/exp1 --split validation --catalog work/catalog.sqlite
+          sonokit evaluate runs/exp1 --split test --catalog work/catalog.sqlite
+          sonokit evaluate runs/exp1 --catalog work/catalog.sqlite --aggregate max --threshold sensitivity=0.9 --bootstrap 2000
+          sonokit evaluate runs/exp1 --catalog work/catalog.sqlite --split validation -o runs/exp1/eval-validation
         """
     )
 
@@ -36,7 +36,8 @@ struct Evaluate: ParsableCommand {
     var bootstrap: Int = 2000
     @Option(help: "Threshold rule, fitted on the validation split: youden, sensitivity=0.9, specificity=0.9 or fixed=0.5.")
     var threshold: String = "youden"
-    @Option(help: "The catalog made by `sonokit ingest` (default: the one the run was trained with).") var catalog: String?
+    @Option(help: "The catalog made by `sonokit ingest` that the run was trained with (needed unless the run's config.json records it).")
+    var catalog: String?
     @Option(name: .shortAndLong, help: "Output folder (default: RUN_DIR/eval-SPLIT).") var output: String?
     @Option(help: "Frames shown per failure case in the report.") var thumbnailsPerCase: Int = 4
     @Flag(help: "Skip the duplicate-pixel checks of the manifest validation.") var noPixelCheck = false
