@@ -106,6 +106,10 @@ struct Evaluate: ParsableCommand {
                                       study: result.study, frame: result.frame, subgroups: result.subgroups,
                                       failureAnalysis: result.failureAnalysis,
                                       dataCounts: keys.dataCounts(resolved, classes: classes, policy: card.preprocess.frames))
+        if let trainSplits = Self.configList("train_splits", in: directory), trainSplits.contains(split) {
+            report.warnings.append("The model was trained on the evaluated split '\(split)': every result here is optimistic. "
+                + "Evaluate on a split the model never saw (e.g. test).")
+        }
         report.warnings += warnings
 
         // 4. Thumbnails of the frames the model saw for the failure cases, and the files.
@@ -132,6 +136,13 @@ struct Evaluate: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: directory.config.path),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return object[key] as? String
+    }
+
+    /// A top-level list of strings of the run's config.json (e.g. `train_splits`).
+    static func configList(_ key: String, in directory: RunDirectory) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: directory.config.path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object[key] as? [String]
     }
 
     /// The catalog recorded in the run's config.json (entry `catalog`), else an error asking for --catalog.

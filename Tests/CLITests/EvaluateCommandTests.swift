@@ -241,6 +241,18 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertLessThan(r.frame?.counts.samples ?? 0, full.frame?.counts.samples ?? 0)
     }
 
+    // MARK: Evaluating the split the model was trained on is flagged
+    func testTrainingSplitIsFlagged() throws {
+        let f = try Self.fixture()
+        let out = f.work.appendingPathComponent("eval-train")
+        let result = try SonoKitCommand.run(["evaluate", f.run.path, "--split", "train", "--catalog", f.catalog, "--bootstrap", "0",
+                                             "-o", out.path, "--no-pixel-check"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("WARNING: The model was trained on the evaluated split 'train'"), result.stdout)
+        XCTAssertTrue(try report(out).warnings.contains { $0.hasPrefix("The model was trained on the evaluated split 'train'") })
+        XCTAssertFalse(try report(f.evalFolder).warnings.contains { $0.contains("trained on the evaluated split") })
+    }
+
     // MARK: Bad input: a clear error naming the option, the split or the file
     func testBadInputsAreNamed() throws {
         let f = try Self.fixture()
