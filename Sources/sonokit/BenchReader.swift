@@ -42,12 +42,12 @@ struct BenchReader: ParsableCommand {
             print("  \(n) thread(s): \(BenchTiming.format(Double(files.count) / seconds)) files/s")
         }
         print("Decode, frames/s (frames/s per thread):")
-        let header = "  encoding".padding(toLength: 56, withPad: " ", startingAt: 0) + "frames  " + counts.map { "\($0) thread(s)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()
+        let header = "  encoding".padding(toLength: 66, withPad: " ", startingAt: 0) + "frames  " + counts.map { "\($0) thread(s)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()
         print(header)
         for key in groups.keys.sorted() {
             let items = groups[key]!
             let work = items.flatMap { item in (0..<item.frames).map { (item.path, $0) } }
-            var line = "  \(key)".padding(toLength: 56, withPad: " ", startingAt: 0) + String(work.count).padding(toLength: 8, withPad: " ", startingAt: 0)
+            var line = "  \(key)".padding(toLength: 66, withPad: " ", startingAt: 0) + String(work.count).padding(toLength: 8, withPad: " ", startingAt: 0)
             for n in counts {
                 let seconds = BenchTiming.best(repeats) {
                     // One DicomFile per file and thread: split work by file so that a file is decoded by one thread.

@@ -1,9 +1,10 @@
 import ArgumentParser
+import CNN
 import Foundation
 
 /// `sonokit demo`: the user's path on SampleStudies/, run through the very commands a user types
 /// (each step is printed as its command line, then run): ingest, validate the manifest, split by
-/// patient. Training, evaluation and prediction join as they are built.
+/// patient, train. Evaluation and prediction join as they are built.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SonoKit's path on the bundled SampleStudies/ (synthetic ultrasound studies).",
@@ -34,6 +35,17 @@ struct Demo: ParsableCommand {
         try step(3, "split by patient (train / validation / test)", "manifest split", ManifestCommand.Split.self,
                  [labels, "--catalog", catalog] + classes + ["--group", "patient_id", "--stratify", "label",
                                                            "--ratios", "0.6,0.2,0.2", "--seed", "7", "-o", splits])
+        // Step 4: vgg16 (the reference recipe, frozen ImageNet base, feature cache) when its weights are
+        // installed, else the small network trained from scratch.
+        let run = path("run")
+        if FileManager.default.fileExists(atPath: (run as NSString).appendingPathComponent("config.json")) {
+            try FileManager.default.removeItem(atPath: run)
+        }
+        let hasImageNet = (try? PretrainedWeights.vgg16ImageNet()) != nil
+        let model = hasImageNet ? ["--model", "vgg16", "--epochs", "10"]
+            : ["--model", "small", "--epochs", "8", "--batch", "16", "--size", "64", "--normalize", "unit", "--augment", "flip", "--seed", "1"]
+        try step(4, "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))", "train", TrainCommand.self,
+                 [labels, "--catalog", catalog] + classes + ["--splits", splits] + model + ["-o", run])
         print("\nDone. Outputs in \(output)/. Try: sonokit inspect FILE, sonokit catalog summary --catalog \(catalog)")
     }
 
