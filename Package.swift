@@ -48,7 +48,7 @@ let package = Package(
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
         .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", swiftSettings: releaseFlags),
@@ -85,10 +85,14 @@ let package = Package(
         ),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
 
+        // MARK: Reports (evaluate): evaluation.html with inline SVG plots and PNG thumbnails, studies.csv, frames.csv
+        .target(name: "Reports", dependencies: ["Evaluation", "Imaging"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Imaging", "SonoKitTestSupport"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["CNN", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "Training", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
