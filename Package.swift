@@ -6,7 +6,7 @@ import PackageDescription
 
 /// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
 /// libraries come along through them). See ../shared/PLATFORM.md.
-let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
+let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "dcmsr", "oflog", "ofstd"]
 
 /// Release builds drop bounds checks in the hot loops (they are tested in debug builds).
 let releaseFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -75,10 +75,18 @@ let package = Package(
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
+        // MARK: Reports: per-study prediction reports (JSON, CSV, HTML) and their inputs
+        .target(
+            name: "Reports",
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],
