@@ -55,11 +55,11 @@ final class StructuredReportWriterTests: XCTestCase {
             #"<CONTAINER:(126000,DCM,"Imaging Measurement Report")=SEPARATE>"#,
             #"<has concept mod CODE:(121049,DCM,"Language of Content Item and Descendants")=(en-US,RFC5646,"English (United States)")>"#,
             #"<has obs context CODE:(121005,DCM,"Observer Type")=(121007,DCM,"Device")>"#,
-            #"<has obs context UIDREF:(121012,DCM,"Device Observer UID")=2.25.1234567890>"#,
+            #"<has obs context UIDREF:(121012,DCM,"Device Observer UID")="2.25.1234567890">"#,
             #"<has concept mod CODE:(121058,DCM,"Procedure reported")=(16310003,SCT,"Diagnostic ultrasonography")>"#,
             #"<contains CONTAINER:(111028,DCM,"Image Library")=SEPARATE>"#,
             #"<contains CONTAINER:(125007,DCM,"Measurement Group")=SEPARATE>"#,
-            #"<has obs context UIDREF:(112040,DCM,"Tracking Unique Identifier")=2.25.987654321>"#,
+            #"<has obs context UIDREF:(112040,DCM,"Tracking Unique Identifier")="2.25.987654321">"#,
             #"<contains CODE:(121071,DCM,"Finding")=(SK-FINDING,99SONOKIT,"malignant vs benign")>"#,
             #"<has concept mod TEXT:(111001,DCM,"Algorithm Name")="SonoKit small classifier">"#,
             #"<has concept mod TEXT:(111003,DCM,"Algorithm Version")="sonokit-small-0123abcd">"#,
@@ -74,7 +74,9 @@ final class StructuredReportWriterTests: XCTestCase {
             XCTAssertEqual(dump.components(separatedBy: file.metadata.sopInstanceUID).count - 1, 2, file.metadata.sopInstanceUID)
         }
         XCTAssertEqual(dump.components(separatedBy: "<inferred from IMAGE:").count - 1, files.count, dump)
-        XCTAssertTrue(dump.contains("TID 1500") || (try DCMTKTools.run("dcmdump", ["+P", "0040,db00", path])).contains("1500"))
+        // Content Template Sequence of the root: TID 1500, mapping resource DCMR.
+        let template = try DCMTKTools.run("dcmdump", ["+P", "0040,db00", "+P", "0008,0105", path])
+        XCTAssertTrue(template.contains("[1500]") && template.contains("[DCMR]"), template)
     }
 
     func testANegativeResultCarriesTheNegativeCode() throws {

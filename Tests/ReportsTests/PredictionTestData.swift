@@ -18,8 +18,12 @@ enum PredictionTestData {
         createdAt: "2026-11-25T12:00:00Z")
 
     static func rule(_ aggregation: StudyAggregation = .mean, threshold: Double = 0.4) -> PredictionDecisionRule {
-        let provenance = ThresholdChoice.Provenance(split: "validation", level: .study, aggregation: aggregation, samples: 8,
-                                                    positives: 4, negatives: 4, sensitivity: 0.75, specificity: 1)
+        // Provenance has no public initialiser (only `fit` makes one): decode the record as a model card holds it.
+        let aggregationJSON = String(decoding: try! JSONEncoder().encode(aggregation), as: UTF8.self)
+        let provenance = try! JSONDecoder().decode(ThresholdChoice.Provenance.self, from: Data("""
+            {"split": "validation", "level": "study", "aggregation": \(aggregationJSON), "samples": 8,
+             "positives": 4, "negatives": 4, "sensitivity": 0.75, "specificity": 1}
+            """.utf8))
         return PredictionDecisionRule(aggregation: aggregation,
                                       threshold: ThresholdChoice(rule: .youden, value: threshold, fittedOn: provenance),
                                       thresholdSource: "model card: youden on the validation split, study level")
