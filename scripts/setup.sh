@@ -11,6 +11,7 @@ packages=(
   python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
   libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
   libhdf5-dev               # the CNN core: Keras .h5 weight files
+  chromium                  # tests: HTML reports are opened in a real headless browser
 )
 
 missing=()

@@ -36,7 +36,7 @@ public enum PredictionCSV {
     static func number(_ value: Double) -> String { String(format: "%.6f", value) }
 
     /// RFC 4180: a field with a comma, quote, CR or LF is quoted and its quotes doubled.
-    static func quote(_ field: String) -> String {
+    public static func quote(_ field: String) -> String {
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
