@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
-        .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
+        .target(name: "SonoKitTestSupport", dependencies: ["Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
         .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
@@ -75,18 +75,27 @@ let package = Package(
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
 
+        // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
+        .target(
+            name: "Training",
+            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+
         // MARK: Reports: per-study prediction reports (JSON, CSV, HTML) and their inputs
         .target(
             name: "Reports",
             dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],

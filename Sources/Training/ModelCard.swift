@@ -1,0 +1,103 @@
+import CNN
+import Evaluation
+import Foundation
+import Preprocess
+
+/// What a trained run is, written to `RUN_DIR/model-card.json` at the end of training and read by
+/// `evaluate` and `predict`: the network, where its weights came from, the exact preprocessing,
+/// the classes, the data it was trained on (by hash) and the decision threshold fitted on the
+/// validation split (study level), with its provenance.
+public struct ModelCard: Codable, Sendable, Equatable {
+    /// "sonokit-<architecture>-<first 8 hex of weightsSHA256>".
+    public var modelID: String
+    /// "vgg16" | "small".
+    public var architecture: String
+    /// SHA-256 of `checkpoints/best.safetensors`.
+    public var weightsSHA256: String
+    /// The ImageNet file with its licence and credit, or "trained from scratch".
+    public var weightsOrigin: String?
+    /// Layers that were not trained.
+    public var frozenLayers: [String]
+    public var preprocess: PreprocessConfig
+    public var preprocessHash: String
+    public var classes: [String]
+    public var positiveClass: String
+    public var manifestHash: String
+    public var seed: UInt64
+    /// Fitted on the validation split at the end of training (study level, `aggregation`); nil
+    /// when the run had no validation split with both classes.
+    public var threshold: ThresholdChoice?
+    public var aggregation: StudyAggregation
+    /// "sonokit", "dcmtk", "onednn", "swift".
+    public var softwareVersions: [String: String]
+    /// ISO 8601.
+    public var createdAt: String
+    /// How to rebuild the network before loading the weights (head width, dropout, input side).
+    /// Added to the contract so that a run can be loaded without its config.json.
+    public var network: NetworkSpec
+
+    public init(modelID: String, architecture: String, weightsSHA256: String, weightsOrigin: String?, frozenLayers: [String],
+                preprocess: PreprocessConfig, preprocessHash: String, classes: [String], positiveClass: String,
+                manifestHash: String, seed: UInt64, threshold: ThresholdChoice?, aggregation: StudyAggregation = .mean,
+                softwareVersions: [String: String], createdAt: String, network: NetworkSpec) {
+        self.modelID = modelID
+        self.architecture = architecture
+        self.weightsSHA256 = weightsSHA256
+        self.weightsOrigin = weightsOrigin
+        self.frozenLayers = frozenLayers
+        self.preprocess = preprocess
+        self.preprocessHash = preprocessHash
+        self.classes = classes
+        self.positiveClass = positiveClass
+        self.manifestHash = manifestHash
+        self.seed = seed
+        self.threshold = threshold
+        self.aggregation = aggregation
+        self.softwareVersions = softwareVersions
+        self.createdAt = createdAt
+        self.network = network
+    }
+
+    /// Keys as `RunJSON` writes them (snake_case: model_id, weights_sha256, ...); the raw values
+    /// are what the snake_case conversion maps back to, so that acronyms survive the round trip.
+    enum CodingKeys: String, CodingKey {
+        case modelID = "modelId", architecture, weightsSHA256 = "weightsSha256", weightsOrigin, frozenLayers, preprocess,
+             preprocessHash, classes, positiveClass, manifestHash, seed, threshold, aggregation, softwareVersions, createdAt, network
+    }
+
+    /// "sonokit-small-1a2b3c4d".
+    public static func modelID(architecture: String, weightsSHA256: String) -> String {
+        "sonokit-\(architecture)-\(weightsSHA256.prefix(8))"
+    }
+
+    /// The credit line for the ImageNet VGG16 weights.
+    public static let vgg16ImageNetCredit =
+        "VGG16 ImageNet weights (Simonyan & Zisserman 2014, arXiv:1409.1556; Keras Applications release, CC BY 4.0)"
+}
+
+/// The shape of a network: enough to rebuild it with `Architecture.make` before loading weights.
+public struct NetworkSpec: Codable, Sendable, Equatable {
+    public var architecture: Architecture
+    /// Units of the hidden Dense layer of the head.
+    public var headUnits: Int
+    /// Dropout rate between the head's Dense layers (0: none).
+    public var headDropout: Float
+    /// Per-block filter counts when not the architecture's default (tests use narrow models).
+    public var widths: [Int]?
+    /// Side of the square input (the preprocessing `size`).
+    public var inputSize: Int
+
+    public init(architecture: Architecture, headUnits: Int = 256, headDropout: Float = 0, widths: [Int]? = nil, inputSize: Int = 224) {
+        self.architecture = architecture
+        self.headUnits = headUnits
+        self.headDropout = headDropout
+        self.widths = widths
+        self.inputSize = inputSize
+    }
+
+    /// A fresh network of this shape, weights drawn from `rng`.
+    public func make(rng: inout CNN.SplitMix64) throws -> Model {
+        try architecture.make(rng: &rng, widths: widths, headUnits: headUnits, headDropout: headDropout,
+                              inputShape: [inputSize, inputSize, 3])
+    }
+}
