@@ -47,7 +47,7 @@ let package = Package(
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
         .target(name: "SonoKitTestSupport", dependencies: ["Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Catalog"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", swiftSettings: releaseFlags),
