@@ -28,12 +28,12 @@ public struct RunDirectory: Sendable {
     public var splitsCopy: URL { inputs.appendingPathComponent("splits.csv") }
 }
 
-/// SHA-256 helpers (lowercase hex).
-enum Digest {
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
-    static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
-    static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
-    static func sha256(file url: URL) throws -> String {
+/// SHA-256 helpers (lowercase hex): file hashes recorded in configs and model cards.
+public enum Digest {
+    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
+    public static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
+    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+    public static func sha256(file url: URL) throws -> String {
         do { return sha256(try Data(contentsOf: url, options: .mappedIfSafe)) } catch {
             throw TrainingError.unreadable(file: url.path, reason: error.localizedDescription)
         }

@@ -62,7 +62,9 @@ public final class TrainedRun {
         var failures: [FrameFailure] = []
         var done = 0
 
-        func prepare(_ inputs: [InferenceInput]) -> [PreparedInstance] {
+        /// The next chunk, filled by the background preparation (read after `group.wait()`).
+        final class Box: @unchecked Sendable { var value: [PreparedInstance]? }
+        @Sendable func prepare(_ inputs: [InferenceInput]) -> [PreparedInstance] {
             var out = [PreparedInstance?](repeating: nil, count: inputs.count)
             out.withUnsafeMutableBufferPointer { slots in
                 let base = slots.baseAddress!
@@ -78,10 +80,10 @@ public final class TrainedRun {
             let current = next!
             // Preprocess the next chunk while the network runs on this one.
             let group = DispatchGroup()
-            var upcoming: [PreparedInstance]?
+            let upcoming = Box()
             if c + 1 < chunks.count {
                 let inputs = chunks[c + 1]
-                DispatchQueue.global().async(group: group) { upcoming = prepare(inputs) }
+                DispatchQueue.global().async(group: group) { upcoming.value = prepare(inputs) }
             }
             var ready: [(input: InferenceInput, file: FileFacts, instance: PreprocessedInstance)] = []
             for p in current {
@@ -106,7 +108,7 @@ public final class TrainedRun {
                                           warnings: r.instance.warnings))
             }
             group.wait()
-            next = upcoming
+            next = upcoming.value
             done += current.count
             progress?(done, instances.count)
         }
