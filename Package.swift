@@ -32,7 +32,8 @@ let package = Package(
         // MARK: DICOM: the DCMTK-backed reader (CDCMTK is the only C++)
         .target(
             name: "CDCMTK",
-            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
+            // libjpeg-turbo's TurboJPEG (libturbojpeg0-dev) decodes JPEG baseline colour frames.
+            linkerSettings: (dcmtkLibraries + ["turbojpeg"]).map { .linkedLibrary($0) }
         ),
         .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging"], swiftSettings: releaseFlags),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),

@@ -11,6 +11,7 @@
 #include "dcmtk/oflog/oflog.h"
 
 #include "CDCMTK.h"
+#include "FastJPEG.h"
 
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,7 @@ struct SKFile {
     DcmFileFormat format;
     std::string path;
     std::string originalTransferSyntax;
+    FastJPEGDecoder fastJPEG;   // libjpeg-turbo for JPEG baseline colour frames (FastJPEG.h)
 };
 
 namespace {
@@ -227,30 +229,60 @@ int sk_transfer_syntax_is_decodable(const char *uid) {
 }
 
 int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, double center, double width,
-                         uint8_t *out, size_t outCapacity, SKFrameInfo *info, SKError *error) {
+                         int allowLibjpegTurbo, uint8_t *out, size_t outCapacity, SKFrameInfo *info,
+                         SKError *error) {
     DcmDataset *dataset = file->format.getDataset();
     E_TransferSyntax xfer = dataset->getOriginalXfer();
     std::memset(info, 0, sizeof *info);
+    info->decoder = SK_DECODER_DCMTK;
 
-    // What colour model the codec delivers (RGB after the JPEG decoder's YBR conversion).
+    if (allowLibjpegTurbo) {
+        std::string reason;
+        switch (file->fastJPEG.decode(dataset, frame, out, outCapacity, reason)) {
+        case FastJPEGDecoder::Outcome::decoded:
+            // Colour, converted by the JPEG decoder when the data is YCbCr (as DCMTK's
+            // EDC_photometricInterpretation does), untouched when the PI is RGB.
+            info->decoder = SK_DECODER_LIBJPEG_TURBO;
+            info->is_color = 1;
+            info->voi_source = SK_VOI_NOT_APPLICABLE;
+            std::snprintf(info->decoded_photometric, sizeof info->decoded_photometric, "RGB");
+            return 1;
+        case FastJPEGDecoder::Outcome::declined:
+            std::snprintf(info->fallback_reason, sizeof info->fallback_reason, "%s", reason.c_str());
+            break;
+        case FastJPEGDecoder::Outcome::notApplicable:
+            break;
+        }
+    }
+
+    // What colour model the codec delivers (RGB after the JPEG decoder's YBR conversion). Asked
+    // only for YBR data, the one case where it decides who converted: for JPEG, DCMTK answers by
+    // decoding frame 0 once more, which doubled the cost of every other frame.
+    OFString stored;
+    dataset->findAndGetOFString(DCM_PhotometricInterpretation, stored);
     DcmElement *pixelElement = elementIn(dataset, DCM_PixelData);
-    if (pixelElement) {
+    if (pixelElement && stored.compare(0, 3, "YBR") == 0) {
         OFString model;
         if (OFstatic_cast(DcmPixelData *, pixelElement)->getDecompressedColorModel(dataset, model).good())
             std::snprintf(info->decoded_photometric, sizeof info->decoded_photometric, "%s", model.c_str());
     }
 
+    // DCMTK's errors also say why libjpeg-turbo declined the frame, if it was asked.
+    auto fail = [&](const std::string &message) {
+        setError(error, SK_ERR_DECODE, info->fallback_reason[0]
+                 ? message + " (libjpeg-turbo declined: " + info->fallback_reason + ")" : message);
+        return 0;
+    };
+
     DicomImage image(dataset, xfer, CIF_UsePartialAccessToPixelData, frame, 1);
     if (image.getStatus() != EIS_Normal) {
-        setError(error, SK_ERR_DECODE, std::string("DCMTK could not decode frame ") + std::to_string(frame) +
+        return fail(std::string("DCMTK could not decode frame ") + std::to_string(frame) +
                  ": " + DicomImage::getString(image.getStatus()));
-        return 0;
     }
     const unsigned long columns = image.getWidth(), rows = image.getHeight();
     const size_t needed = static_cast<size_t>(rows) * columns * 3;
     if (outCapacity < needed) {
-        setError(error, SK_ERR_DECODE, "output buffer too small for the frame");
-        return 0;
+        return fail("output buffer too small for the frame");
     }
 
     if (image.isMonochrome()) {
@@ -276,8 +308,7 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
         }
         const Uint8 *gray = OFstatic_cast(const Uint8 *, image.getOutputData(8));
         if (!gray) {
-            setError(error, SK_ERR_DECODE, std::string("DCMTK could not render frame ") + std::to_string(frame));
-            return 0;
+            return fail(std::string("DCMTK could not render frame ") + std::to_string(frame));
         }
         const size_t count = static_cast<size_t>(rows) * columns;
         for (size_t i = 0; i < count; ++i) {
@@ -288,8 +319,7 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
         info->voi_source = SK_VOI_NOT_APPLICABLE;
         const Uint8 *rgb = OFstatic_cast(const Uint8 *, image.getOutputData(8, 0, 0 /* interleaved */));
         if (!rgb) {
-            setError(error, SK_ERR_DECODE, std::string("DCMTK could not render frame ") + std::to_string(frame));
-            return 0;
+            return fail(std::string("DCMTK could not render frame ") + std::to_string(frame));
         }
         std::memcpy(out, rgb, needed);
     }

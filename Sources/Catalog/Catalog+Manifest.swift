@@ -29,16 +29,8 @@ extension Catalog {
                 let chunk = Array(unique[start..<min(start + 500, unique.count)])
                 let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT \(key.column) AS lookup_key,
-                           i.sop_instance_uid, i.series_instance_uid, s.study_instance_uid, i.path, i.sop_class_uid,
-                           i.is_image, i.is_ultrasound, i.number_of_frames, i.rows, i.columns, i.instance_number,
-                           st.study_key, st.patient_key, st.accession_number, p.patient_id, s.modality, s.manufacturer, s.model_name
-                    FROM instances i
-                    JOIN series s ON s.series_instance_uid = i.series_instance_uid
-                    JOIN studies st ON st.study_instance_uid = s.study_instance_uid
-                    JOIN patients p ON p.patient_key = st.patient_key
-                    WHERE \(key.column) IN (\(placeholders))
-                    ORDER BY st.study_instance_uid, s.series_instance_uid, i.instance_number, i.path
+                    SELECT \(key.column) AS lookup_key, \(Self.instanceColumns) \(Self.instanceJoins)
+                    WHERE \(key.column) IN (\(placeholders)) \(Self.instanceOrder)
                     """, arguments: StatementArguments(chunk))
                 for row in rows {
                     let value: String = row["lookup_key"]

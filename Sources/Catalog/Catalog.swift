@@ -155,19 +155,26 @@ public final class Catalog {
 
     private func fetchInstances(where condition: String, _ arguments: [DatabaseValueConvertible]) throws -> [CatalogInstance] {
         try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT i.sop_instance_uid, i.series_instance_uid, s.study_instance_uid, i.path, i.sop_class_uid,
-                       i.is_image, i.is_ultrasound, i.number_of_frames, i.rows, i.columns, i.instance_number,
-                       st.study_key, st.patient_key, st.accession_number, p.patient_id, s.modality, s.manufacturer, s.model_name
-                FROM instances i
-                JOIN series s ON s.series_instance_uid = i.series_instance_uid
-                JOIN studies st ON st.study_instance_uid = s.study_instance_uid
-                JOIN patients p ON p.patient_key = st.patient_key
-                WHERE \(condition)
-                ORDER BY st.study_instance_uid, s.series_instance_uid, i.instance_number, i.path
-                """, arguments: StatementArguments(arguments)).map(CatalogInstance.init(row:))
+            try Row.fetchAll(db, sql: "SELECT \(Self.instanceColumns) \(Self.instanceJoins) WHERE \(condition) \(Self.instanceOrder)",
+                             arguments: StatementArguments(arguments)).map(CatalogInstance.init(row:))
         }
     }
+
+    /// The columns `CatalogInstance(row:)` reads (instances `i`, series `s`, studies `st`, patients `p`).
+    static let instanceColumns = """
+        i.sop_instance_uid, i.series_instance_uid, s.study_instance_uid, i.path, i.sop_class_uid,
+        i.is_image, i.is_ultrasound, i.number_of_frames, i.rows, i.columns, i.instance_number,
+        st.study_key, st.patient_key, st.accession_number, p.patient_id, s.modality, s.manufacturer, s.model_name
+        """
+    /// From an instance to its series, study and patient.
+    static let instanceJoins = """
+        FROM instances i
+        JOIN series s ON s.series_instance_uid = i.series_instance_uid
+        JOIN studies st ON st.study_instance_uid = s.study_instance_uid
+        JOIN patients p ON p.patient_key = st.patient_key
+        """
+    /// Study, series, instance number, path: the order every lookup returns.
+    static let instanceOrder = "ORDER BY st.study_instance_uid, s.series_instance_uid, i.instance_number, i.path"
 
     /// Absolute, standardized form of a path, as stored in the catalog.
     public static func standardize(_ path: String) -> String {

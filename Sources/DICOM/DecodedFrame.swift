@@ -14,6 +14,21 @@ public struct DecodedFrame: Sendable {
     /// Which step converted the colour to RGB (exactly one of them did, or none was needed).
     public let colorConversion: ColorConversion
     public let voi: VOIDecision
+    /// Which decoder produced the pixels (libjpeg-turbo for JPEG baseline colour frames it
+    /// decodes exactly like DCMTK, DCMTK for everything else).
+    public let decoder: FrameDecoder
+    /// For a JPEG baseline frame that DCMTK decoded although libjpeg-turbo was allowed: why
+    /// (e.g. grayscale, a JPEG colour space that disagrees with the PI, a TurboJPEG error).
+    /// nil when libjpeg-turbo decoded the frame or does not apply to the transfer syntax.
+    public let decoderFallback: String?
+}
+
+/// The decoder behind a frame's pixels.
+public enum FrameDecoder: String, Codable, Sendable {
+    /// libjpeg-turbo's TurboJPEG API (JPEG baseline, 8-bit colour).
+    case libjpegTurbo = "libjpeg-turbo"
+    /// DCMTK's image layer over its codecs (IJG libjpeg, CharLS, RLE) or native pixel data.
+    case dcmtk
 }
 
 /// The single place where a frame's colour became RGB.

@@ -59,6 +59,10 @@ public struct InspectReport: Codable, Sendable {
     /// Convenience duplicate of `transfer_syntax.uid` (the key users grep for).
     public let transferSyntaxUid: String
     public let photometricInterpretation: Photometric
+    /// Which decoder produced the decoded frame (libjpeg-turbo or dcmtk); nil when not decoded.
+    public let decoder: FrameDecoder?
+    /// Why a JPEG baseline frame went to DCMTK instead of libjpeg-turbo; nil otherwise.
+    public let decoderFallback: String?
     public let isImage: Bool
     public let isUltrasound: Bool
     public let rows: Int
@@ -95,6 +99,8 @@ public struct InspectReport: Codable, Sendable {
         photometricInterpretation = Photometric(stored: m.photometricInterpretation,
                                                 decoded: decodedFrame?.photometricAfter,
                                                 colorConversion: decodedFrame?.colorConversion)
+        decoder = decodedFrame?.decoder
+        decoderFallback = decodedFrame?.decoderFallback
         isImage = m.isImage
         isUltrasound = m.isUltrasound
         rows = m.rows

@@ -68,7 +68,7 @@ struct BenchPreprocess: ParsableCommand {
         var oneCore: Double? = nil
         var referenceStages: String? = nil
         for n in counts {
-            let seconds = best(repeats) { parallel(items.count, threads: n) { i in
+            let seconds = BenchTiming.best(repeats) { BenchTiming.parallel(items.count, threads: n) { i in
                 let item = items[i]
                 guard let file = try? DicomFile(path: item.path), let result = try? preprocessor.process(file) else { return }
                 var tensor = [Float](repeating: 0, count: config.size * config.size * 3)
@@ -79,11 +79,11 @@ struct BenchPreprocess: ParsableCommand {
             let rate = Double(frameTotal) / seconds
             if n == 1 { oneCore = rate }
             var line = "  \(n)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                + "\(fmt(rate)) (\(fmt(rate / Double(n))))".padding(toLength: 32, withPad: " ", startingAt: 0)
+                + "\(BenchTiming.format(rate)) (\(BenchTiming.format(rate / Double(n))))".padding(toLength: 32, withPad: " ", startingAt: 0)
             if let worklist {
                 let reference = try runReference(worklist: worklist, processes: n)
                 let refRate = Double(reference.frames) / reference.seconds
-                line += "\(fmt(refRate)) (\(fmt(refRate / Double(n))))".padding(toLength: 34, withPad: " ", startingAt: 0)
+                line += "\(BenchTiming.format(refRate)) (\(BenchTiming.format(refRate / Double(n))))".padding(toLength: 34, withPad: " ", startingAt: 0)
                 line += String(format: "%.1fx", rate / refRate)
                 if reference.frames != frameTotal { line += "  (reference did \(reference.frames) frames)" }
                 if let stages = reference.ms_per_frame {
@@ -99,7 +99,7 @@ struct BenchPreprocess: ParsableCommand {
         let cached = FramePreprocessor(config: config, cache: FrameCache(directory: cacheFolder))
         for item in items { if let file = try? DicomFile(path: item.path) { _ = try? cached.process(file) } }
         for n in counts {
-            let seconds = best(repeats) { parallel(items.count, threads: n) { i in
+            let seconds = BenchTiming.best(repeats) { BenchTiming.parallel(items.count, threads: n) { i in
                 guard let file = try? DicomFile(path: items[i].path), let result = try? cached.process(file) else { return }
                 var tensor = [Float](repeating: 0, count: config.size * config.size * 3)
                 tensor.withUnsafeMutableBufferPointer { buffer in
@@ -108,7 +108,7 @@ struct BenchPreprocess: ParsableCommand {
             } }
             let rate = Double(frameTotal) / seconds
             print("  \(n)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                  + "\(fmt(rate)) (\(fmt(rate / Double(n)))) from the frame cache (a 2nd epoch: header read + cached 8-bit frame + normalise)")
+                  + "\(BenchTiming.format(rate)) (\(BenchTiming.format(rate / Double(n)))) from the frame cache (a 2nd epoch: header read + cached 8-bit frame + normalise)")
         }
         // Crop + resample + normalise alone, on frames decoded beforehand: SonoKit's own stages,
         // without the reader, to separate their scaling from the decoder's.
@@ -119,19 +119,19 @@ struct BenchPreprocess: ParsableCommand {
             for f in item.frames { if let image = try? file.decodeRGB(frame: f, window: config.window) { decoded.append((image, crop)) } }
         }
         for n in counts {
-            let seconds = best(repeats) { parallel(decoded.count, threads: n) { i in
+            let seconds = BenchTiming.best(repeats) { BenchTiming.parallel(decoded.count, threads: n) { i in
                 let square = preprocessor.render(decoded[i].0, crop: decoded[i].1)
                 var tensor = [Float](repeating: 0, count: config.size * config.size * 3)
                 tensor.withUnsafeMutableBufferPointer { config.normalize.normalize(square, into: $0) }
             } }
             let rate = Double(decoded.count) / seconds
             print("  \(n)".padding(toLength: 9, withPad: " ", startingAt: 0)
-                  + "\(fmt(rate)) (\(fmt(rate / Double(n)))) crop+resample+normalise only, frames decoded beforehand")
+                  + "\(BenchTiming.format(rate)) (\(BenchTiming.format(rate / Double(n)))) crop+resample+normalise only, frames decoded beforehand")
         }
         printStageBreakdown(items: items, config: config, preprocessor: preprocessor)
         if let referenceStages { print(referenceStages) }
         if let one = oneCore, let maxN = counts.max(), maxN > 1 {
-            print("Scaling note: see the rows above; \(maxN) cores vs 1 core speed-up is rate(\(maxN))/rate(1) (1-core rate \(fmt(one)) frames/s).")
+            print("Scaling note: see the rows above; \(maxN) cores vs 1 core speed-up is rate(\(maxN))/rate(1) (1-core rate \(BenchTiming.format(one)) frames/s).")
         }
         print("Note: other processes on this machine share the cores; rerun on an idle machine for clean numbers.")
     }
@@ -190,29 +190,5 @@ struct BenchPreprocess: ParsableCommand {
         }
         return try JSONDecoder().decode(ReferenceResult.self, from: Data(line.dropFirst(7).utf8))
     }
-
-    private func fmt(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.1f", x) }
-
-    /// Runs `body(i)` for i in 0..<count on `threads` threads pulling from a shared counter.
-    private func parallel(_ count: Int, threads: Int, _ body: @escaping (Int) -> Void) {
-        let lock = NSLock()
-        var next = 0
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(count, 1))) { _ in
-            while true {
-                lock.lock(); let i = next; next += 1; lock.unlock()
-                guard i < count else { return }
-                body(i)
-            }
-        }
-    }
-
-    private func best(_ repeats: Int, _ work: () -> Void) -> Double {
-        var best = Double.infinity
-        for _ in 0..<max(1, repeats) {
-            let start = DispatchTime.now()
-            work()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
-        }
-        return best
-    }
 }
+

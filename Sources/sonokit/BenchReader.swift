@@ -38,53 +38,29 @@ struct BenchReader: ParsableCommand {
         }
         print("Header scan of \(files.count) files:")
         for n in counts {
-            let seconds = best(repeats) { parallel(files.count, threads: n) { _ = try? DicomFile(path: files[$0]) } }
-            print("  \(n) thread(s): \(fmt(Double(files.count) / seconds)) files/s")
+            let seconds = BenchTiming.best(repeats) { BenchTiming.parallel(files.count, threads: n) { _ = try? DicomFile(path: files[$0]) } }
+            print("  \(n) thread(s): \(BenchTiming.format(Double(files.count) / seconds)) files/s")
         }
         print("Decode, frames/s (frames/s per thread):")
-        let header = "  encoding".padding(toLength: 56, withPad: " ", startingAt: 0) + "frames  " + counts.map { "\($0) thread(s)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()
+        let header = "  encoding".padding(toLength: 66, withPad: " ", startingAt: 0) + "frames  " + counts.map { "\($0) thread(s)".padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()
         print(header)
         for key in groups.keys.sorted() {
             let items = groups[key]!
             let work = items.flatMap { item in (0..<item.frames).map { (item.path, $0) } }
-            var line = "  \(key)".padding(toLength: 56, withPad: " ", startingAt: 0) + String(work.count).padding(toLength: 8, withPad: " ", startingAt: 0)
+            var line = "  \(key)".padding(toLength: 66, withPad: " ", startingAt: 0) + String(work.count).padding(toLength: 8, withPad: " ", startingAt: 0)
             for n in counts {
-                let seconds = best(repeats) {
+                let seconds = BenchTiming.best(repeats) {
                     // One DicomFile per file and thread: split work by file so that a file is decoded by one thread.
-                    parallel(items.count, threads: n) { i in
+                    BenchTiming.parallel(items.count, threads: n) { i in
                         guard let file = try? DicomFile(path: items[i].path) else { return }
                         for f in 0..<items[i].frames { _ = try? file.decodeFrame(f) }
                     }
                 }
                 let rate = Double(work.count) / seconds
-                line += "\(fmt(rate)) (\(fmt(rate / Double(n))))".padding(toLength: 22, withPad: " ", startingAt: 0)
+                line += "\(BenchTiming.format(rate)) (\(BenchTiming.format(rate / Double(n))))".padding(toLength: 22, withPad: " ", startingAt: 0)
             }
             print(line)
         }
     }
-
-    private func fmt(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.1f", x) }
-
-    /// Runs `body(i)` for i in 0..<count on `threads` threads pulling from a shared counter.
-    private func parallel(_ count: Int, threads: Int, _ body: @escaping (Int) -> Void) {
-        let lock = NSLock()
-        var next = 0
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(count, 1))) { _ in
-            while true {
-                lock.lock(); let i = next; next += 1; lock.unlock()
-                guard i < count else { return }
-                body(i)
-            }
-        }
-    }
-
-    private func best(_ repeats: Int, _ work: () -> Void) -> Double {
-        var best = Double.infinity
-        for _ in 0..<max(1, repeats) {
-            let start = DispatchTime.now()
-            work()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
-        }
-        return best
-    }
 }
+

@@ -72,6 +72,7 @@ enum InspectText {
             add("photometric (stored)", r.photometricInterpretation.stored)
             add("photometric (decoded)", r.photometricInterpretation.decoded)
             add("colour conversion", r.photometricInterpretation.colorConversion?.rawValue)
+            add("decoder", r.decoder.map { d in d.rawValue + (r.decoderFallback.map { " (fallback: \($0))" } ?? "") })
             add("rows x columns", "\(r.rows) x \(r.columns)")
             add("frames", r.frames)
             add("samples per pixel", r.samplesPerPixel)

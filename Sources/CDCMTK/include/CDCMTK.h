@@ -48,14 +48,24 @@ typedef enum {
     SK_VOI_MIN_MAX = 4
 } SKVOISource;
 
+/** Which decoder produced a frame's pixels. */
+typedef enum {
+    SK_DECODER_DCMTK = 0,            /* DCMTK: dcmimgle/dcmimage over its codecs (IJG, CharLS, RLE) */
+    SK_DECODER_LIBJPEG_TURBO = 1     /* libjpeg-turbo's TurboJPEG API (JPEG baseline colour frames) */
+} SKDecoder;
+
 /** What decoding one frame did. */
 typedef struct {
     SKVOISource voi_source;
     double window_center;            /* the window applied (for SK_VOI_LUT: unused, 0) */
     double window_width;
     int is_color;                    /* 1 when the image is colour (VOI never applied) */
-    char decoded_photometric[32];    /* the colour model the codec delivered, e.g. "RGB" after a
-                                        JPEG decoder converted YBR_FULL_422, or "YBR_FULL" for RLE */
+    char decoded_photometric[32];    /* for stored YBR_*: the colour model the codec delivered, e.g.
+                                        "RGB" after a JPEG decoder converted YBR_FULL_422, or
+                                        "YBR_FULL" for RLE; empty for other stored models */
+    SKDecoder decoder;               /* who decoded */
+    char fallback_reason[160];       /* JPEG baseline frames that DCMTK decoded although libjpeg-turbo
+                                        was allowed: why (empty otherwise) */
 } SKFrameInfo;
 
 /** Registers the JPEG, JPEG-LS and RLE decoders once. Idempotent and thread-safe. */
@@ -111,9 +121,15 @@ int sk_transfer_syntax_is_decodable(const char *uid);
  *  `out` (capacity `out_capacity` bytes). Colour is converted to RGB exactly once; grayscale goes
  *  through Modality LUT/rescale, then VOI (explicit window when `use_window`, else the file's first
  *  window, else its first VOI LUT, else the frame's min/max), then MONOCHROME1 inversion, then is
- *  replicated to three channels. Returns 1 on success, 0 with `error` filled on failure. */
+ *  replicated to three channels. Returns 1 on success, 0 with `error` filled on failure.
+ *
+ *  With `allow_libjpeg_turbo`, JPEG baseline 8-bit colour frames (PI YBR_FULL_422, YBR_FULL or
+ *  RGB) are decoded by libjpeg-turbo when the result equals DCMTK's (same colour handling, same
+ *  IDCT and upsampling); every other case, and any libjpeg-turbo error, is decoded by DCMTK.
+ *  `info->decoder` says which ran. */
 int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int use_window, double center, double width,
-                         uint8_t *out, size_t out_capacity, SKFrameInfo *info, SKError *error);
+                         int allow_libjpeg_turbo, uint8_t *out, size_t out_capacity, SKFrameInfo *info,
+                         SKError *error);
 
 #ifdef __cplusplus
 }
