@@ -25,13 +25,13 @@ public enum SoftwareVersions {
         return "unknown"
     }
 
-    /// The Swift language version the package was compiled with.
+    /// The Swift compiler version the package was built with (the language mode is Swift 5).
     public static var swift: String {
-        #if swift(>=6.3)
+        #if compiler(>=6.3)
         return "6.3"
-        #elseif swift(>=6.2)
+        #elseif compiler(>=6.2)
         return "6.2"
-        #elseif swift(>=6.0)
+        #elseif compiler(>=6.0)
         return "6.0"
         #else
         return "5"

@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against the reference tools (same work, same run, ratio printed).",
-        subcommands: [BenchReader.self, BenchPreprocess.self, BenchCNN.self]
+        subcommands: [BenchReader.self, BenchPreprocess.self, BenchCNN.self, BenchTrain.self]
     )
 }

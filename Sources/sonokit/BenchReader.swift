@@ -63,4 +63,3 @@ struct BenchReader: ParsableCommand {
         }
     }
 }
-

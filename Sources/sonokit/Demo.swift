@@ -1,13 +1,13 @@
 import ArgumentParser
-import CNN
 import Catalog
+import CNN
 import Foundation
 import Manifest
 
 /// `sonokit demo`: the user's path on SampleStudies/, run through the very commands a user types
 /// (each step is printed as its command line, then run): ingest, validate the manifest, split by
 /// patient, train (vgg16 on the installed ImageNet base, else small), predict every study of the
-/// test split with HTML pages and DICOM SRs.
+/// test split with HTML pages and DICOM SRs. Evaluation joins when it is built.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SonoKit's path on the bundled SampleStudies/ (synthetic ultrasound studies).",
@@ -38,14 +38,20 @@ struct Demo: ParsableCommand {
         try step(3, "split by patient (train / validation / test)", "manifest split", ManifestCommand.Split.self,
                  [labels, "--catalog", catalog] + classes + ["--group", "patient_id", "--stratify", "label",
                                                            "--ratios", "0.6,0.2,0.2", "--seed", "7", "-o", splits])
-        // Train: the reference recipe (frozen ImageNet VGG16 + head) when its weights are installed.
-        let run = path("run"), reports = path("reports")
-        let haveImageNet = (try? PretrainedWeights.vgg16ImageNet()) != nil
-        let model = haveImageNet ? ["--model", "vgg16", "--epochs", "10"] : ["--model", "small", "--epochs", "15"]
-        try step(4, "train (\(haveImageNet ? "vgg16, frozen ImageNet base" : "small, from scratch: no ImageNet weights installed"))",
-                 "train", TrainCommand.self, [labels, "--catalog", catalog] + classes + ["--splits", splits, "--seed", "7", "-o", run] + model)
+        // Step 4: vgg16 (the reference recipe, frozen ImageNet base, feature cache) when its weights are
+        // installed, else the small network trained from scratch.
+        let run = path("run")
+        if FileManager.default.fileExists(atPath: (run as NSString).appendingPathComponent("config.json")) {
+            try FileManager.default.removeItem(atPath: run)
+        }
+        let hasImageNet = (try? PretrainedWeights.vgg16ImageNet()) != nil
+        let model = hasImageNet ? ["--model", "vgg16", "--epochs", "10"]
+            : ["--model", "small", "--epochs", "8", "--batch", "16", "--size", "64", "--normalize", "unit", "--augment", "flip", "--seed", "1"]
+        try step(4, "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))", "train", TrainCommand.self,
+                 [labels, "--catalog", catalog] + classes + ["--splits", splits] + model + ["-o", run])
 
-        // Predict every study of the test split (the files of its patients' studies).
+        // Step 5: predict every study of the test split (the files of its patients' studies).
+        let reports = path("reports")
         let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog)
         try step(5, "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)", "predict", Predict.self,
                  [run] + testFiles.paths + ["-o", reports, "--html", "--sr"],
