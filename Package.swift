@@ -6,7 +6,7 @@ import PackageDescription
 
 /// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
 /// libraries come along through them). See ../shared/PLATFORM.md.
-let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
+let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "dcmsr", "oflog", "ofstd"]
 
 /// Release builds drop bounds checks in the hot loops (they are tested in debug builds).
 let releaseFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -47,8 +47,8 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
-        .target(name: "SonoKitTestSupport", path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        .target(name: "SonoKitTestSupport", dependencies: ["Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", swiftSettings: releaseFlags),
@@ -85,9 +85,13 @@ let package = Package(
         ),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
 
-        // MARK: Reports (evaluate): evaluation.html with inline SVG plots and PNG thumbnails, studies.csv, frames.csv
-        .target(name: "Reports", dependencies: ["Evaluation", "Imaging"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Imaging", "SonoKitTestSupport"]),
+        // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
+        .target(
+            name: "Reports",
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: The command-line tool
         .executableTarget(

@@ -12,7 +12,7 @@ packages=(
   python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
   libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
   libhdf5-dev               # the CNN core: Keras .h5 weight files
-  chromium                  # tests: evaluation.html opened in a real headless browser (every plot and picture must load)
+  chromium                  # tests: evaluation and prediction HTML opened in a real headless browser (every plot and picture must load)
 )
 
 missing=()

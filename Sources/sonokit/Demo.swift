@@ -1,10 +1,13 @@
 import ArgumentParser
+import Catalog
 import CNN
 import Foundation
+import Manifest
 
 /// `sonokit demo`: the user's path on SampleStudies/, run through the very commands a user types
 /// (each step is printed as its command line, then run): ingest, validate the manifest, split by
-/// patient, train. Evaluation and prediction join as they are built.
+/// patient, train (vgg16 on the installed ImageNet base, else small), predict every study of the
+/// test split with HTML pages and DICOM SRs. Evaluation joins when it is built.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SonoKit's path on the bundled SampleStudies/ (synthetic ultrasound studies).",
@@ -46,14 +49,42 @@ struct Demo: ParsableCommand {
             : ["--model", "small", "--epochs", "8", "--batch", "16", "--size", "64", "--normalize", "unit", "--augment", "flip", "--seed", "1"]
         try step(4, "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))", "train", TrainCommand.self,
                  [labels, "--catalog", catalog] + classes + ["--splits", splits] + model + ["-o", run])
-        print("\nDone. Outputs in \(output)/. Try: sonokit inspect FILE, sonokit catalog summary --catalog \(catalog)")
+
+        // Step 5: predict every study of the test split (the files of its patients' studies).
+        let reports = path("reports")
+        let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog)
+        try step(5, "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)", "predict", Predict.self,
+                 [run] + testFiles.paths + ["-o", reports, "--html", "--sr"],
+                 shown: [run, "<\(testFiles.paths.count) files of the test split>", "-o", reports, "--html", "--sr"])
+        print("\nDone. Outputs in \(output)/: the run in \(run)/ (model-card.json, history.csv), the reports in \(reports)/"
+              + " (predictions.csv, one JSON per study, html/index.html, sr/*.dcm).")
+        print("Try: sonokit inspect FILE, sonokit catalog summary --catalog \(catalog), dsrdump \(reports)/sr/<study>.dcm")
     }
 
     /// Prints `$ sonokit <commandLine> arguments` and runs that command exactly as the CLI would.
     private func step<C: ParsableCommand>(_ number: Int, _ title: String, _ commandLine: String, _ command: C.Type,
-                                          _ arguments: [String]) throws {
-        print("\n== \(number). \(title)\n$ sonokit \(commandLine) \(arguments.joined(separator: " "))")
+                                          _ arguments: [String], shown: [String]? = nil) throws {
+        print("\n== \(number). \(title)\n$ sonokit \(commandLine) \((shown ?? arguments).joined(separator: " "))")
         var parsed = try command.parse(arguments)
         try parsed.run()
+    }
+
+    /// The image files of the studies whose patients the splits file puts in "test" (studies
+    /// named by `study_uid` in the manifest, resolved through the catalog).
+    static func testSplitFiles(labels: String, splits: String, catalog: String) throws -> (paths: [String], studies: Int) {
+        let assignment = try SplitsFile.read(path: splits)
+        let manifest = try ManifestParser.parse(data: try Data(contentsOf: URL(fileURLWithPath: labels)), file: labels,
+                                                directory: (labels as NSString).deletingLastPathComponent,
+                                                classes: try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant"))
+        let store = try Catalog(path: catalog)
+        var paths: [String] = [], studies = 0
+        for row in manifest.rows {
+            guard let patient = row.patientID, assignment.split(of: patient) == "test",
+                  case .studyUID(let uid)? = row.reference else { continue }
+            let files = try store.instances(forStudy: uid).filter(\.isImage).map(\.path)
+            if !files.isEmpty { studies += 1; paths += files }
+        }
+        guard !paths.isEmpty else { throw CommandFailure("\(splits): no study of the test split found in \(catalog)") }
+        return (paths.sorted(), studies)
     }
 }

@@ -134,4 +134,7 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int use_window, doub
 #ifdef __cplusplus
 }
 #endif
+/* The SR writer's C surface (dcmsr), part of the same module. */
+#include "CDCMTKSR.h"
+
 #endif

@@ -1,0 +1,236 @@
+import CDCMTK
+import Foundation
+
+/// A coded entry of DICOM: code value, coding scheme designator, code meaning.
+public struct CodedConcept: Codable, Hashable, Sendable {
+    public var value: String
+    public var scheme: String
+    public var meaning: String
+
+    public init(_ value: String, _ scheme: String, _ meaning: String) {
+        self.value = value
+        self.scheme = scheme
+        self.meaning = meaning
+    }
+}
+
+/// One source instance an SR references, with the 1-based frame numbers the result used
+/// (empty for a single-frame image).
+public struct StructuredReportImage: Hashable, Sendable {
+    public var sopClassUID: String
+    public var sopInstanceUID: String
+    public var seriesInstanceUID: String
+    public var frameNumbers: [Int]
+
+    public init(sopClassUID: String, sopInstanceUID: String, seriesInstanceUID: String, frameNumbers: [Int]) {
+        self.sopClassUID = sopClassUID
+        self.sopInstanceUID = sopInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+        self.frameNumbers = frameNumbers
+    }
+}
+
+/// The Patient and General Study module values an SR carries. `pseudonymous` leaves every
+/// identifying value empty except Patient ID, which holds a pseudonymous key; `copied` takes
+/// the values of the source (for a report that must file under the same patient in a PACS).
+public struct StructuredReportPatient: Hashable, Sendable {
+    /// When set, the Patient and General Study modules are copied from this DICOM file (by
+    /// DCMTK) and the values below are ignored.
+    public var copiedFrom: String?
+    public var patientName = "", patientID = "", birthDate = "", sex = ""
+    public var studyDate = "", studyTime = "", accessionNumber = "", studyID = "", referringPhysician = ""
+    public var studyDescription = ""
+
+    public init() {}
+
+    /// Every identifying value empty; Patient ID = `key` (a pseudonym, e.g. the study key).
+    public static func pseudonymous(key: String) -> StructuredReportPatient {
+        var p = StructuredReportPatient()
+        p.patientID = key
+        return p
+    }
+
+    /// The modules of the source file `path` (for `--include-identifiers`).
+    public static func copied(from path: String) -> StructuredReportPatient {
+        var p = StructuredReportPatient()
+        p.copiedFrom = path
+        return p
+    }
+}
+
+/// A classification result as a DICOM Comprehensive 3D SR following TID 1500 (see
+/// Sources/CDCMTK/include/CDCMTKSR.h for the content tree).
+public struct ClassificationStructuredReport: Sendable {
+    public var studyInstanceUID: String
+    public var patient: StructuredReportPatient
+    public var seriesDescription: String
+    /// IHE AIR contributing equipment and device observer.
+    public var manufacturer: String
+    public var modelName: String
+    public var softwareVersions: String
+    public var deviceUID: String
+    public var procedureReported: CodedConcept
+    public var finding: CodedConcept
+    public var evaluationConcept: CodedConcept
+    public var evaluationValue: CodedConcept
+    public var probabilityConcept: CodedConcept
+    public var probability: Double
+    public var trackingIdentifier: String
+    public var trackingUID: String
+    public var algorithmName: String
+    public var algorithmVersion: String
+    public var algorithmParameters: [String]
+    /// The private coding scheme the codes use (designator, name, responsible organisation).
+    public var privateScheme: (designator: String, name: String, organization: String)?
+    public var images: [StructuredReportImage]
+
+    public init(studyInstanceUID: String, patient: StructuredReportPatient, seriesDescription: String, manufacturer: String,
+                modelName: String, softwareVersions: String, deviceUID: String, procedureReported: CodedConcept,
+                finding: CodedConcept, evaluationConcept: CodedConcept, evaluationValue: CodedConcept,
+                probabilityConcept: CodedConcept, probability: Double, trackingIdentifier: String, trackingUID: String,
+                algorithmName: String, algorithmVersion: String, algorithmParameters: [String],
+                privateScheme: (designator: String, name: String, organization: String)?, images: [StructuredReportImage]) {
+        self.studyInstanceUID = studyInstanceUID
+        self.patient = patient
+        self.seriesDescription = seriesDescription
+        self.manufacturer = manufacturer
+        self.modelName = modelName
+        self.softwareVersions = softwareVersions
+        self.deviceUID = deviceUID
+        self.procedureReported = procedureReported
+        self.finding = finding
+        self.evaluationConcept = evaluationConcept
+        self.evaluationValue = evaluationValue
+        self.probabilityConcept = probabilityConcept
+        self.probability = probability
+        self.trackingIdentifier = trackingIdentifier
+        self.trackingUID = trackingUID
+        self.algorithmName = algorithmName
+        self.algorithmVersion = algorithmVersion
+        self.algorithmParameters = algorithmParameters
+        self.privateScheme = privateScheme
+        self.images = images
+    }
+}
+
+/// Why an SR could not be written: the file and DCMTK's words, naming the refused content item.
+public struct StructuredReportError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let detail: String
+    public var description: String { "\(path): cannot write the DICOM SR: \(detail)" }
+}
+
+/// Writes `ClassificationStructuredReport`s with DCMTK's dcmsr.
+public enum StructuredReportWriter {
+    /// Writes `report` to `path` atomically (a temporary file in the same folder, then a rename)
+    /// and returns the new SOP Instance UID.
+    @discardableResult
+    public static func write(_ report: ClassificationStructuredReport, to path: String) throws -> String {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp").path
+        var pool = CStringPool()
+        defer { pool.free() }
+        func s(_ text: String) -> UnsafePointer<CChar> { pool.add(text) }
+        func code(_ c: CodedConcept) -> SKSRCode { SKSRCode(value: s(c.value), scheme: s(c.scheme), meaning: s(c.meaning)) }
+
+        let frameBuffers = report.images.map { image -> UnsafeMutablePointer<Int32> in
+            let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, image.frameNumbers.count))
+            for (i, f) in image.frameNumbers.enumerated() { buffer[i] = Int32(f) }
+            return buffer
+        }
+        defer { frameBuffers.forEach { $0.deallocate() } }
+        let images = zip(report.images, frameBuffers).map { image, frames in
+            SKSRImage(sop_class_uid: s(image.sopClassUID), sop_instance_uid: s(image.sopInstanceUID),
+                      series_instance_uid: s(image.seriesInstanceUID), frames: UnsafePointer(frames),
+                      frame_count: image.frameNumbers.count)
+        }
+        let parameters: [UnsafePointer<CChar>?] = report.algorithmParameters.map { s($0) }
+        var uid = [CChar](repeating: 0, count: 128)
+        var error = SKError()
+        let p = report.patient
+        let ok = images.withUnsafeBufferPointer { imageBuffer in
+            parameters.withUnsafeBufferPointer { parameterBuffer in
+                var c = SKSRReport()
+                c.study_instance_uid = s(report.studyInstanceUID)
+                if let source = p.copiedFrom { c.patient_source_path = s(source) }
+                c.patient_name = s(p.patientName); c.patient_id = s(p.patientID)
+                c.patient_birth_date = s(p.birthDate); c.patient_sex = s(p.sex)
+                c.study_date = s(p.studyDate); c.study_time = s(p.studyTime)
+                c.accession_number = s(p.accessionNumber); c.study_id = s(p.studyID)
+                c.referring_physician = s(p.referringPhysician); c.study_description = s(p.studyDescription)
+                c.series_description = s(report.seriesDescription)
+                c.manufacturer = s(report.manufacturer); c.model_name = s(report.modelName)
+                c.software_versions = s(report.softwareVersions); c.device_uid = s(report.deviceUID)
+                c.procedure_reported = code(report.procedureReported)
+                c.finding = code(report.finding)
+                c.evaluation_concept = code(report.evaluationConcept)
+                c.evaluation_value = code(report.evaluationValue)
+                c.probability_concept = code(report.probabilityConcept)
+                c.probability = s(Self.decimalString(report.probability))
+                c.tracking_identifier = s(report.trackingIdentifier); c.tracking_uid = s(report.trackingUID)
+                c.algorithm_name = s(report.algorithmName); c.algorithm_version = s(report.algorithmVersion)
+                c.algorithm_parameters = parameterBuffer.baseAddress
+                c.algorithm_parameter_count = parameterBuffer.count
+                if let scheme = report.privateScheme {
+                    c.private_scheme_designator = s(scheme.designator)
+                    c.private_scheme_name = s(scheme.name)
+                    c.private_scheme_organization = s(scheme.organization)
+                }
+                c.images = imageBuffer.baseAddress
+                c.image_count = imageBuffer.count
+                return sk_sr_write_classification(&c, temporary, &uid, uid.count, &error)
+            }
+        }
+        guard ok != 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            let detail = withUnsafeBytes(of: &error.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            throw StructuredReportError(path: path, detail: detail)
+        }
+        if rename(temporary, path) != 0 {
+            let detail = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw StructuredReportError(path: path, detail: detail)
+        }
+        return String(cString: uid)
+    }
+
+    /// A DS (decimal string, at most 16 characters) for a probability in [0, 1].
+    public static func decimalString(_ value: Double) -> String {
+        String(format: "%.6f", min(max(value, 0), 1))
+    }
+
+    /// A DICOM UID derived from a name: 2.25 + the first 128 bits of SHA-256 would need Crypto
+    /// here; the UUID-derived form 2.25.<decimal of 128 bits> is built from `bytes` (16 bytes).
+    public static func uid(fromUUIDBytes bytes: [UInt8]) -> String {
+        precondition(bytes.count == 16, "a UUID has 16 bytes")
+        // Decimal of a 128-bit unsigned integer by repeated division of the byte array by 10.
+        var digits: [UInt8] = []
+        var number = bytes
+        while number.contains(where: { $0 != 0 }) {
+            var remainder = 0
+            for i in 0..<number.count {
+                let value = remainder * 256 + Int(number[i])
+                number[i] = UInt8(value / 10)
+                remainder = value % 10
+            }
+            digits.append(UInt8(remainder))
+        }
+        return "2.25." + (digits.isEmpty ? "0" : String(digits.reversed().map { Character(String($0)) }))
+    }
+}
+
+/// C strings that live until `free()`: the C API borrows them for the duration of one call.
+private struct CStringPool {
+    private var pointers: [UnsafeMutablePointer<CChar>] = []
+    mutating func add(_ text: String) -> UnsafePointer<CChar> {
+        let p = strdup(text)!
+        pointers.append(p)
+        return UnsafePointer(p)
+    }
+    mutating func free() {
+        pointers.forEach { Foundation.free($0) }
+        pointers = []
+    }
+}

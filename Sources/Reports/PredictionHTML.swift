@@ -1,0 +1,162 @@
+import Foundation
+import Imaging
+
+/// The pictures of one frame on a study page.
+public struct PredictionFramePictures: Sendable {
+    public var instanceKey: String
+    public var frameIndex: Int
+    public var probability: Double
+    /// The decoded frame with the crop box drawn.
+    public var source: RGBImage
+    /// The network input (size x size) as the network saw it.
+    public var input: RGBImage
+    /// Grad-CAM of the positive class over the input, values in 0...1 (nil: not computed).
+    public var heatmap: [Float]?
+
+    public init(instanceKey: String, frameIndex: Int, probability: Double, source: RGBImage, input: RGBImage, heatmap: [Float]?) {
+        self.instanceKey = instanceKey
+        self.frameIndex = frameIndex
+        self.probability = probability
+        self.source = source
+        self.input = input
+        self.heatmap = heatmap
+    }
+
+    var stem: String { "\(instanceKey)-f\(String(format: "%04d", frameIndex))" }
+}
+
+/// HTML pages of the prediction reports: `html/index.html` and `html/<study key>.html`, with
+/// the pictures in `html/<study key>/`. Every file is written atomically; pages reference
+/// pictures by relative paths, so the folder can be moved or served as is. Pages name studies,
+/// series and instances only by their keys.
+public enum PredictionHTML {
+    public static let folderName = "html"
+
+    /// Writes one study's page and pictures under `outputFolder/html/`; returns the page's path.
+    @discardableResult
+    public static func writeStudyPage(_ report: PredictionReport, pictures: [PredictionFramePictures], outputFolder: String) throws -> String {
+        let html = (outputFolder as NSString).appendingPathComponent(folderName)
+        let pictureFolder = (html as NSString).appendingPathComponent(report.studyKey)
+        var figures = ""
+        for p in pictures.sorted(by: { ($0.instanceKey, $0.frameIndex) < ($1.instanceKey, $1.frameIndex) }) {
+            try PredictionFiles.write(PNGFile.encode(p.source), to: (pictureFolder as NSString).appendingPathComponent(p.stem + "-source.png"))
+            try PredictionFiles.write(PNGFile.encode(p.input), to: (pictureFolder as NSString).appendingPathComponent(p.stem + "-input.png"))
+            var heatCell = "<div class=\"missing\">no Grad-CAM</div>"
+            if let heat = p.heatmap {
+                try PredictionFiles.write(PNGFile.encode(PredictionHeatmap.overlay(heat, on: p.input)),
+                                          to: (pictureFolder as NSString).appendingPathComponent(p.stem + "-gradcam.png"))
+                heatCell = image("\(report.studyKey)/\(p.stem)-gradcam.png", alt: "Grad-CAM of \(p.stem)")
+            }
+            figures += """
+            <figure class="frame">
+              <div class="row">
+                \(image("\(report.studyKey)/\(p.stem)-source.png", alt: "frame \(p.stem) with crop box"))
+                \(image("\(report.studyKey)/\(p.stem)-input.png", alt: "network input of \(p.stem)"))
+                \(heatCell)
+              </div>
+              <figcaption>\(escape(p.instanceKey)) frame \(p.frameIndex): p(\(escape(report.model.positiveClass))) = \(format(p.probability))</figcaption>
+            </figure>
+
+            """
+        }
+        let r = report
+        let fitted = r.threshold.fittedOn.map { " fitted on \(escape($0.split)) (\($0.level), n = \($0.samples))" } ?? ""
+        let warnings = r.warnings.isEmpty ? "<p>None.</p>" : "<ul>" + r.warnings.map { "<li>\(escape($0))</li>" }.joined() + "</ul>"
+        let failures = r.failures.isEmpty ? "" : "<h2>Not used</h2><ul>" + r.failures.map { "<li>\(escape($0.item)): \(escape($0.reason))</li>" }.joined() + "</ul>"
+        let page = document(title: "SonoKit prediction \(r.studyKey)", body: """
+        <p class="disclaimer">\(escape(r.disclaimer))</p>
+        <p><a href="index.html">All studies</a></p>
+        <h1>Study \(escape(r.studyKey))</h1>
+        <table>
+          <tr><th>Label</th><td class="\(r.labelIsPositive ? "positive" : "negative")">\(escape(r.label))</td></tr>
+          <tr><th>Probability of \(escape(r.model.positiveClass))</th><td>\(format(r.probability))</td></tr>
+          <tr><th>Threshold</th><td>\(format(r.threshold.value)) (\(escape(r.threshold.rule))\(fitted)); \(escape(r.threshold.source))</td></tr>
+          <tr><th>Aggregation</th><td>\(escape(r.aggregation.rule))\(r.aggregation.frameThreshold.map { " (frame threshold \(format($0)))" } ?? "") of \(r.aggregation.framesUsed) frames</td></tr>
+          <tr><th>Model</th><td>\(escape(r.model.modelID)) (\(escape(r.model.architecture))), weights sha256 \(escape(String(r.model.weightsSHA256.prefix(16))))…</td></tr>
+          <tr><th>Preprocessing</th><td>sha256 \(escape(String(r.model.preprocessingHash.prefix(16))))…</td></tr>
+        </table>
+        <h2>Warnings</h2>
+        \(warnings)
+        \(failures)
+        <h2>Frames</h2>
+        <p>Left: the frame with the crop box (green: DICOM ultrasound regions, orange: found from the pixels, grey: whole frame).
+        Middle: the network input. Right: Grad-CAM of the last convolution for \(escape(r.model.positiveClass)), red = most influence.</p>
+        \(figures)
+        """)
+        let path = (html as NSString).appendingPathComponent("\(r.studyKey).html")
+        try PredictionFiles.write(page, to: path)
+        return path
+    }
+
+    /// Writes `html/index.html`: every reported study with its label and probability, and the
+    /// studies that could not be reported with the reason.
+    @discardableResult
+    public static func writeIndex(reports: [PredictionReport], failed: [PredictionStudyFailure], outputFolder: String) throws -> String {
+        let rows = reports.sorted { $0.studyKey < $1.studyKey }.map { r in
+            "<tr><td><a href=\"\(r.studyKey).html\">\(escape(r.studyKey))</a></td><td class=\"\(r.labelIsPositive ? "positive" : "negative")\">\(escape(r.label))</td>"
+                + "<td>\(format(r.probability))</td><td>\(r.aggregation.framesUsed)</td><td>\(r.warnings.count)</td></tr>"
+        }.joined(separator: "\n")
+        let failedRows = failed.map { "<li>\(escape($0.studyKey)): \(escape($0.reasons.joined(separator: "; ")))</li>" }.joined()
+        let model = reports.first?.model
+        let page = document(title: "SonoKit predictions", body: """
+        <p class="disclaimer">\(escape(PredictionReport.disclaimer))</p>
+        <h1>Predictions</h1>
+        \(model.map { "<p>Model \(escape($0.modelID)) (\(escape($0.architecture))); positive class \(escape($0.positiveClass)).</p>" } ?? "")
+        <table>
+          <tr><th>Study</th><th>Label</th><th>Probability</th><th>Frames</th><th>Warnings</th></tr>
+        \(rows)
+        </table>
+        \(failed.isEmpty ? "" : "<h2>Studies not reported</h2><ul>\(failedRows)</ul>")
+        """)
+        let path = ((outputFolder as NSString).appendingPathComponent(folderName) as NSString).appendingPathComponent("index.html")
+        try PredictionFiles.write(page, to: path)
+        return path
+    }
+
+    static func image(_ src: String, alt: String) -> String {
+        "<img src=\"\(escape(src))\" alt=\"\(escape(alt))\">"
+    }
+
+    static func format(_ p: Double) -> String { String(format: "%.3f", p) }
+
+    /// Escapes the five HTML metacharacters.
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func document(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <title>\(escape(title))</title>
+        <style>
+        body { font-family: sans-serif; margin: 1.5em; max-width: 1100px; }
+        .disclaimer { background: #fff3cd; border: 1px solid #e0c36c; padding: 0.5em; font-weight: bold; }
+        table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+        .positive { color: #a00; font-weight: bold; } .negative { color: #060; font-weight: bold; }
+        figure.frame { margin: 1em 0; } .row { display: flex; gap: 8px; align-items: flex-start; }
+        .row img { max-width: 340px; height: auto; border: 1px solid #999; }
+        .missing { width: 224px; height: 224px; border: 1px dashed #999; display: flex; align-items: center; justify-content: center; }
+        </style>
+        </head>
+        <body>
+        \(body)
+        </body>
+        </html>
+
+        """
+    }
+}

@@ -1,0 +1,130 @@
+import DICOM
+import Evaluation
+import Foundation
+import Preprocess
+
+/// A study that produced no report, and why.
+public struct PredictionStudyFailure: Codable, Hashable, Sendable {
+    public var studyKey: String
+    public var reasons: [String]
+}
+
+/// Raw identifiers of a study, used only with `--include-identifiers`.
+public struct PredictionStudyIdentifiers: Hashable, Sendable {
+    public var patient: PatientIdentifiers
+    public var accessionNumber: String?
+
+    public init(patient: PatientIdentifiers, accessionNumber: String?) {
+        self.patient = patient
+        self.accessionNumber = accessionNumber
+    }
+}
+
+/// Turns the frames the network scored into one report per study.
+///
+/// Frames are grouped by the StudyInstanceUID of their instance; within a study, series and
+/// instances are sorted by key and frames by (instance, frame index) so that a report does not
+/// depend on the order the frames were computed in. The study probability is the model card's
+/// aggregation of the frame probabilities; the label is the positive class iff
+/// probability >= threshold (the convention of `ThresholdChoice`).
+public struct PredictionReportBuilder: Sendable {
+    public var model: PredictionModel
+    public var rule: PredictionDecisionRule
+    public var keys: PredictionKeys
+    public var includeIdentifiers: Bool
+    public var createdAt: String
+
+    public init(model: PredictionModel, rule: PredictionDecisionRule, keys: PredictionKeys, includeIdentifiers: Bool,
+                createdAt: String = ISO8601DateFormatter().string(from: Date())) {
+        self.model = model
+        self.rule = rule
+        self.keys = keys
+        self.includeIdentifiers = includeIdentifiers
+        self.createdAt = createdAt
+    }
+
+    /// Reports for every study with at least one scored frame, and the studies without one.
+    /// `failures` maps SOP Instance UIDs to why that instance (or a frame of it) failed.
+    public func build(instances: [PredictionInstance], frames: [PredictedFrame], failures: [String: [String]],
+                      identifiers: (String) -> PredictionStudyIdentifiers? = { _ in nil })
+        throws -> (reports: [PredictionReport], failed: [PredictionStudyFailure]) {
+        let byUID = Dictionary(instances.map { ($0.sopInstanceUID, $0) }, uniquingKeysWith: { a, _ in a })
+        var framesByStudy: [String: [PredictedFrame]] = [:]
+        for frame in frames {
+            guard let instance = byUID[frame.sopInstanceUID] else { throw PredictionError.unknownInstance(sopInstanceUID: frame.sopInstanceUID) }
+            framesByStudy[instance.studyInstanceUID, default: []].append(frame)
+        }
+        let studyUIDs = Set(instances.map(\.studyInstanceUID))
+        var reports: [PredictionReport] = [], failed: [PredictionStudyFailure] = []
+        for studyUID in studyUIDs.sorted(by: { keys.studyKey($0) < keys.studyKey($1) }) {
+            let members = instances.filter { $0.studyInstanceUID == studyUID }
+            let studyFailures = members.flatMap { instance in
+                (failures[instance.sopInstanceUID] ?? []).map { PredictionFailure(item: keys.instanceKey(instance.sopInstanceUID), reason: $0) }
+            }
+            guard let studyFrames = framesByStudy[studyUID], !studyFrames.isEmpty else {
+                failed.append(PredictionStudyFailure(studyKey: keys.studyKey(studyUID),
+                                                     reasons: studyFailures.isEmpty ? ["no image frames"] : studyFailures.map { "\($0.item): \($0.reason)" }))
+                continue
+            }
+            reports.append(report(studyUID: studyUID, instances: members, frames: studyFrames, failures: studyFailures,
+                                  identifiers: includeIdentifiers ? identifiers(studyUID) : nil))
+        }
+        return (reports, failed)
+    }
+
+    private func report(studyUID: String, instances: [PredictionInstance], frames: [PredictedFrame],
+                        failures: [PredictionFailure], identifiers: PredictionStudyIdentifiers?) -> PredictionReport {
+        let instanceByUID = Dictionary(instances.map { ($0.sopInstanceUID, $0) }, uniquingKeysWith: { a, _ in a })
+        let sortedFrames = frames.sorted {
+            let a = keys.instanceKey($0.sopInstanceUID), b = keys.instanceKey($1.sopInstanceUID)
+            return a != b ? a < b : $0.frameIndex < $1.frameIndex
+        }
+        let framesByInstance = Dictionary(grouping: sortedFrames, by: \.sopInstanceUID)
+        var series: [String: PredictionReport.Series] = [:]
+        for (uid, instanceFrames) in framesByInstance {
+            let instance = instanceByUID[uid]!
+            let seriesKey = keys.seriesKey(instance.seriesInstanceUID)
+            var entry = series[seriesKey] ?? PredictionReport.Series(
+                seriesKey: seriesKey, seriesInstanceUID: includeIdentifiers ? instance.seriesInstanceUID : nil,
+                modality: instance.modality, manufacturer: instance.manufacturer, instances: [])
+            entry.instances.append(PredictionReport.Instance(
+                instanceKey: keys.instanceKey(uid), sopInstanceUID: includeIdentifiers ? uid : nil,
+                sopClassUID: instance.sopClassUID, framesUsed: instanceFrames.map(\.frameIndex),
+                crop: instanceFrames[0].crop, decode: instanceFrames[0].decode))
+            series[seriesKey] = entry
+        }
+        let seriesList = series.values.sorted { $0.seriesKey < $1.seriesKey }.map { s -> PredictionReport.Series in
+            var s = s
+            s.instances.sort { $0.instanceKey < $1.instanceKey }
+            return s
+        }
+        let probability = rule.aggregation.aggregate(sortedFrames.map(\.probability))
+        let positive = probability >= rule.threshold.value
+        var warnings: [String] = []
+        for w in sortedFrames.flatMap({ $0.warnings + $0.crop.warnings }) where !warnings.contains(w) { warnings.append(w) }
+        if !failures.isEmpty {
+            warnings.append("\(failures.count) instance(s) or frame(s) of this study could not be used (see failures)")
+        }
+        return PredictionReport(
+            studyKey: keys.studyKey(studyUID),
+            studyKeySource: keys.studyKeySource(studyInstanceUID: studyUID),
+            identifiers: identifiers.map {
+                PredictionReport.Identifiers(studyInstanceUID: studyUID, patientID: $0.patient.patientID,
+                                             patientName: $0.patient.patientName, accessionNumber: $0.accessionNumber)
+            },
+            createdAt: createdAt,
+            model: model,
+            series: seriesList,
+            frames: sortedFrames.map {
+                PredictionReport.Frame(instanceKey: keys.instanceKey($0.sopInstanceUID), frameIndex: $0.frameIndex,
+                                       probability: $0.probability, decode: $0.decode)
+            },
+            aggregation: PredictionReport.Aggregation(rule.aggregation, framesUsed: sortedFrames.count),
+            probability: probability,
+            threshold: PredictionReport.Threshold(rule.threshold, source: rule.thresholdSource),
+            label: positive ? model.positiveClass : model.negativeClass,
+            labelIsPositive: positive,
+            warnings: warnings,
+            failures: failures)
+    }
+}
