@@ -6,8 +6,8 @@ import Manifest
 
 /// `sonokit demo`: the user's path on SampleStudies/, run through the very commands a user types
 /// (each step is printed as its command line, then run): ingest, validate the manifest, split by
-/// patient, train (vgg16 on the installed ImageNet base, else small), predict every study of the
-/// test split with HTML pages and DICOM SRs. Evaluation joins when it is built.
+/// patient, train (vgg16 on the installed ImageNet base, else small), evaluate the test split at the
+/// study level, predict every study of the test split with HTML pages and DICOM SRs.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run SonoKit's path on the bundled SampleStudies/ (synthetic ultrasound studies).",
@@ -50,13 +50,18 @@ struct Demo: ParsableCommand {
         try step(4, "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))", "train", TrainCommand.self,
                  [labels, "--catalog", catalog] + classes + ["--splits", splits] + model + ["-o", run])
 
-        // Step 5: predict every study of the test split (the files of its patients' studies).
+        // Step 5: study-level evaluation of the test split, threshold fitted on the validation split.
+        try step(5, "evaluate the test split (study level, CIs, calibration, HTML)", "evaluate", Evaluate.self,
+                 [run, "--split", "test", "--catalog", catalog])
+
+        // Step 6: predict every study of the test split (the files of its patients' studies).
         let reports = path("reports")
         let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog)
-        try step(5, "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)", "predict", Predict.self,
+        try step(6, "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)", "predict", Predict.self,
                  [run] + testFiles.paths + ["-o", reports, "--html", "--sr"],
                  shown: [run, "<\(testFiles.paths.count) files of the test split>", "-o", reports, "--html", "--sr"])
-        print("\nDone. Outputs in \(output)/: the run in \(run)/ (model-card.json, history.csv), the reports in \(reports)/"
+        print("\nDone. Outputs in \(output)/: the run in \(run)/ (model-card.json, history.csv), its evaluation in \(run)/eval-test/"
+              + " (evaluation.html, evaluation.json, studies.csv), the reports in \(reports)/"
               + " (predictions.csv, one JSON per study, html/index.html, sr/*.dcm).")
         print("Try: sonokit inspect FILE, sonokit catalog summary --catalog \(catalog), dsrdump \(reports)/sr/<study>.dcm")
     }

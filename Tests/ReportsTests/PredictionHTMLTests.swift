@@ -42,29 +42,29 @@ final class PredictionHTMLTests: XCTestCase {
     // MARK: Every image of every page loads in chromium; a missing one is reported
 
     func testEveryPictureLoadsInAHeadlessBrowser() throws {
-        try XCTSkipIf(HeadlessBrowser.executable == nil, "chromium is not installed (scripts/setup.sh installs it)")
+        try XCTSkipIf(HTMLBrowserCheck.browser == nil, "chromium is not installed (scripts/setup.sh installs it)")
         let (reports, pages) = try writePages()
         for (report, page) in zip(reports, pages) {
-            let check = try HeadlessBrowser.check(page: page)
-            XCTAssertEqual(check.images, 3 * report.frames.count, "source, input and Grad-CAM per frame on \(page.lastPathComponent)")
-            XCTAssertEqual(check.broken, [], page.path)
+            let check = try HTMLBrowserCheck.check(page: page)
+            XCTAssertEqual(check.images.count, 3 * report.frames.count, "source, input and Grad-CAM per frame on \(page.lastPathComponent)")
+            XCTAssertEqual(check.broken.map(\.src), [], page.path)
         }
-        let index = try HeadlessBrowser.check(page: pages.last!)
-        XCTAssertEqual(index.broken, [])
+        let index = try HTMLBrowserCheck.check(page: pages.last!)
+        XCTAssertEqual(index.broken.map(\.src), [])
         let indexHTML = try String(contentsOf: pages.last!, encoding: .utf8)
         for r in reports { XCTAssertTrue(indexHTML.contains("href=\"\(r.studyKey).html\""), "index links every study") }
         XCTAssertTrue(indexHTML.contains("Studies not reported"), "the failed study is listed")
     }
 
     func testTheBrowserCheckFailsWhenAPictureIsMissingOrBroken() throws {
-        try XCTSkipIf(HeadlessBrowser.executable == nil, "chromium is not installed (scripts/setup.sh installs it)")
+        try XCTSkipIf(HTMLBrowserCheck.browser == nil, "chromium is not installed (scripts/setup.sh installs it)")
         let (reports, pages) = try writePages()
         let folder = work.appendingPathComponent("html/\(reports[0].studyKey)")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         try FileManager.default.removeItem(at: folder.appendingPathComponent(files[0]))
         try Data("not a png".utf8).write(to: folder.appendingPathComponent(files[1]))
-        let check = try HeadlessBrowser.check(page: pages[0])
-        XCTAssertEqual(Set(check.broken), Set(["\(reports[0].studyKey)/\(files[0])", "\(reports[0].studyKey)/\(files[1])"]))
+        let check = try HTMLBrowserCheck.check(page: pages[0])
+        XCTAssertEqual(Set(check.broken.map(\.src)), Set(["\(reports[0].studyKey)/\(files[0])", "\(reports[0].studyKey)/\(files[1])"]))
     }
 
     // MARK: Pages carry the result, the disclaimer and no raw identifiers; text is escaped
