@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// A small HTML5 writer for the reports: a page is a title, a style sheet and body fragments
@@ -67,21 +68,7 @@ public struct HTMLDocument: Sendable {
 /// Escaping and element helpers for `HTMLDocument`.
 public enum HTML {
     /// Escapes `& < > " '` for text content and attribute values.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    public static func escape(_ s: String) -> String { MarkupEscaping.escape(s) }
 
     /// `<tag attr="value"...>inner</tag>`; `inner` is HTML (escape text yourself or use `text`).
     public static func element(_ tag: String, _ attributes: [(String, String)] = [], _ inner: String) -> String {

@@ -54,33 +54,33 @@ public enum PredictionHTML {
                 \(image("\(report.studyKey)/\(p.stem)-input.png", alt: "network input of \(p.stem)"))
                 \(heatCell)
               </div>
-              <figcaption>\(escape(p.instanceKey)) frame \(p.frameIndex): p(\(escape(report.model.positiveClass))) = \(format(p.probability))</figcaption>
+              <figcaption>\(HTML.escape(p.instanceKey)) frame \(p.frameIndex): p(\(HTML.escape(report.model.positiveClass))) = \(format(p.probability))</figcaption>
             </figure>
 
             """
         }
         let r = report
-        let fitted = r.threshold.fittedOn.map { " fitted on \(escape($0.split)) (\($0.level), n = \($0.samples))" } ?? ""
-        let warnings = r.warnings.isEmpty ? "<p>None.</p>" : "<ul>" + r.warnings.map { "<li>\(escape($0))</li>" }.joined() + "</ul>"
-        let failures = r.failures.isEmpty ? "" : "<h2>Not used</h2><ul>" + r.failures.map { "<li>\(escape($0.item)): \(escape($0.reason))</li>" }.joined() + "</ul>"
+        let fitted = r.threshold.fittedOn.map { " fitted on \(HTML.escape($0.split)) (\($0.level), n = \($0.samples))" } ?? ""
+        let warnings = r.warnings.isEmpty ? "<p>None.</p>" : "<ul>" + r.warnings.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
+        let failures = r.failures.isEmpty ? "" : "<h2>Not used</h2><ul>" + r.failures.map { "<li>\(HTML.escape($0.item)): \(HTML.escape($0.reason))</li>" }.joined() + "</ul>"
         let page = document(title: "SonoKit prediction \(r.studyKey)", body: """
-        <p class="disclaimer">\(escape(r.disclaimer))</p>
+        <p class="disclaimer">\(HTML.escape(r.disclaimer))</p>
         <p><a href="index.html">All studies</a></p>
-        <h1>Study \(escape(r.studyKey))</h1>
+        <h1>Study \(HTML.escape(r.studyKey))</h1>
         <table>
-          <tr><th>Label</th><td class="\(r.labelIsPositive ? "positive" : "negative")">\(escape(r.label))</td></tr>
-          <tr><th>Probability of \(escape(r.model.positiveClass))</th><td>\(format(r.probability))</td></tr>
-          <tr><th>Threshold</th><td>\(format(r.threshold.value)) (\(escape(r.threshold.rule))\(fitted)); \(escape(r.threshold.source))</td></tr>
-          <tr><th>Aggregation</th><td>\(escape(r.aggregation.rule))\(r.aggregation.frameThreshold.map { " (frame threshold \(format($0)))" } ?? "") of \(r.aggregation.framesUsed) frames</td></tr>
-          <tr><th>Model</th><td>\(escape(r.model.modelID)) (\(escape(r.model.architecture))), weights sha256 \(escape(String(r.model.weightsSHA256.prefix(16))))…</td></tr>
-          <tr><th>Preprocessing</th><td>sha256 \(escape(String(r.model.preprocessingHash.prefix(16))))…</td></tr>
+          <tr><th>Label</th><td class="\(r.labelIsPositive ? "positive" : "negative")">\(HTML.escape(r.label))</td></tr>
+          <tr><th>Probability of \(HTML.escape(r.model.positiveClass))</th><td>\(format(r.probability))</td></tr>
+          <tr><th>Threshold</th><td>\(format(r.threshold.value)) (\(HTML.escape(r.threshold.rule))\(fitted)); \(HTML.escape(r.threshold.source))</td></tr>
+          <tr><th>Aggregation</th><td>\(HTML.escape(r.aggregation.rule))\(r.aggregation.frameThreshold.map { " (frame threshold \(format($0)))" } ?? "") of \(r.aggregation.framesUsed) frames</td></tr>
+          <tr><th>Model</th><td>\(HTML.escape(r.model.modelID)) (\(HTML.escape(r.model.architecture))), weights sha256 \(HTML.escape(String(r.model.weightsSHA256.prefix(16))))…</td></tr>
+          <tr><th>Preprocessing</th><td>sha256 \(HTML.escape(String(r.model.preprocessingHash.prefix(16))))…</td></tr>
         </table>
         <h2>Warnings</h2>
         \(warnings)
         \(failures)
         <h2>Frames</h2>
         <p>Left: the frame with the crop box (green: DICOM ultrasound regions, orange: found from the pixels, grey: whole frame).
-        Middle: the network input. Right: Grad-CAM of the last convolution for \(escape(r.model.positiveClass)), red = most influence.</p>
+        Middle: the network input. Right: Grad-CAM of the last convolution for \(HTML.escape(r.model.positiveClass)), red = most influence.</p>
         \(figures)
         """)
         let path = (html as NSString).appendingPathComponent("\(r.studyKey).html")
@@ -93,15 +93,15 @@ public enum PredictionHTML {
     @discardableResult
     public static func writeIndex(reports: [PredictionReport], failed: [PredictionStudyFailure], outputFolder: String) throws -> String {
         let rows = reports.sorted { $0.studyKey < $1.studyKey }.map { r in
-            "<tr><td><a href=\"\(r.studyKey).html\">\(escape(r.studyKey))</a></td><td class=\"\(r.labelIsPositive ? "positive" : "negative")\">\(escape(r.label))</td>"
+            "<tr><td><a href=\"\(r.studyKey).html\">\(HTML.escape(r.studyKey))</a></td><td class=\"\(r.labelIsPositive ? "positive" : "negative")\">\(HTML.escape(r.label))</td>"
                 + "<td>\(format(r.probability))</td><td>\(r.aggregation.framesUsed)</td><td>\(r.warnings.count)</td></tr>"
         }.joined(separator: "\n")
-        let failedRows = failed.map { "<li>\(escape($0.studyKey)): \(escape($0.reasons.joined(separator: "; ")))</li>" }.joined()
+        let failedRows = failed.map { "<li>\(HTML.escape($0.studyKey)): \(HTML.escape($0.reasons.joined(separator: "; ")))</li>" }.joined()
         let model = reports.first?.model
         let page = document(title: "SonoKit predictions", body: """
-        <p class="disclaimer">\(escape(PredictionReport.disclaimer))</p>
+        <p class="disclaimer">\(HTML.escape(PredictionReport.disclaimer))</p>
         <h1>Predictions</h1>
-        \(model.map { "<p>Model \(escape($0.modelID)) (\(escape($0.architecture))); positive class \(escape($0.positiveClass)).</p>" } ?? "")
+        \(model.map { "<p>Model \(HTML.escape($0.modelID)) (\(HTML.escape($0.architecture))); positive class \(HTML.escape($0.positiveClass)).</p>" } ?? "")
         <table>
           <tr><th>Study</th><th>Label</th><th>Probability</th><th>Frames</th><th>Warnings</th></tr>
         \(rows)
@@ -114,26 +114,10 @@ public enum PredictionHTML {
     }
 
     static func image(_ src: String, alt: String) -> String {
-        "<img src=\"\(escape(src))\" alt=\"\(escape(alt))\">"
+        "<img src=\"\(HTML.escape(src))\" alt=\"\(HTML.escape(alt))\">"
     }
 
     static func format(_ p: Double) -> String { String(format: "%.3f", p) }
-
-    /// Escapes the five HTML metacharacters.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        for ch in s {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
 
     static func document(title: String, body: String) -> String {
         """
@@ -141,7 +125,7 @@ public enum PredictionHTML {
         <html lang="en">
         <head>
         <meta charset="utf-8">
-        <title>\(escape(title))</title>
+        <title>\(HTML.escape(title))</title>
         <style>
         body { font-family: sans-serif; margin: 1.5em; max-width: 1100px; }
         .disclaimer { background: #fff3cd; border: 1px solid #e0c36c; padding: 0.5em; font-weight: bold; }

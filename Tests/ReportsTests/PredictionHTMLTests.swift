@@ -76,7 +76,7 @@ final class PredictionHTMLTests: XCTestCase {
         XCTAssertTrue(html.contains(reports[0].label))
         XCTAssertTrue(html.contains(String(format: "%.3f", reports[0].probability)))
         for raw in ["1.2.3.1.1", "/x/a1.dcm"] { XCTAssertFalse(html.contains(raw)) }
-        XCTAssertEqual(PredictionHTML.escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;")
+        XCTAssertEqual(HTML.escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;")
         let noHeat = try PredictionHTML.writeStudyPage(reports[0], pictures: pictures(for: reports[0], heat: false), outputFolder: work.path + "/b")
         XCTAssertTrue(try String(contentsOfFile: noHeat, encoding: .utf8).contains("no Grad-CAM"))
     }

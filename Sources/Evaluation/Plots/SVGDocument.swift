@@ -83,18 +83,25 @@ func f(_ v: Double) -> String {
     return String(format: "%.2f", r)
 }
 
-/// XML escaping for text content and attribute values.
-func escape(_ s: String) -> String {
-    var out = ""
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&apos;"
-        default: out.append(c)
+/// Escaping of text content and attribute values for XML, SVG and HTML alike: the five
+/// metacharacters become entities (`'` as `&#39;`, which HTML 4, HTML 5 and XML all accept).
+public enum MarkupEscaping {
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
         }
+        return out
     }
-    return out
 }
+
+/// Shorthand used by the plot builders.
+func escape(_ s: String) -> String { MarkupEscaping.escape(s) }
