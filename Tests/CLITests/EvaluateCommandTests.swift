@@ -178,7 +178,7 @@ final class EvaluateCommandTests: XCTestCase {
     // MARK: PHI: no patient name, ID, birth date, accession, UID or source path in any file or file name
     func testNoPatientIdentifiersInOutputs() throws {
         let f = try Self.fixture()
-        var probes = try Self.sampleIdentifiers()
+        var probes = try SampleIdentifiers.values()
         XCTAssertGreaterThan(probes.count, 20)
         probes.formUnion(f.testStudyUIDs)
         probes.insert("SampleStudies")
@@ -289,22 +289,4 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: copy.appendingPathComponent("eval-test").path), "no output for a refused manifest")
     }
 
-    /// Patient names, IDs, birth dates and accession numbers of SampleStudies, read with dcmdump (not with our reader).
-    static func sampleIdentifiers() throws -> Set<String> {
-        var values = Set<String>()
-        let root = RepositoryPaths.sampleStudies.path
-        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where !name.hasSuffix(".csv") {
-            let path = root + "/" + name
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", "+P", "0008,0050", path]) else { continue }
-            for line in dump.split(separator: "\n") {
-                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
-                let value = String(line[line.index(after: open)..<close])
-                if value.count >= 4 { values.insert(value) }
-                values.formUnion(value.split(separator: "^").map(String.init).filter { $0.count >= 4 })
-            }
-        }
-        return values
-    }
 }

@@ -13,28 +13,10 @@ final class IngestCommandTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
 
-    /// Patient names, IDs and birth dates of SampleStudies, read with dcmdump (not with our reader).
-    func sampleIdentifiers() throws -> Set<String> {
-        var values = Set<String>()
-        let root = RepositoryPaths.sampleStudies.path
-        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where !name.hasSuffix(".csv") {
-            let path = root + "/" + name
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", "+P", "0008,0090", path]) else { continue }
-            for line in dump.split(separator: "\n") {
-                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
-                let value = String(line[line.index(after: open)..<close])
-                if value.count >= 4 { values.insert(value) }
-                values.formUnion(value.split(separator: "^").map(String.init).filter { $0.count >= 4 })
-            }
-        }
-        return values
-    }
 
     func testIngestPrintsTheSummaryAndNoPatientIdentifiers() throws {
         let catalog = work.appendingPathComponent("c.sqlite").path
-        let identifiers = try sampleIdentifiers()
+        let identifiers = try SampleIdentifiers.values()
         XCTAssertGreaterThan(identifiers.count, 20, "the PHI probe must have something to look for")
         for arguments in [["ingest", RepositoryPaths.sampleStudies.path, "--catalog", catalog, "--jobs", "2"],
                           ["ingest", RepositoryPaths.sampleStudies.path, "--catalog", catalog, "--json"],

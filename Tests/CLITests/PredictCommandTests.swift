@@ -32,24 +32,6 @@ final class PredictCommandTests: XCTestCase {
         try FileManager.default.contentsOfDirectory(at: reports, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
     }
 
-    /// Patient names, IDs and birth dates of SampleStudies, read with dcmdump (not with our reader).
-    static func sampleIdentifiers() throws -> Set<String> {
-        var values = Set<String>()
-        let root = RepositoryPaths.sampleStudies.path
-        for name in FileManager.default.subpaths(atPath: root) ?? [] where !name.hasSuffix(".csv") {
-            let path = root + "/" + name
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", path]) else { continue }
-            for line in dump.split(separator: "\n") {
-                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
-                let value = String(line[line.index(after: open)..<close])
-                if value.count >= 4 { values.insert(value) }
-                values.formUnion(value.split(separator: "^").map(String.init).filter { $0.count >= 4 })
-            }
-        }
-        return values
-    }
 
     /// Byte search by memchr on the first byte then memcmp (a naive search over hundreds of PNGs
     /// in a debug build takes minutes; glibc's memmem is not visible from Swift).
@@ -93,7 +75,7 @@ final class PredictCommandTests: XCTestCase {
     // MARK: No patient name, ID or birth date in any output file or file name
 
     func testNoPatientIdentifierInAnyOutputOrFileName() throws {
-        let identifiers = try Self.sampleIdentifiers()
+        let identifiers = try SampleIdentifiers.values()
         XCTAssertGreaterThan(identifiers.count, 20, "the PHI probe must have something to look for")
         XCTAssertTrue(Self.contains(Data("\u{0}\u{1}SKP0015\u{2}".utf8), Data("SKP0015".utf8)), "the byte search finds a value")
         XCTAssertFalse(Self.contains(Data("SKP001".utf8), Data("SKP0015".utf8)))
@@ -125,7 +107,7 @@ final class PredictCommandTests: XCTestCase {
     /// of the user's manifest and splits file, whose patient_id column holds the raw patient IDs
     /// (this test found them; reported to the train owner: pseudonymise the copies or say so).
     func testTheDemoPathWritesNoPatientIdentifier() throws {
-        let identifiers = try Self.sampleIdentifiers()
+        let identifiers = try SampleIdentifiers.values()
         let demo = Self.work.appendingPathComponent("demo")
         let r = try SonoKitCommand.run(["demo", "-o", demo.path, "--samples", RepositoryPaths.sampleStudies.path])
         XCTAssertEqual(r.status, 0, r.stderr)

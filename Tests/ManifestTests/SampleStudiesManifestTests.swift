@@ -31,23 +31,6 @@ final class SampleStudiesManifestTests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> SonoKitCommand.Result { try SonoKitCommand.run(arguments, in: work) }
 
-    /// PatientID, PatientName parts and PatientBirthDate of every SampleStudies file, read with dcmdump.
-    func sampleIdentifiers() throws -> Set<String> {
-        var values = Set<String>()
-        let root = Self.samples.path
-        for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where !name.hasSuffix(".csv") {
-            let path = root + "/" + name
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
-                  let dump = try? DCMTKTools.run("dcmdump", ["+P", "0010,0010", "+P", "0010,0020", "+P", "0010,0030", path]) else { continue }
-            for line in dump.split(separator: "\n") {
-                guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
-                let value = String(line[line.index(after: open)..<close])
-                values.formUnion(([value] + value.split(separator: "^").map(String.init)).filter { $0.count >= 4 })
-            }
-        }
-        return values
-    }
 
     func assertNoIdentifiers(_ text: String, _ identifiers: Set<String>, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         for value in identifiers where text.contains(value) {
@@ -178,7 +161,7 @@ final class SampleStudiesManifestTests: XCTestCase {
     // MARK: - The commands end to end
 
     func testValidateCommandJSONMatchesTheSchemaAndPrintsNoIdentifiers() throws {
-        let identifiers = try sampleIdentifiers()
+        let identifiers = try SampleIdentifiers.values()
         XCTAssertGreaterThan(identifiers.count, 20, "the PHI probe must have something to look for")
         XCTAssertEqual(try run(["ingest", Self.samples.path, "--catalog", catalogPath, "--jobs", "2"]).status, 0)
 
@@ -216,7 +199,7 @@ final class SampleStudiesManifestTests: XCTestCase {
     }
 
     func testSplitCommandIsDeterministicAndItsFileValidates() throws {
-        let identifiers = try sampleIdentifiers()
+        let identifiers = try SampleIdentifiers.values()
         XCTAssertEqual(try run(["ingest", Self.samples.path, "--catalog", catalogPath, "--jobs", "2"]).status, 0)
         let e = try expected(try Catalog(path: catalogPath))
         func split(_ seed: Int, _ name: String) throws -> String {
