@@ -160,11 +160,17 @@ public enum ManifestValidator {
                 }
             }
             guard !images.isEmpty else { continue }
-            if let patient = row.patientID,
-               images.contains(where: { $0.patientID.map { $0.trimmingWhitespace() != patient } ?? false }) {
-                let count = images.filter { $0.patientID.map { $0.trimmingWhitespace() != patient } ?? false }.count
-                issues.append(.warning(.patientIDMismatch, line: row.line, column: .patientID,
-                                       "patient_id differs from the DICOM PatientID of \(count) of the row's \(images.count) image(s); check that the row names the right images (a pseudonymised export may explain it)"))
+            // A patient_id may be the DICOM PatientID or the catalog's pseudonymous key of that
+            // patient (as in the copies a model run keeps, see PseudonymizedCopy.swift).
+            if let patient = row.patientID {
+                func differs(_ image: ManifestInstance) -> Bool {
+                    image.patientKey != patient && (image.patientID.map { $0.trimmingWhitespace() != patient } ?? false)
+                }
+                let count = images.filter(differs).count
+                if count > 0 {
+                    issues.append(.warning(.patientIDMismatch, line: row.line, column: .patientID,
+                                           "patient_id differs from the DICOM PatientID of \(count) of the row's \(images.count) image(s); check that the row names the right images (a pseudonymised export may explain it)"))
+                }
             }
             if usable, let label = row.label, let patient = row.patientID {
                 accepted.append(AcceptedRow(row: row, label: label, patient: patient, split: split, images: images))

@@ -13,11 +13,15 @@ import Foundation
 /// sensitive as the manifest itself; nothing else SonoKit prints contains them.
 public enum SplitsFile {
     public static func write(_ assignment: SplitAssignment, comments: [String], to path: String) throws {
+        try AtomicFile.write(try data(assignment, comments: comments), to: path)
+    }
+
+    /// The file's bytes: comment lines, then `patient_id,split` rows sorted by patient id.
+    public static func data(_ assignment: SplitAssignment, comments: [String]) throws -> Data {
         let rows = assignment.splitOfPatient.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
             .map { [$0.key, $0.value] }
-        let data = try CSVText.make(comments: comments + ["splits: " + assignment.splitNames.joined(separator: ",")],
-                                    header: ["patient_id", "split"], rows: rows)
-        try AtomicFile.write(data, to: path)
+        return try CSVText.make(comments: comments + ["splits: " + assignment.splitNames.joined(separator: ",")],
+                                header: ["patient_id", "split"], rows: rows)
     }
 
     /// Reads a splits file. A patient listed twice with different splits, or a row without

@@ -21,7 +21,7 @@ public final class Trainer {
     /// Use cached base features when possible (on by default; off to compare both paths).
     public var allowFeatureCache = true
     /// Files copied into RUN_DIR/inputs/ at the start of a new run.
-    public var inputFiles: (manifest: String, splits: String)?
+    public var inputCopies: (manifest: Data, splits: Data)?
 
     public init(config: TrainingConfig, data: TrainingData, store: FrameStore, featureCache: FeatureCache?, run: RunDirectory) {
         self.config = config
@@ -86,11 +86,9 @@ public final class Trainer {
                 throw TrainingError.invalidOption(name: "-o \(run.path)", reason: "already holds a run (config.json); continue it with --resume \(run.path), or choose a new folder")
             }
             try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)
-            if let inputs = inputFiles {
-                for (from, to) in [(inputs.manifest, run.manifestCopy), (inputs.splits, run.splitsCopy)] {
-                    guard let bytes = FileManager.default.contents(atPath: from) else { throw TrainingError.missingFile(file: from) }
-                    try writeAtomically(bytes, to: to)
-                }
+            if let inputs = inputCopies {
+                try writeAtomically(inputs.manifest, to: run.manifestCopy)
+                try writeAtomically(inputs.splits, to: run.splitsCopy)
             }
             try RunJSON.write(config, to: run.config)
         }

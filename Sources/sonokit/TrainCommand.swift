@@ -127,7 +127,14 @@ struct TrainCommand: ParsableCommand {
                                                                                               maxBytes: Int64(preprocess.frameCacheLimitMb) << 20)))
         let features = noFeatureCache ? nil : FeatureCache(directory: featureCache.map { URL(fileURLWithPath: $0) } ?? catalogFolder.appendingPathComponent("feature-cache"))
         let trainer = Trainer(config: config, data: data, store: store, featureCache: features, run: RunDirectory(runPath))
-        trainer.inputFiles = (manifest.manifest, splits)
+        // The run keeps copies of its inputs with patient ids replaced by the catalog's keys
+        // (no patient identifier in any output), from which evaluate re-resolves the splits.
+        let patientKey = try openExisting(manifest.catalog).pseudonymizer.patientKey
+        let parsed = try Manifest.load(path: manifest.manifest, delimiter: try manifest.delimiter.map(ManifestDelimiter.init(argument:)),
+                                       classes: checked.resolved.classes)
+        trainer.inputCopies = (try parsed.pseudonymizedCSV(patientKey: patientKey),
+                               try SplitsFile.data(assignment.pseudonymized(patientKey: patientKey),
+                                                   comments: ["copy of \(URL(fileURLWithPath: splits).lastPathComponent) with patient_id as pseudonymous patient keys"]))
         trainer.log = { FileHandle.standardError.write(Data($0.utf8)) }
         trainer.logIsTerminal = isatty(STDERR_FILENO) != 0
         let positives = data.train.filter(\.isPositive).count

@@ -279,7 +279,9 @@ final class EvaluateCommandTests: XCTestCase {
         try FileManager.default.removeItem(at: copy.appendingPathComponent("eval-test"))
         let manifest = RunDirectory(copy.path).manifestCopy
         let lines = try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map(String.init)
-        var fields = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        // The copy starts with '#' lines (classes, provenance), then the header, then the rows.
+        let firstRow = try XCTUnwrap(lines.firstIndex { !$0.hasPrefix("#") }) + 1
+        var fields = lines[firstRow].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         fields[1] = "cystic"
         try ((lines + [fields.joined(separator: ",")]).joined(separator: "\n") + "\n").write(to: manifest, atomically: true, encoding: .utf8)
         let result = try SonoKitCommand.run(["evaluate", copy.path, "--catalog", f.catalog, "--no-pixel-check"])

@@ -103,9 +103,9 @@ final class PredictCommandTests: XCTestCase {
     /// The PHI test: the demo path (ingest, split, train, predict the test split with
     /// --html --sr) on SampleStudies; every file and name of the run and the reports is searched.
     /// Excluded: the catalog, which keeps the raw identifiers by design (the one place that may, so
-    /// that `--include-identifiers` can work), and run/inputs/, the train command's verbatim copies
-    /// of the user's manifest and splits file, whose patient_id column holds the raw patient IDs
-    /// (this test found them; reported to the train owner: pseudonymise the copies or say so).
+    /// that `--include-identifiers` can work). run/inputs/ is searched too: the run keeps copies of
+    /// the manifest and splits with patient ids replaced by pseudonymous keys (this test once found
+    /// the raw ids there).
     func testTheDemoPathWritesNoPatientIdentifier() throws {
         let identifiers = try SampleIdentifiers.values()
         let demo = Self.work.appendingPathComponent("demo")
@@ -123,7 +123,7 @@ final class PredictCommandTests: XCTestCase {
                 var isFolder: ObjCBool = false
                 FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
                 for value in identifiers { XCTAssertFalse(name.contains(value), "\(value) in the file name \(name)") }
-                guard !isFolder.boolValue, !(folder == "run" && name.hasPrefix("inputs/")) else { continue }
+                guard !isFolder.boolValue else { continue }
                 var data = try Data(contentsOf: URL(fileURLWithPath: path))
                 if name.hasSuffix(".dcm") { data.append(Data(try DCMTKTools.run("dcmdump", [path]).utf8)) }
                 for value in identifiers { XCTAssertFalse(Self.contains(data, Data(value.utf8)), "\(value) in \(folder)/\(name)") }
