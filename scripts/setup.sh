@@ -10,7 +10,7 @@ packages=(
   libsqlite3-dev            # the catalog (GRDB.swift)
   pkg-config
   python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
-  libdnnl-dev libopenblas-dev  # the CNN core: convolutions and matrix products
+  libdnnl-dev               # the CNN core: convolutions and matrix products (oneDNN, incl. its sgemm)
   libhdf5-dev               # the CNN core: Keras .h5 weight files
   chromium                  # tests: evaluation and prediction HTML opened in a real headless browser (every plot and picture must load)
 )
