@@ -11,17 +11,11 @@ public enum DCMTKTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")): \(String(decoding: errors, as: UTF8.self))")
+        let output = try ChildProcess.run(process)
+        guard output.status == 0 else {
+            throw Failure(description: "\(tool) \(arguments.joined(separator: " ")): \(output.stderr)")
         }
-        return String(decoding: output, as: UTF8.self)
+        return output.stdout
     }
 
     /// The DCMTK renderer that can decode a transfer syntax: dcml2pnm for JPEG-LS, dcmj2pnm

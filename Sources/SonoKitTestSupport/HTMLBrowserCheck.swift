@@ -74,21 +74,11 @@ public enum HTMLBrowserCheck {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = profile.path
         process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        final class Collected: @unchecked Sendable { var data = Data() }
-        let errData = Collected()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        group.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure.browserFailed(status: process.terminationStatus, stderr: String(decoding: errData.data, as: UTF8.self))
+        let output = try ChildProcess.run(process)
+        guard output.status == 0 else {
+            throw Failure.browserFailed(status: output.status, stderr: output.stderr)
         }
+        let dom = output.stdout
         // The attribute value is HTML-escaped JSON inside double quotes.
         guard let start = dom.range(of: "\(marker)=\"") else { throw Failure.noResult(dom: dom) }
         let rest = dom[start.upperBound...]

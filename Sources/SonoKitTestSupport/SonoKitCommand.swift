@@ -2,11 +2,7 @@ import Foundation
 
 /// Runs the built `sonokit` executable, as a user would, for end-to-end tests.
 public enum SonoKitCommand {
-    public struct Result {
-        public let status: Int32
-        public let stdout: String
-        public let stderr: String
-    }
+    public typealias Result = ChildProcess.Output
 
     /// The `sonokit` binary next to the test bundle (SwiftPM builds both into the same folder).
     public static var executable: URL {
@@ -26,24 +22,6 @@ public enum SonoKitCommand {
         process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently so that neither fills up and blocks the child.
-        final class Collected: @unchecked Sendable { var data = Data() }
-        let errData = Collected()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData.data = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.data, as: UTF8.self))
+        return try ChildProcess.run(process)
     }
 }
