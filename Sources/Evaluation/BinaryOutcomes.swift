@@ -83,3 +83,23 @@ public struct ScoredSample: Codable, Hashable, Sendable {
         self.attributes = attributes
     }
 }
+
+extension BinaryOutcomes {
+    /// The counts behind every threshold curve: for each distinct score t, in descending order,
+    /// TP(t) = #{positives with s >= t} and FP(t) = #{negatives with s >= t}. Tied scores enter
+    /// together. O(n log n).
+    func cumulativeCountsByDescendingScore() -> [(threshold: Double, truePositives: Int, falsePositives: Int)] {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var counts: [(threshold: Double, truePositives: Int, falsePositives: Int)] = []
+        var tp = 0, fp = 0, i = 0
+        while i < order.count {
+            let t = scores[order[i]]
+            while i < order.count && scores[order[i]] == t {
+                if labels[order[i]] { tp += 1 } else { fp += 1 }
+                i += 1
+            }
+            counts.append((t, tp, fp))
+        }
+        return counts
+    }
+}

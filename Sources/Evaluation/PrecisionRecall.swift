@@ -13,18 +13,10 @@ public enum PrecisionRecall {
     /// `precision_recall_curve(drop_intermediate=False)` of scikit-learn 1.9 (earlier versions
     /// stopped at the first threshold reaching full recall; the average precision is the same).
     public static func curve(_ outcomes: BinaryOutcomes) -> [PrecisionRecallPoint] {
-        // Descending cumulative counts at each distinct score.
-        var descending: [PrecisionRecallPoint] = []
-        let order = outcomes.scores.indices.sorted { outcomes.scores[$0] > outcomes.scores[$1] }
         let p = Double(outcomes.positives)
-        var tp = 0, fp = 0, i = 0
-        while i < order.count {
-            let t = outcomes.scores[order[i]]
-            while i < order.count && outcomes.scores[order[i]] == t {
-                if outcomes.labels[order[i]] { tp += 1 } else { fp += 1 }
-                i += 1
-            }
-            descending.append(PrecisionRecallPoint(threshold: t, recall: Double(tp) / p, precision: Double(tp) / Double(tp + fp)))
+        let descending = outcomes.cumulativeCountsByDescendingScore().map { c in
+            PrecisionRecallPoint(threshold: c.threshold, recall: Double(c.truePositives) / p,
+                                 precision: Double(c.truePositives) / Double(c.truePositives + c.falsePositives))
         }
         return descending.reversed() + [PrecisionRecallPoint(threshold: nil, recall: 0, precision: 1)]
     }

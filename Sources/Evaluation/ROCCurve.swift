@@ -19,17 +19,11 @@ public enum ROC {
     /// tie between a positive and a negative is a diagonal segment. This is scikit-learn's
     /// `roc_curve(drop_intermediate=False)`; the trapezoidal area under these points equals `auc`.
     public static func curve(_ outcomes: BinaryOutcomes) -> [ROCPoint] {
-        let order = outcomes.scores.indices.sorted { outcomes.scores[$0] > outcomes.scores[$1] }
         let p = Double(outcomes.positives), n = Double(outcomes.negatives)
         var points = [ROCPoint(threshold: nil, falsePositiveRate: 0, truePositiveRate: 0)]
-        var tp = 0, fp = 0, i = 0
-        while i < order.count {
-            let t = outcomes.scores[order[i]]
-            while i < order.count && outcomes.scores[order[i]] == t {
-                if outcomes.labels[order[i]] { tp += 1 } else { fp += 1 }
-                i += 1
-            }
-            points.append(ROCPoint(threshold: t, falsePositiveRate: Double(fp) / n, truePositiveRate: Double(tp) / p))
+        for c in outcomes.cumulativeCountsByDescendingScore() {
+            points.append(ROCPoint(threshold: c.threshold, falsePositiveRate: Double(c.falsePositives) / n,
+                                   truePositiveRate: Double(c.truePositives) / p))
         }
         return points
     }
