@@ -46,41 +46,46 @@ public final class BatchNorm: Layer {
 
     private static let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
 
-    private func prepare(_ shape: [Int], batchStatistics: Bool) {
+    private func prepare(_ shape: [Int], batchStatistics: Bool) throws {
         if let k = cacheKey, k.0 == shape, k.1 == batchStatistics { return }
-        var data = DNNL.desc(nchwDims(shape), dnnl_f32, dnnl_nhwc)
+        var data = try DNNL.desc(nchwDims(shape), dnnl_f32, dnnl_nhwc)
         var op = dnnl_batch_normalization_desc_t()
-        DNNL.check(dnnl_batch_normalization_forward_desc_init(
+        try DNNL.check(dnnl_batch_normalization_forward_desc_init(
             &op, batchStatistics ? dnnl_forward_training : dnnl_forward_inference, &data, epsilon,
-            batchStatistics ? Self.flags : Self.flags | dnnl_use_global_stats.rawValue), "\(name) forward desc")
-        let fwd = DNNLPrimitive(op: &op, "\(name) forward")
+            batchStatistics ? Self.flags : Self.flags | dnnl_use_global_stats.rawValue), "describe \(name) forward")
+        let fwd = try DNNLPrimitive(op: &op, "\(name) forward")
         forwardPrimitive = fwd
         backwardPrimitive = nil
         if batchStatistics {
             var bop = dnnl_batch_normalization_desc_t()
-            DNNL.check(dnnl_batch_normalization_backward_desc_init(&bop, dnnl_backward, &data, &data, epsilon, Self.flags),
-                       "\(name) backward desc")
-            backwardPrimitive = DNNLPrimitive(op: &bop, hint: fwd, "\(name) backward")
+            try DNNL.check(dnnl_batch_normalization_backward_desc_init(&bop, dnnl_backward, &data, &data, epsilon, Self.flags),
+                           "describe \(name) backward")
+            backwardPrimitive = try DNNLPrimitive(op: &bop, hint: fwd, "\(name) backward")
         }
         cacheKey = (shape, batchStatistics)
     }
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
-        precondition(x.rank == 4 && x.shape[3] == channels, "\(name): input \(x.shape) does not fit \(description)")
+    public func prepareKernels(input: [Int], keepForBackward: Bool, training: Bool) throws -> [KernelChoice] {
+        try prepare(input, batchStatistics: training && !isFrozen)
+        return [forwardPrimitive, backwardPrimitive].compactMap { $0?.choice }
+    }
+
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
+        guard x.rank == 4, x.shape[3] == channels else { throw CNNError.shapeMismatch(layer: name, expected: description, got: x.shape) }
         let batchStatistics = context.training && !isFrozen
-        prepare(x.shape, batchStatistics: batchStatistics)
+        try prepare(x.shape, batchStatistics: batchStatistics)
         let fwd = forwardPrimitive!
-        let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
+        let cdesc = try DNNL.desc([channels], dnnl_f32, dnnl_x)
         var y = Tensor.uninitialized(x.shape)
         var mean = batchStatistics ? Tensor.zeros([channels]) : movingMean.value
         var variance = batchStatistics ? Tensor.zeros([channels]) : movingVariance.value
-        withMemory(reading: x, fwd.md(dnnl_query_src_md)) { src in
-            withMemory(&y, fwd.md(dnnl_query_dst_md)) { dst in
-                withMemory(reading: gamma.value, cdesc) { gm in
-                    withMemory(reading: beta.value, cdesc) { bm in
-                        withMemory(&mean, cdesc) { mm in
-                            withMemory(&variance, cdesc) { vm in
-                                fwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst), (CDNNL_ARG_SCALE, gm),
+        try withMemory(reading: x, fwd.md(dnnl_query_src_md)) { src in
+            try withMemory(&y, fwd.md(dnnl_query_dst_md)) { dst in
+                try withMemory(reading: gamma.value, cdesc) { gm in
+                    try withMemory(reading: beta.value, cdesc) { bm in
+                        try withMemory(&mean, cdesc) { mm in
+                            try withMemory(&variance, cdesc) { vm in
+                                try fwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst), (CDNNL_ARG_SCALE, gm),
                                              (CDNNL_ARG_SHIFT, bm), (CDNNL_ARG_MEAN, mm), (CDNNL_ARG_VARIANCE, vm)])
                             }
                         }
@@ -106,7 +111,7 @@ public final class BatchNorm: Layer {
     /// through (a frozen BatchNorm behind a trainable layer): dx = dy γ / sqrt(v + ε).
     private var keptInference = false
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         if keptInference {
             guard needInputGradient else { return nil }
             var dx = dy
@@ -120,19 +125,19 @@ public final class BatchNorm: Layer {
         guard let k = kept, let bwd = backwardPrimitive else {
             preconditionFailure("\(name): backward without a training forward")
         }
-        let cdesc = DNNL.desc([channels], dnnl_f32, dnnl_x)
+        let cdesc = try DNNL.desc([channels], dnnl_f32, dnnl_x)
         var dx = Tensor.uninitialized(k.input.shape)
         var dg = Tensor.zeros([channels]), dbeta = Tensor.zeros([channels])
-        withMemory(reading: k.input, bwd.md(dnnl_query_src_md)) { src in
-            withMemory(reading: dy, bwd.md(dnnl_query_diff_dst_md)) { ddst in
-                withMemory(&dx, bwd.md(dnnl_query_diff_src_md)) { dsrc in
-                    withMemory(reading: k.mean, cdesc) { mm in
-                        withMemory(reading: k.variance, cdesc) { vm in
-                            withMemory(reading: gamma.value, cdesc) { gm in
-                              withMemory(reading: beta.value, cdesc) { bm in
-                                withMemory(&dg, cdesc) { dgm in
-                                    withMemory(&dbeta, cdesc) { dbm in
-                                        bwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_MEAN, mm),
+        try withMemory(reading: k.input, bwd.md(dnnl_query_src_md)) { src in
+            try withMemory(reading: dy, bwd.md(dnnl_query_diff_dst_md)) { ddst in
+                try withMemory(&dx, bwd.md(dnnl_query_diff_src_md)) { dsrc in
+                    try withMemory(reading: k.mean, cdesc) { mm in
+                        try withMemory(reading: k.variance, cdesc) { vm in
+                            try withMemory(reading: gamma.value, cdesc) { gm in
+                              try withMemory(reading: beta.value, cdesc) { bm in
+                                try withMemory(&dg, cdesc) { dgm in
+                                    try withMemory(&dbeta, cdesc) { dbm in
+                                        try bwd.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_MEAN, mm),
                                                      (CDNNL_ARG_VARIANCE, vm), (CDNNL_ARG_SCALE, gm), (CDNNL_ARG_SHIFT, bm),
                                                      (CDNNL_ARG_DIFF_SRC, dsrc), (CDNNL_ARG_DIFF_SCALE, dgm),
                                                      (CDNNL_ARG_DIFF_SHIFT, dbm)])

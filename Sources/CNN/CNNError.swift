@@ -23,6 +23,11 @@ public enum CNNError: Error, CustomStringConvertible, Equatable {
     case writeFailed(file: String, reason: String)
     /// An optimizer state does not match the model's parameters.
     case optimizerStateMismatch(reason: String)
+    /// oneDNN refused or failed an operation (a primitive for a shape or type it has no
+    /// implementation of, memory exhausted, ...): the layer and operation, and oneDNN's status.
+    case oneDNN(operation: String, status: String)
+    /// A precision this CPU has no fast kernels for (bf16 without AVX-512 BF16).
+    case unsupportedPrecision(precision: String, isa: String, cpu: String)
 
     public var description: String {
         switch self {
@@ -56,6 +61,10 @@ public enum CNNError: Error, CustomStringConvertible, Equatable {
             return "\(file): cannot write: \(reason)"
         case let .optimizerStateMismatch(reason):
             return "optimizer state does not fit the model: \(reason)"
+        case let .oneDNN(operation, status):
+            return "oneDNN could not \(operation): \(status). Check the input shape and --precision; if they are right, this is a SonoKit bug: please report this message."
+        case let .unsupportedPrecision(precision, isa, cpu):
+            return "\(precision) frozen layers need a CPU with native bfloat16 arithmetic (AVX-512 BF16); this one (\(cpu)) has oneDNN ISA \(isa), where \(precision) would run on slow reference or emulated kernels. Use --precision fp32 (the default; same features up to 1e-2)."
         }
     }
 }

@@ -69,15 +69,25 @@ public final class Conv2D: Layer {
         let geometry: Geometry
         let training: Bool
         let forward: DNNLPrimitive
+        /// Training only: dx and dK, and the kernel reorders they need (planned once here, run
+        /// every step: HWIO -> backward-data layout, backward-weights layout -> HWIO).
         var backwardData: DNNLPrimitive?
         var backwardWeights: DNNLPrimitive?
+        var kernelToBackwardData: DNNLPrimitive?
+        var diffKernelToUser: DNNLPrimitive?
+        /// HWIO -> the forward primitive's kernel layout.
+        let kernelToForward: DNNLPrimitive
         /// Kernel laid out as the forward primitive wants it, and the kernel version it came from.
         var forwardKernel: DNNLMemory?
         var forwardKernelVersion = -1
-        init(geometry: Geometry, training: Bool, forward: DNNLPrimitive) {
+        init(geometry: Geometry, training: Bool, forward: DNNLPrimitive, kernelToForward: DNNLPrimitive) {
             self.geometry = geometry
             self.training = training
             self.forward = forward
+            self.kernelToForward = kernelToForward
+        }
+        var choices: [KernelChoice] {
+            [forward, kernelToForward, backwardData, backwardWeights, kernelToBackwardData, diffKernelToUser].compactMap { $0?.choice }
         }
     }
 
@@ -92,81 +102,96 @@ public final class Conv2D: Layer {
                         padBefore: [h.before, w.before], padAfter: [h.after, w.after])
     }
 
-    private var userKernelDesc: dnnl_memory_desc_t {
-        DNNL.desc([filters, inputChannels, kernelSize.height, kernelSize.width], dnnl_f32, dnnl_hwio)
+    private func userKernelDesc() throws -> dnnl_memory_desc_t {
+        try DNNL.desc([filters, inputChannels, kernelSize.height, kernelSize.width], dnnl_f32, dnnl_hwio)
     }
 
-    private func prepare(_ g: Geometry, training: Bool) -> Primitives {
+    /// The primitives for a geometry. Activations stay in NHWC, the layout of the tensors that
+    /// layers pass to each other (oneDNN has JIT kernels for it at every ISA: checked by the
+    /// kernel-guard tests at AVX-512, AVX2 and SSE4.1); the kernel layout is oneDNN's choice
+    /// (`any`).
+    private func prepare(_ g: Geometry, training: Bool) throws -> Primitives {
         if let p = primitives, p.geometry == g, p.training == training { return p }
-        var src = DNNL.desc(nchwDims(g.input), dnnl_f32, dnnl_nhwc)
-        var dst = DNNL.desc(nchwDims(g.output), dnnl_f32, dnnl_nhwc)
-        var wts = DNNL.desc([filters, inputChannels, kernelSize.height, kernelSize.width], dnnl_f32, dnnl_format_tag_any)
-        var b = DNNL.desc([filters], dnnl_f32, dnnl_x)
+        var src = try DNNL.desc(nchwDims(g.input), dnnl_f32, dnnl_nhwc)
+        var dst = try DNNL.desc(nchwDims(g.output), dnnl_f32, dnnl_nhwc)
+        var wts = try DNNL.desc([filters, inputChannels, kernelSize.height, kernelSize.width], dnnl_f32, dnnl_format_tag_any)
+        var b = try DNNL.desc([filters], dnnl_f32, dnnl_x)
         let strides = DNNL.dimArray([dnnl_dim_t(stride), dnnl_dim_t(stride)])
         let pl = DNNL.dimArray(g.padBefore.map { dnnl_dim_t($0) })
         let pr = DNNL.dimArray(g.padAfter.map { dnnl_dim_t($0) })
         var op = dnnl_convolution_desc_t()
-        DNNL.check(dnnl_convolution_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
-                                                      dnnl_convolution_direct, &src, &wts, &b, &dst,
-                                                      strides, pl, pr), "\(name) forward desc")
-        let attr = Self.reluAttribute(activation)
+        try DNNL.check(dnnl_convolution_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
+                                                          dnnl_convolution_direct, &src, &wts, &b, &dst,
+                                                          strides, pl, pr), "describe \(name) forward")
+        let attr = try Self.reluAttribute(activation)
         defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
-        let fwd = DNNLPrimitive(op: &op, attr: attr, "\(name) forward")
-        let p = Primitives(geometry: g, training: training, forward: fwd)
+        let fwd = try DNNLPrimitive(op: &op, attr: attr, "\(name) forward")
+        let user = try userKernelDesc()
+        let p = Primitives(geometry: g, training: training, forward: fwd,
+                           kernelToForward: try DNNLPrimitive(reorderFrom: user, to: fwd.md(dnnl_query_weights_md), "\(name) kernel to forward layout"))
         if training {
             var bd = dnnl_convolution_desc_t()
             var wAny = wts
-            DNNL.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wAny, &dst,
-                                                                strides, pl, pr), "\(name) backward-data desc")
-            p.backwardData = DNNLPrimitive(op: &bd, hint: fwd, "\(name) backward data")
+            try DNNL.check(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wAny, &dst,
+                                                                    strides, pl, pr), "describe \(name) backward data")
+            let data = try DNNLPrimitive(op: &bd, hint: fwd, "\(name) backward data")
+            p.backwardData = data
+            p.kernelToBackwardData = try DNNLPrimitive(reorderFrom: user, to: data.md(dnnl_query_weights_md), "\(name) kernel to backward-data layout")
             var bw = dnnl_convolution_desc_t()
-            DNNL.check(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &wAny, &b, &dst,
-                                                                   strides, pl, pr), "\(name) backward-weights desc")
-            p.backwardWeights = DNNLPrimitive(op: &bw, hint: fwd, "\(name) backward weights")
+            try DNNL.check(dnnl_convolution_backward_weights_desc_init(&bw, dnnl_convolution_direct, &src, &wAny, &b, &dst,
+                                                                       strides, pl, pr), "describe \(name) backward weights")
+            let weights = try DNNLPrimitive(op: &bw, hint: fwd, "\(name) backward weights")
+            p.backwardWeights = weights
+            p.diffKernelToUser = try DNNLPrimitive(reorderFrom: weights.md(dnnl_query_diff_weights_md), to: user, "\(name) kernel gradient to HWIO")
         }
         primitives = p
         return p
     }
 
+    public func prepareKernels(input: [Int], keepForBackward: Bool, training: Bool) throws -> [KernelChoice] {
+        try prepare(geometry(for: input), training: keepForBackward).choices
+    }
+
     /// A primitive attribute with a fused ReLU post-op, or nil.
-    static func reluAttribute(_ activation: Activation) -> dnnl_primitive_attr_t? {
+    static func reluAttribute(_ activation: Activation) throws -> dnnl_primitive_attr_t? {
         guard activation == .relu else { return nil }
         var attr: dnnl_primitive_attr_t?
-        DNNL.check(dnnl_primitive_attr_create(&attr), "attr create")
+        try DNNL.check(dnnl_primitive_attr_create(&attr), "create a primitive attribute")
         var ops: dnnl_post_ops_t?
-        DNNL.check(dnnl_post_ops_create(&ops), "post ops create")
-        DNNL.check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0), "append relu")
-        DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post ops")
-        dnnl_post_ops_destroy(ops)
+        try DNNL.check(dnnl_post_ops_create(&ops), "create post-ops")
+        defer { dnnl_post_ops_destroy(ops) }
+        try DNNL.check(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, 0, 0), "append a ReLU post-op")
+        try DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
         return attr
     }
 
-    /// The kernel reordered from HWIO into the layout `target` (reusing memory when it matches).
-    private func reorderedKernel(into target: dnnl_memory_desc_t) -> DNNLMemory {
-        let out = DNNLMemory(allocating: target)
-        withMemory(reading: kernel.value, userKernelDesc) { user in
-            DNNLPrimitive(reorderFrom: userKernelDesc, to: target).execute([(CDNNL_ARG_FROM, user), (CDNNL_ARG_TO, out)])
+    /// The kernel reordered from HWIO by `reorder` (into the layout its destination describes).
+    private func reorderedKernel(by reorder: DNNLPrimitive) throws -> DNNLMemory {
+        let out = try DNNLMemory(allocating: reorder.md(dnnl_query_dst_md))
+        try withMemory(reading: kernel.value, try userKernelDesc()) { user in
+            try reorder.execute([(CDNNL_ARG_FROM, user), (CDNNL_ARG_TO, out)])
         }
         return out
     }
 
     // MARK: Forward and backward
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
         let g = geometry(for: x.shape)
-        precondition(x.rank == 4 && x.shape[3] == inputChannels && g.output[1] > 0 && g.output[2] > 0,
-                     "\(name): input \(x.shape) does not fit \(description)")
-        let p = prepare(g, training: keepForBackward)
+        guard x.rank == 4, x.shape[3] == inputChannels, g.output[1] > 0, g.output[2] > 0 else {
+            throw CNNError.shapeMismatch(layer: name, expected: description, got: x.shape)
+        }
+        let p = try prepare(g, training: keepForBackward)
         if p.forwardKernelVersion != kernel.version || p.forwardKernel == nil {
-            p.forwardKernel = reorderedKernel(into: p.forward.md(dnnl_query_weights_md))
+            p.forwardKernel = try reorderedKernel(by: p.kernelToForward)
             p.forwardKernelVersion = kernel.version
         }
         var y = Tensor.uninitialized(g.output)
-        withMemory(reading: x, p.forward.md(dnnl_query_src_md)) { src in
-            withMemory(reading: bias.value, DNNL.desc([filters], dnnl_f32, dnnl_x)) { bm in
-                withMemory(&y, p.forward.md(dnnl_query_dst_md)) { dst in
-                    p.forward.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, p.forwardKernel!),
-                                       (CDNNL_ARG_BIAS, bm), (CDNNL_ARG_DST, dst)])
+        try withMemory(reading: x, p.forward.md(dnnl_query_src_md)) { src in
+            try withMemory(reading: bias.value, try DNNL.desc([filters], dnnl_f32, dnnl_x)) { bm in
+                try withMemory(&y, p.forward.md(dnnl_query_dst_md)) { dst in
+                    try p.forward.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_WEIGHTS, p.forwardKernel!),
+                                           (CDNNL_ARG_BIAS, bm), (CDNNL_ARG_DST, dst)])
                 }
             }
         }
@@ -179,7 +204,7 @@ public final class Conv2D: Layer {
         return y
     }
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         guard let x = keptInput, let p = primitives, p.training else {
             preconditionFailure("\(name): backward without a forward that kept its input")
         }
@@ -187,31 +212,30 @@ public final class Conv2D: Layer {
         if activation == .relu, let y = keptOutput { maskByPositive(&dz, output: y) }
         if !isFrozen {
             let bw = p.backwardWeights!
-            let diffKernel = DNNLMemory(allocating: bw.md(dnnl_query_diff_weights_md))
+            let diffKernel = try DNNLMemory(allocating: bw.md(dnnl_query_diff_weights_md))
             var db = Tensor.zeros([filters])
-            withMemory(reading: x, bw.md(dnnl_query_src_md)) { src in
-                withMemory(reading: dz, bw.md(dnnl_query_diff_dst_md)) { ddst in
-                    withMemory(&db, DNNL.desc([filters], dnnl_f32, dnnl_x)) { dbm in
-                        bw.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst),
-                                    (CDNNL_ARG_DIFF_WEIGHTS, diffKernel), (CDNNL_ARG_DIFF_BIAS, dbm)])
+            try withMemory(reading: x, bw.md(dnnl_query_src_md)) { src in
+                try withMemory(reading: dz, bw.md(dnnl_query_diff_dst_md)) { ddst in
+                    try withMemory(&db, try DNNL.desc([filters], dnnl_f32, dnnl_x)) { dbm in
+                        try bw.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DIFF_DST, ddst),
+                                        (CDNNL_ARG_DIFF_WEIGHTS, diffKernel), (CDNNL_ARG_DIFF_BIAS, dbm)])
                     }
                 }
             }
             var dk = Tensor.uninitialized(kernel.value.shape)
-            withMemory(&dk, userKernelDesc) { user in
-                DNNLPrimitive(reorderFrom: diffKernel.desc, to: userKernelDesc)
-                    .execute([(CDNNL_ARG_FROM, diffKernel), (CDNNL_ARG_TO, user)])
+            try withMemory(&dk, try userKernelDesc()) { user in
+                try p.diffKernelToUser!.execute([(CDNNL_ARG_FROM, diffKernel), (CDNNL_ARG_TO, user)])
             }
             kernel.gradient = dk
             bias.gradient = db
         }
         guard needInputGradient else { return nil }
         let bd = p.backwardData!
-        let k = reorderedKernel(into: bd.md(dnnl_query_weights_md))
+        let k = try reorderedKernel(by: p.kernelToBackwardData!)
         var dx = Tensor.uninitialized(x.shape)
-        withMemory(reading: dz, bd.md(dnnl_query_diff_dst_md)) { ddst in
-            withMemory(&dx, bd.md(dnnl_query_diff_src_md)) { dsrc in
-                bd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_WEIGHTS, k), (CDNNL_ARG_DIFF_SRC, dsrc)])
+        try withMemory(reading: dz, bd.md(dnnl_query_diff_dst_md)) { ddst in
+            try withMemory(&dx, bd.md(dnnl_query_diff_src_md)) { dsrc in
+                try bd.execute([(CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_WEIGHTS, k), (CDNNL_ARG_DIFF_SRC, dsrc)])
             }
         }
         return dx

@@ -38,18 +38,18 @@ public final class Dense: Layer {
         return [input[0], units]
     }
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == inputFeatures, "\(name): input \(x.shape) does not fit \(description)")
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
+        guard x.rank == 2, x.shape[1] == inputFeatures else { throw CNNError.shapeMismatch(layer: name, expected: "(N, \(inputFeatures))", got: x.shape) }
         let n = x.shape[0]
         var y = [Float](repeating: 0, count: n * units)
-        bias.value.scalars.withUnsafeBufferPointer { b in
-            y.withUnsafeMutableBufferPointer { out in
+        try bias.value.scalars.withUnsafeBufferPointer { b in
+            try y.withUnsafeMutableBufferPointer { out in
                 for r in 0..<n { (out.baseAddress! + r * units).update(from: b.baseAddress!, count: units) }
-                x.scalars.withUnsafeBufferPointer { a in
-                    kernel.value.scalars.withUnsafeBufferPointer { w in
-                        DNNL.sgemm(transA: false, transB: false, m: n, n: units, k: inputFeatures,
+                try x.scalars.withUnsafeBufferPointer { a in
+                    try kernel.value.scalars.withUnsafeBufferPointer { w in
+                        try DNNL.sgemm(transA: false, transB: false, m: n, n: units, k: inputFeatures,
                                    a: a.baseAddress!, lda: inputFeatures, b: w.baseAddress!, ldb: units,
-                                   beta: 1, c: out.baseAddress!, ldc: units)
+                                   beta: 1, c: out.baseAddress!, ldc: units, "\(name) forward")
                     }
                 }
             }
@@ -61,7 +61,7 @@ public final class Dense: Layer {
         return out
     }
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         guard let x = keptInput else { preconditionFailure("\(name): backward without a training forward") }
         var dz = dy
         if activation == .relu, let y = keptOutput { maskByPositive(&dz, output: y) }
@@ -69,12 +69,12 @@ public final class Dense: Layer {
         if !isFrozen {
             var dw = [Float](repeating: 0, count: inputFeatures * units)
             var db = [Float](repeating: 0, count: units)
-            x.scalars.withUnsafeBufferPointer { a in
-                dz.scalars.withUnsafeBufferPointer { g in
-                    dw.withUnsafeMutableBufferPointer { out in
-                        DNNL.sgemm(transA: true, transB: false, m: inputFeatures, n: units, k: n,
+            try x.scalars.withUnsafeBufferPointer { a in
+                try dz.scalars.withUnsafeBufferPointer { g in
+                    try dw.withUnsafeMutableBufferPointer { out in
+                        try DNNL.sgemm(transA: true, transB: false, m: inputFeatures, n: units, k: n,
                                    a: a.baseAddress!, lda: inputFeatures, b: g.baseAddress!, ldb: units,
-                                   beta: 0, c: out.baseAddress!, ldc: units)
+                                   beta: 0, c: out.baseAddress!, ldc: units, "\(name) kernel gradient")
                     }
                     for r in 0..<n { for j in 0..<units { db[j] += g[r * units + j] } }
                 }
@@ -84,12 +84,12 @@ public final class Dense: Layer {
         }
         guard needInputGradient else { return nil }
         var dx = [Float](repeating: 0, count: n * inputFeatures)
-        dz.scalars.withUnsafeBufferPointer { g in
-            kernel.value.scalars.withUnsafeBufferPointer { w in
-                dx.withUnsafeMutableBufferPointer { out in
-                    DNNL.sgemm(transA: false, transB: true, m: n, n: inputFeatures, k: units,
+        try dz.scalars.withUnsafeBufferPointer { g in
+            try kernel.value.scalars.withUnsafeBufferPointer { w in
+                try dx.withUnsafeMutableBufferPointer { out in
+                    try DNNL.sgemm(transA: false, transB: true, m: n, n: inputFeatures, k: units,
                                a: g.baseAddress!, lda: units, b: w.baseAddress!, ldb: units,
-                               beta: 0, c: out.baseAddress!, ldc: inputFeatures)
+                               beta: 0, c: out.baseAddress!, ldc: inputFeatures, "\(name) input gradient")
                 }
             }
         }

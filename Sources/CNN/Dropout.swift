@@ -20,7 +20,7 @@ public final class Dropout: Layer {
 
     public func outputShape(for input: [Int]) throws -> [Int] { input }
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
         guard context.training, !isFrozen, rate > 0 else {
             keptScale = nil
             return x
@@ -34,7 +34,7 @@ public final class Dropout: Layer {
         return y
     }
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         guard needInputGradient else { return nil }
         guard let scale = keptScale else { return dy }
         var dx = dy

@@ -19,7 +19,7 @@ public final class GlobalAveragePool: Layer {
         return [input[0], input[3]]
     }
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
         let (n, hw, c) = (x.shape[0], x.shape[1] * x.shape[2], x.shape[3])
         var y = [Float](repeating: 0, count: n * c)
         let scale = 1 / Float(hw)
@@ -39,7 +39,7 @@ public final class GlobalAveragePool: Layer {
         return Tensor(shape: [n, c], scalars: y)
     }
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         guard needInputGradient else { return nil }
         guard let shape = keptInputShape else { preconditionFailure("\(name): backward without a training forward") }
         let (n, hw, c) = (shape[0], shape[1] * shape[2], shape[3])

@@ -52,10 +52,16 @@ public protocol Layer: AnyObject, CustomStringConvertible {
     var isFrozen: Bool { get set }
     /// The output shape for an input shape (batch first), or an error naming the layer.
     func outputShape(for input: [Int]) throws -> [Int]
-    func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor
+    /// The output for `x`. Throws `CNNError.oneDNN` when oneDNN fails (naming the layer).
+    func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor
     /// Given dLoss/dOutput for the last forward with `keepForBackward`, writes the gradients of
     /// the trainable parameters (when not frozen) and returns dLoss/dInput when asked.
-    func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor?
+    func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor?
+    /// Creates (and keeps) the oneDNN primitives that `forward` — and `backward` when
+    /// `keepForBackward` — will use for an input of shape `input`, without running them, and
+    /// returns the implementation oneDNN chose for each. Layers that use no oneDNN primitive
+    /// return an empty list (the default).
+    func prepareKernels(input: [Int], keepForBackward: Bool, training: Bool) throws -> [KernelChoice]
     /// Drops what the last forward kept.
     func releaseCache()
     /// True while the layer keeps activations (or masks) from a forward pass for `backward`.
@@ -63,6 +69,8 @@ public protocol Layer: AnyObject, CustomStringConvertible {
 }
 
 extension Layer {
+    public func prepareKernels(input: [Int], keepForBackward: Bool, training: Bool) throws -> [KernelChoice] { [] }
+
     /// Parameters that an optimiser updates.
     public var trainableParameters: [Parameter] {
         isFrozen ? [] : parameters.filter { $0.kind == .weight }

@@ -112,59 +112,90 @@ public final class Model: CustomStringConvertible {
     private var frozenPrefixes: [FrozenPrefix] = []
 
     /// The frozen prefix's output for `x`, run in chunks of `frozenChunkSize` images.
-    private func runFrozenPrefix(_ x: Tensor, layerCount count: Int) -> Tensor {
-        let all = layers
+    private func runFrozenPrefix(_ x: Tensor, layerCount count: Int) throws -> Tensor {
         let n = x.shape[0]
         let chunk = max(1, min(frozenChunkSize, n))
-        func pipeline(_ images: Int) -> FrozenPrefix {
-            var shape = x.shape
-            shape[0] = images
-            if let p = frozenPrefixes.first(where: { $0.layerCount == count && $0.fits(shape, all) }) { return p }
-            frozenPrefixes.removeAll { $0.layerCount != count || !$0.fits($0.inputShape, all) }
-            let p = FrozenPrefix(layers: Array(all[0..<count]), inputShape: shape, precision: frozenPrecision, winograd: usesWinograd)
-            frozenPrefixes.append(p)
-            return p
-        }
-        let first = pipeline(chunk)
+        let first = try frozenPipeline(layerCount: count, input: x.shape, images: chunk)
         var outShape = first.outputShape
         outShape[0] = n
         var y = Tensor.uninitialized(outShape)
         let inPer = x.count / n, outPer = y.count / n
-        x.scalars.withUnsafeBufferPointer { src in
-            y.scalars.withUnsafeMutableBufferPointer { dst in
+        try x.scalars.withUnsafeBufferPointer { src in
+            try y.scalars.withUnsafeMutableBufferPointer { dst in
                 var start = 0
                 while start < n {
                     let m = min(chunk, n - start)
-                    pipeline(m).run(from: src.baseAddress! + start * inPer, to: dst.baseAddress! + start * outPer)
+                    try frozenPipeline(layerCount: count, input: x.shape, images: m)
+                        .run(from: src.baseAddress! + start * inPer, to: dst.baseAddress! + start * outPer)
                     start += m
                 }
             }
         }
         return y
     }
+
+    /// The compiled pipeline of the first `count` layers for `images` images of `input`'s shape
+    /// (built on first use, kept while the weights and settings do not change).
+    private func frozenPipeline(layerCount count: Int, input: [Int], images: Int) throws -> FrozenPrefix {
+        let all = layers
+        var shape = input
+        shape[0] = images
+        if let p = frozenPrefixes.first(where: { $0.layerCount == count && $0.fits(shape, all) }) { return p }
+        frozenPrefixes.removeAll { $0.layerCount != count || !$0.fits($0.inputShape, all) }
+        let p = try FrozenPrefix(layers: Array(all[0..<count]), inputShape: shape, precision: frozenPrecision, winograd: usesWinograd)
+        frozenPrefixes.append(p)
+        return p
+    }
     /// Where the last kept forward started (0: from images; base.count: from features).
     private var keptFrom: Int?
 
     /// Runs layers[range] on x. In training, layers from the first trainable one on keep what
     /// backward needs; those before it keep nothing.
-    private func run(_ x: Tensor, _ range: Range<Int>, context: inout ForwardContext) -> Tensor {
+    private func run(_ x: Tensor, _ range: Range<Int>, context: inout ForwardContext) throws -> Tensor {
         let all = layers
         let firstTrainable = firstTrainableIndex
         var h = x
         var start = range.lowerBound
         // The frozen prefix as one oneDNN pipeline (fp32 or bf16).
-        if usesFrozenPipeline, start == 0 {
-            let count = FrozenPrefix.supportedPrefixLength(all, limit: min(firstTrainable, range.upperBound))
-            if count > 0 {
-                h = runFrozenPrefix(h, layerCount: count)
-                start = count
-            }
+        let count = frozenPipelineLength(range)
+        if count > 0 {
+            h = try runFrozenPrefix(h, layerCount: count)
+            start = count
         }
         for i in start..<range.upperBound {
             let keep = context.training && i >= firstTrainable
-            h = all[i].forward(h, keepForBackward: keep, context: &context)
+            h = try all[i].forward(h, keepForBackward: keep, context: &context)
         }
         return h
+    }
+
+    /// How many layers at the start of `range` run as the frozen pipeline (0 when none do).
+    private func frozenPipelineLength(_ range: Range<Int>) -> Int {
+        guard usesFrozenPipeline, range.lowerBound == 0 else { return 0 }
+        return FrozenPrefix.supportedPrefixLength(layers, limit: min(firstTrainableIndex, range.upperBound))
+    }
+
+    /// Creates every oneDNN primitive that a forward pass (and, with `training`, a training step:
+    /// forward, backward, kernel reorders) on `batch` images will use, without running one, and
+    /// returns what oneDNN chose for each, in layer order. Also a warm-up: the primitives are kept
+    /// for the next pass of the same shape. Every choice also goes to `KernelGuard`.
+    public func prepareKernels(batch: Int, training: Bool) throws -> [KernelChoice] {
+        let all = layers
+        let firstTrainable = firstTrainableIndex
+        var shape = [batch] + inputShape
+        var choices: [KernelChoice] = []
+        let count = frozenPipelineLength(0..<all.count)
+        if count > 0 {
+            let pipeline = try frozenPipeline(layerCount: count, input: shape, images: max(1, min(frozenChunkSize, batch)))
+            choices += pipeline.kernels
+            shape = pipeline.outputShape
+            shape[0] = batch
+        }
+        for i in count..<all.count {
+            choices += try all[i].prepareKernels(input: shape, keepForBackward: training && i >= firstTrainable, training: training)
+            shape = try all[i].outputShape(for: shape)
+        }
+        return choices
     }
 
     /// Pooled features (N, F) of an NHWC batch (N, H, W, C), in inference mode: what the training
@@ -173,7 +204,7 @@ public final class Model: CustomStringConvertible {
         try checkImages(images)
         var context = ForwardContext(training: false)
         keptFrom = nil
-        return run(images, 0..<base.count, context: &context)
+        return try run(images, 0..<base.count, context: &context)
     }
 
     /// Logits (N, 1) from pooled features (N, F). With `context.training`, keeps what
@@ -183,7 +214,7 @@ public final class Model: CustomStringConvertible {
             throw CNNError.shapeMismatch(layer: head.first?.name ?? name, expected: "(N, \(featureCount)) features", got: features.shape)
         }
         keptFrom = context.training ? base.count : nil
-        return run(features, base.count..<layers.count, context: &context)
+        return try run(features, base.count..<layers.count, context: &context)
     }
 
     /// Logits (N, 1) of an NHWC image batch. With `context.training`, trainable layers (and
@@ -191,7 +222,7 @@ public final class Model: CustomStringConvertible {
     public func logits(images: Tensor, context: inout ForwardContext) throws -> Tensor {
         try checkImages(images)
         keptFrom = context.training ? 0 : nil
-        return run(images, 0..<layers.count, context: &context)
+        return try run(images, 0..<layers.count, context: &context)
     }
 
     /// Probabilities σ(z) of an NHWC batch, in inference mode.
@@ -203,7 +234,7 @@ public final class Model: CustomStringConvertible {
     /// Back-propagates dLoss/dLogits from the last training forward, writing the gradients of
     /// every trainable parameter; stops at the first trainable layer (nothing before it needs a
     /// gradient). Then drops the kept activations.
-    public func backward(_ dLogits: Tensor) {
+    public func backward(_ dLogits: Tensor) throws {
         guard let from = keptFrom else { preconditionFailure("Model \(name): backward without a training forward") }
         let all = layers
         let stop = max(firstTrainableIndex, from)
@@ -211,7 +242,7 @@ public final class Model: CustomStringConvertible {
         var i = all.count - 1
         while i >= stop {
             let needInput = i > stop
-            if let next = all[i].backward(g, needInputGradient: needInput) { g = next }
+            if let next = try all[i].backward(g, needInputGradient: needInput) { g = next }
             i -= 1
         }
         for l in all { l.releaseCache() }
@@ -280,6 +311,15 @@ public enum Precision: String, Codable, CaseIterable, Sendable {
     /// float32 everywhere.
     case fp32
     /// bfloat16 activations and weights with fp32 accumulation (AVX-512 BF16), for frozen
-    /// layers only; the pooled features come back as float32.
+    /// layers only; the pooled features come back as float32. Only on CPUs with native bf16
+    /// arithmetic (`CPUInfo.hasNativeBF16`): elsewhere oneDNN has only reference or emulated
+    /// kernels for it, so it is refused rather than run slowly.
     case bf16
+
+    /// Throws `CNNError.unsupportedPrecision` when this CPU has no fast kernels for `self`.
+    public func requireSupported(on cpu: CPUInfo = .current) throws {
+        if self == .bf16, !cpu.hasNativeBF16 {
+            throw CNNError.unsupportedPrecision(precision: rawValue, isa: cpu.isa, cpu: cpu.model)
+        }
+    }
 }

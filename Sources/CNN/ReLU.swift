@@ -21,46 +21,51 @@ public final class ReLU: Layer {
     public func outputShape(for input: [Int]) throws -> [Int] { input }
 
     /// oneDNN's view of any shape: a flat vector (the operation is elementwise).
-    private func flat(_ shape: [Int]) -> dnnl_memory_desc_t { DNNL.desc([shape.reduce(1, *)], dnnl_f32, dnnl_x) }
+    private func flat(_ shape: [Int]) throws -> dnnl_memory_desc_t { try DNNL.desc([shape.reduce(1, *)], dnnl_f32, dnnl_x) }
 
-    private func prepare(_ shape: [Int], training: Bool) {
+    private func prepare(_ shape: [Int], training: Bool) throws {
         if let k = cacheKey, k.0 == shape, k.1 == training { return }
-        var data = flat(shape)
+        var data = try flat(shape)
         var op = dnnl_eltwise_desc_t()
-        DNNL.check(dnnl_eltwise_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
-                                                  training ? dnnl_eltwise_relu_use_dst_for_bwd : dnnl_eltwise_relu, &data, 0, 0),
-                   "\(name) forward desc")
-        let fwd = DNNLPrimitive(op: &op, "\(name) forward")
+        try DNNL.check(dnnl_eltwise_forward_desc_init(&op, training ? dnnl_forward_training : dnnl_forward_inference,
+                                                      training ? dnnl_eltwise_relu_use_dst_for_bwd : dnnl_eltwise_relu, &data, 0, 0),
+                       "describe \(name) forward")
+        let fwd = try DNNLPrimitive(op: &op, "\(name) forward")
         forwardPrimitive = fwd
         backwardPrimitive = nil
         if training {
             var bop = dnnl_eltwise_desc_t()
-            DNNL.check(dnnl_eltwise_backward_desc_init(&bop, dnnl_eltwise_relu_use_dst_for_bwd, &data, &data, 0, 0), "\(name) backward desc")
-            backwardPrimitive = DNNLPrimitive(op: &bop, hint: fwd, "\(name) backward")
+            try DNNL.check(dnnl_eltwise_backward_desc_init(&bop, dnnl_eltwise_relu_use_dst_for_bwd, &data, &data, 0, 0), "describe \(name) backward")
+            backwardPrimitive = try DNNLPrimitive(op: &bop, hint: fwd, "\(name) backward")
         }
         cacheKey = (shape, training)
     }
 
-    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) -> Tensor {
-        prepare(x.shape, training: keepForBackward)
+    public func prepareKernels(input: [Int], keepForBackward: Bool, training: Bool) throws -> [KernelChoice] {
+        try prepare(input, training: keepForBackward)
+        return [forwardPrimitive, backwardPrimitive].compactMap { $0?.choice }
+    }
+
+    public func forward(_ x: Tensor, keepForBackward: Bool, context: inout ForwardContext) throws -> Tensor {
+        try prepare(x.shape, training: keepForBackward)
         var y = Tensor.uninitialized(x.shape)
-        let desc = flat(x.shape)
-        withMemory(reading: x, desc) { src in
-            withMemory(&y, desc) { dst in forwardPrimitive!.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst)]) }
+        let desc = try flat(x.shape)
+        try withMemory(reading: x, desc) { src in
+            try withMemory(&y, desc) { dst in try forwardPrimitive!.execute([(CDNNL_ARG_SRC, src), (CDNNL_ARG_DST, dst)]) }
         }
         keptOutput = keepForBackward ? y : nil
         return y
     }
 
-    public func backward(_ dy: Tensor, needInputGradient: Bool) -> Tensor? {
+    public func backward(_ dy: Tensor, needInputGradient: Bool) throws -> Tensor? {
         guard needInputGradient else { return nil }
         guard let y = keptOutput, let bwd = backwardPrimitive else { preconditionFailure("\(name): backward without a training forward") }
         var dx = Tensor.uninitialized(dy.shape)
-        let desc = flat(dy.shape)
-        withMemory(reading: y, desc) { dst in
-            withMemory(reading: dy, desc) { ddst in
-                withMemory(&dx, desc) { dsrc in
-                    bwd.execute([(CDNNL_ARG_DST, dst), (CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_DIFF_SRC, dsrc)])
+        let desc = try flat(dy.shape)
+        try withMemory(reading: y, desc) { dst in
+            try withMemory(reading: dy, desc) { ddst in
+                try withMemory(&dx, desc) { dsrc in
+                    try bwd.execute([(CDNNL_ARG_DST, dst), (CDNNL_ARG_DIFF_DST, ddst), (CDNNL_ARG_DIFF_SRC, dsrc)])
                 }
             }
         }

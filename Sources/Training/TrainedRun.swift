@@ -175,13 +175,13 @@ public final class TrainedRun {
         }
         var x = Tensor(shape: [1, size, size, 3], scalars: card.preprocess.normalize.normalize(frame.image))
         var context = ForwardContext(training: false)
-        for i in 0...target { x = layers[i].forward(x, keepForBackward: false, context: &context) }
+        for i in 0...target { x = try layers[i].forward(x, keepForBackward: false, context: &context) }
         let activations = x
         var h = activations
-        for i in (target + 1)..<layers.count { h = layers[i].forward(h, keepForBackward: true, context: &context) }
+        for i in (target + 1)..<layers.count { h = try layers[i].forward(h, keepForBackward: true, context: &context) }
         var g = Tensor(shape: h.shape, scalars: [Float](repeating: 1, count: h.count))
         for i in stride(from: layers.count - 1, to: target, by: -1) {
-            g = layers[i].backward(g, needInputGradient: true)!
+            g = try layers[i].backward(g, needInputGradient: true)!
         }
         for l in layers { l.releaseCache() }
         return Self.camMap(activations: activations, gradients: g, size: size)

@@ -179,10 +179,10 @@ public final class TrainingLoop {
         }
         let (loss, gradient) = BinaryCrossEntropy.lossAndGradient(logits: logits, labels: labels, weights: weights)
         guard loss.isFinite else {
-            model.backward(gradient)   // drop what the forward kept
+            try model.backward(gradient)   // drop what the forward kept
             return loss
         }
-        model.backward(gradient)
+        try model.backward(gradient)
         optimizer.learningRate = progress.learningRate
         optimizer.step(model.trainableParameters)
         return loss

@@ -196,7 +196,7 @@ struct BenchCNN: ParsableCommand {
             if line.training {
                 var ctx = ForwardContext(training: true, rng: SplitMix64(seed: 2))
                 let z = try model.logits(images: x, context: &ctx)
-                model.backward(BinaryCrossEntropy.lossAndGradient(logits: z, labels: y).gradient)
+                try model.backward(BinaryCrossEntropy.lossAndGradient(logits: z, labels: y).gradient)
                 adam.step(model.trainableParameters)
             } else {
                 _ = try model.features(x)
