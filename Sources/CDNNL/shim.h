@@ -2,6 +2,7 @@
 // The DNNL_ARG_* names are macros defined through other macros, which Swift does not import
 // reliably; they are re-exported here as plain constants.
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 static const int CDNNL_ARG_SRC = DNNL_ARG_SRC;
 static const int CDNNL_ARG_DST = DNNL_ARG_DST;

@@ -184,7 +184,7 @@ final class DNNLPrimitive {
             throw DNNL.error(status, "create the primitive for \(what)")
         }
         primitive = prim
-        KernelGuard.record(KernelChoice(operation: what, implementation: implementation))
+        KernelGuard.record(choice)
     }
 
     /// The memory descriptor of an argument (e.g. `dnnl_query_weights_md`, index 0).
@@ -196,7 +196,14 @@ final class DNNLPrimitive {
     var implementation: String { String(cString: cdnnl_impl_info(pd)) }
 
     /// What this primitive is and which implementation runs it.
-    var choice: KernelChoice { KernelChoice(operation: what, implementation: implementation) }
+    var choice: KernelChoice {
+        var kind = dnnl_undefined_primitive
+        _ = dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &kind)
+        var propagation = dnnl_prop_kind_undef
+        _ = dnnl_primitive_desc_query(pd, dnnl_query_prop_kind, 0, &propagation)
+        return KernelChoice(operation: what, implementation: implementation, kind: String(cString: dnnl_prim_kind2str(kind)),
+                            isForward: propagation == dnnl_forward_training || propagation == dnnl_forward_inference)
+    }
 
     func execute(_ args: [(Int32, DNNLMemory)]) throws {
         let a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }

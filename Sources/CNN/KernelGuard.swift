@@ -6,11 +6,21 @@ import Foundation
 public struct KernelChoice: Hashable, Sendable, CustomStringConvertible {
     public let operation: String
     public let implementation: String
+    /// oneDNN's primitive kind: "convolution", "pooling", "batch_normalization", "eltwise",
+    /// "reorder", ...
+    public let kind: String
+    /// True for forward propagation (training or inference), false for backward and reorders.
+    public let isForward: Bool
 
-    public init(operation: String, implementation: String) {
+    public init(operation: String, implementation: String, kind: String = "", isForward: Bool = false) {
         self.operation = operation
         self.implementation = implementation
+        self.kind = kind
+        self.isForward = isForward
     }
+
+    /// A forward convolution: the kernels that dominate every CNN's time.
+    public var isConvolutionForward: Bool { kind == "convolution" && isForward }
 
     /// True for oneDNN's reference implementations ("ref:any", "ref_fused:...", ...): portable
     /// scalar C++ loops meant for correctness checks, 100-1000x slower than the JIT kernels

@@ -43,9 +43,16 @@ struct BenchCNN: ParsableCommand {
         ratio = SonoKit images/s / fastest anchor's images/s (bf16 lines: against the fp32 anchors).
         Anchors need a Python with torch + torchvision (and tensorflow + keras for Keras); an anchor
         that is not installed is reported as such and the others are printed.
+        The header names the CPU, oneDNN's effective ISA and the measured FMA peak (fma_peak.c,
+        built with cc when present); each line names the convolution kernel oneDNN chose and the
+        share of that peak reached. --max-isa caps the ISA of SonoKit and of the anchors
+        (ONEDNN_MAX_CPU_ISA for SonoKit and TensorFlow, ATEN_CPU_CAPABILITY for PyTorch), so an
+        AVX-512 machine measures the AVX2 path too. bf16 lines need native bf16 (AVX-512 BF16) and
+        are skipped elsewhere.
 
         Examples:
           sonokit bench cnn --python /tmp/anchors/bin/python
+          sonokit bench cnn --python /tmp/anchors/bin/python --max-isa AVX2
           sonokit bench cnn --lines vgg16-infer-fp32 vgg16-infer-bf16 --steps 3
           sonokit bench cnn --no-anchors
         """
@@ -63,6 +70,8 @@ struct BenchCNN: ParsableCommand {
     @Option(help: "Measurements per line and tool, interleaved (SonoKit, anchors, SonoKit, ...); the best is reported, which discounts load from other processes on a shared machine.")
     var repeats = 2
     @Flag(help: "Run SonoKit only.") var noAnchors = false
+    @Option(help: "Cap the instruction set of SonoKit and the anchors: \(BenchCNN.isaCaps.map(\.cap).joined(separator: ", ")).")
+    var maxIsa: String?
     @Option(help: .hidden) var worker: BenchLine?
     @Flag(help: .hidden) var featureErrorWorker = false
 
@@ -70,6 +79,38 @@ struct BenchCNN: ParsableCommand {
         guard batch > 0, steps > 0, warmup >= 0, repeats > 0 else {
             throw ValidationError("--batch, --steps and --repeats must be positive, --warmup not negative.")
         }
+        if let maxIsa, !Self.isaCaps.contains(where: { $0.cap == maxIsa.uppercased() }) {
+            throw ValidationError("--max-isa \(maxIsa) is not one of \(Self.isaCaps.map(\.cap).joined(separator: ", ")).")
+        }
+    }
+
+    /// ISA caps: oneDNN's `ONEDNN_MAX_CPU_ISA` value and PyTorch's matching `ATEN_CPU_CAPABILITY`.
+    static let isaCaps: [(cap: String, aten: String)] = [
+        ("SSE41", "default"), ("AVX", "default"), ("AVX2", "avx2"), ("AVX2_VNNI", "avx2"), ("AVX512_CORE", "avx512"),
+        ("AVX512_CORE_VNNI", "avx512"), ("AVX512_CORE_BF16", "avx512"), ("AVX512_CORE_AMX", "avx512"), ("ALL", "avx512"),
+    ]
+
+    /// The environment of every measured process: the ISA cap, when given.
+    private var capEnvironment: [String: String] {
+        guard let cap = maxIsa?.uppercased(), let aten = Self.isaCaps.first(where: { $0.cap == cap })?.aten else { return [:] }
+        return ["ONEDNN_MAX_CPU_ISA": cap, "ATEN_CPU_CAPABILITY": aten]
+    }
+
+    /// The FMA peak of this machine on all cores, GFLOP/s (fma_peak.c built with cc; nil when
+    /// there is no C compiler). AVX2 and narrower caps use the 256-bit loop.
+    private func measureFMAPeak() -> (gflops: Double, loop: String)? {
+        let source = "\(anchors)/fma_peak.c"
+        let binary = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-fma-peak-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: binary) }
+        guard FileManager.default.fileExists(atPath: source),
+              let cc = try? ChildProcess.run(["cc", "-O3", "-march=native", "-pthread", source, "-o", binary], quietStderr: true),
+              cc.status == 0,
+              let r = try? ChildProcess.run([binary, "\(ProcessInfo.processInfo.activeProcessorCount)", "1"]),
+              let obj = parseResult(r), let wide = obj["avx512_gflops"] as? Double, let narrow = obj["avx2_gflops"] as? Double
+        else { return nil }
+        let cap = maxIsa?.uppercased() ?? "ALL"
+        if cap.hasPrefix("AVX512") || cap == "ALL" { return wide >= narrow ? (wide, "512-bit") : (narrow, "256-bit") }
+        return (narrow, "256-bit")
     }
 
     func run() throws {
@@ -94,7 +135,7 @@ struct BenchCNN: ParsableCommand {
     }
 
     private func measure(_ args: [String], quiet: Bool) -> Measurement? {
-        guard let r = try? ChildProcess.run(args, quietStderr: quiet), r.status == 0, let obj = parseResult(r),
+        guard let r = try? ChildProcess.run(args, environment: capEnvironment, quietStderr: quiet), r.status == 0, let obj = parseResult(r),
               let ips = obj["images_per_s"] as? Double else { return nil }
         return Measurement(imagesPerSecond: ips, gflops: obj["achieved_gflops_s"] as? Double, peakMiB: r.peakRSSMiB, extra: obj)
     }
@@ -115,10 +156,26 @@ struct BenchCNN: ParsableCommand {
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         defer { fflush(stdout) }
+        // The cap applies to this process too (oneDNN reads it once, at its first use: here).
+        for (k, v) in capEnvironment { setenv(k, v, 1) }
+        let cpu = CPUInfo.current
         print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, best of \(repeats), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+        print("CPU: \(cpu.model); oneDNN ISA \(cpu.isa)\(maxIsa.map { " (capped with --max-isa \($0.uppercased()); PyTorch ATEN_CPU_CAPABILITY=\(capEnvironment["ATEN_CPU_CAPABILITY"] ?? "?"))" } ?? " (native)")")
+        let peak = measureFMAPeak()
+        if let peak {
+            print(String(format: "FMA peak: %.0f GFLOP/s on %d cores (fma_peak.c, %@ loop)", peak.gflops, ProcessInfo.processInfo.activeProcessorCount, peak.loop))
+        } else {
+            print("FMA peak: not measured (needs cc and \(anchors)/fma_peak.c)")
+        }
+        fflush(stdout)
+        var lines = self.lines
+        if !cpu.hasNativeBF16, lines.contains(where: { $0.precision == .bf16 }) {
+            print("bf16 lines skipped: this CPU has no native bf16 arithmetic at ISA \(cpu.isa) (SonoKit refuses --precision bf16 here; fp32 is the fast path).")
+            lines.removeAll { $0.precision == .bf16 }
+        }
         var featureError: String = "-"
         if lines.contains(where: { $0.precision == .bf16 }) {
-            if let r = try? ChildProcess.run([me, "bench", "cnn", "--feature-error-worker"]), let obj = parseResult(r),
+            if let r = try? ChildProcess.run([me, "bench", "cnn", "--feature-error-worker"], environment: capEnvironment), let obj = parseResult(r),
                let e = obj["feature_error"] as? Double {
                 featureError = String(format: "%.2e (%@)", e, (obj["weights"] as? String) ?? "?")
             }
@@ -152,6 +209,8 @@ struct BenchCNN: ParsableCommand {
             for (name, _) in anchorNames { row.append(ips(theirs[name] ?? nil)) }
             row.append(ours != nil && fastest != nil ? String(format: "%.2f", ours!.imagesPerSecond / fastest!) : "-")
             row.append(ours?.gflops.map { String(format: "%.0f", $0) } ?? "-")
+            row.append(ours?.gflops.flatMap { g in peak.map { String(format: "%.0f%%", 100 * g / $0.gflops) } } ?? "-")
+            row.append((ours?.extra["conv_impl"] as? [String])?.joined(separator: ", ") ?? "-")
             var mem = [ours.map { String(format: "%.0f", $0.peakMiB) } ?? "-"]
             for (name, _) in anchorNames { mem.append((theirs[name] ?? nil).map { String(format: "%.0f", $0.peakMiB) } ?? "-") }
             row.append(mem.joined(separator: " / "))
@@ -161,7 +220,7 @@ struct BenchCNN: ParsableCommand {
             print("  " + row.joined(separator: " | "))
             fflush(stdout)
         }
-        let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*",
+        let header = ["line", "SonoKit img/s"] + anchorNames.map { "\($0.0) img/s" } + ["ratio", "SonoKit GFLOP/s*", "of FMA peak", "SonoKit conv kernel",
                       "peak MiB (SonoKit" + anchorNames.map { " / \($0.0)" }.joined() + ")", "bf16 feature error"]
         let table = [header] + rows
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
@@ -192,6 +251,10 @@ struct BenchCNN: ParsableCommand {
         model.usesWinograd = line.winograd
         let data = syntheticBatches(count: 3, seed: 1)
         let adam = Adam(learningRate: 1e-3)
+        // Every primitive of the step, created up front: which convolution kernels oneDNN chose.
+        let kernels = try model.prepareKernels(batch: batch, training: line.training)
+        let convolutions = Set(kernels.filter(\.isConvolutionForward)
+            .map(\.implementation)).sorted()
         func step(_ x: Tensor, _ y: [Float]) throws {
             if line.training {
                 var ctx = ForwardContext(training: true, rng: SplitMix64(seed: 2))
@@ -215,7 +278,7 @@ struct BenchCNN: ParsableCommand {
         let result: [String: Any] = [
             "framework": "sonokit", "line": line.rawValue, "images_per_s": ips,
             "step_s_median": times.sorted()[times.count / 2], "gflops_per_image": flops / 1e9,
-            "achieved_gflops_s": ips * flops / 1e9,
+            "achieved_gflops_s": ips * flops / 1e9, "conv_impl": convolutions, "isa": CPUInfo.current.isa,
         ]
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print("RESULT " + String(decoding: json, as: UTF8.self))

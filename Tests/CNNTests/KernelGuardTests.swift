@@ -53,7 +53,7 @@ final class KernelGuardTests: XCTestCase {
             XCTAssertFalse(choices.isEmpty, "\(name): no oneDNN primitive was created")
             let reference = choices.filter(\.isReference)
             XCTAssertEqual(reference, [], "\(name) at ISA \(CPUInfo.current.isa): reference kernels \(reference)")
-            let convolutions = Set(choices.filter { $0.operation.contains("conv") && ($0.operation.hasSuffix("forward") || $0.operation.contains("forward (frozen")) }
+            let convolutions = Set(choices.filter(\.isConvolutionForward)
                 .map(\.implementation))
             print("kernel guard: \(name): \(choices.count) primitives, convolutions \(convolutions.sorted().joined(separator: ", "))")
         }
