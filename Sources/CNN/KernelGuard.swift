@@ -76,7 +76,7 @@ public enum KernelGuard {
 
 /// The processor SonoKit runs on, as oneDNN sees it.
 public struct CPUInfo: Sendable {
-    /// "AMD EPYC 9R14", from /proc/cpuinfo ("unknown CPU" elsewhere).
+    /// "AMD EPYC 9R14 (family 25, model 17)", from /proc/cpuinfo ("unknown CPU" elsewhere).
     public let model: String
     /// oneDNN's effective instruction set: the CPU's best, lowered by `ONEDNN_MAX_CPU_ISA`
     /// ("avx512_core_bf16", "avx2", "sse41", ...).
@@ -96,14 +96,24 @@ public struct CPUInfo: Sendable {
         ]
         let isa = names.first { $0.0 == raw }?.1 ?? "isa 0x\(String(raw.rawValue, radix: 16))"
         var model = "unknown CPU"
-        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-           let colon = line.firstIndex(of: ":") {
-            model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
+            // The first processor's fields; virtual machines often shorten the model name
+            // ("AMD EPYC"), so the family and model numbers come along (Zen 3: 25/1, Zen 4: 25/17,
+            // Zen 5: 26/2 ...).
+            var fields: [String: String] = [:]
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.isEmpty { break }
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                fields[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            if let name = fields["model name"] {
+                model = name
+                if let family = fields["cpu family"], let number = fields["model"] { model += " (family \(family), model \(number))" }
+            }
         }
         return CPUInfo(model: model, isa: isa, hasNativeBF16: raw.rawValue & bf16 == bf16)
     }()
 
-    /// "AMD EPYC 9R14, oneDNN ISA avx512_core_bf16".
+    /// "AMD EPYC 9R14 (family 25, model 17), oneDNN ISA avx512_core_bf16".
     public var summary: String { "\(model), oneDNN ISA \(isa)" }
 }

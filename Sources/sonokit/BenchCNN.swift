@@ -23,7 +23,7 @@ enum BenchLine: String, CaseIterable, ExpressibleByArgument {
     var anchorMode: String { training ? "train" : "infer" }
     var title: String {
         let what = architecture == .small ? "small train step" : (training ? "VGG16 frozen-base train step" : "VGG16 inference (base)")
-        return "\(what), \(precision.rawValue)\(precision == .fp32 && architecture == .vgg16 ? (winograd ? " (Winograd)" : " (direct)") : "")"
+        return "\(what), \(precision.rawValue)\(precision == .fp32 && architecture == .vgg16 ? (winograd ? " (Winograd where oneDNN has it)" : " (direct)") : "")"
     }
 }
 

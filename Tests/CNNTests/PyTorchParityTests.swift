@@ -36,6 +36,9 @@ final class PyTorchParityTests: XCTestCase {
         // bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 2e-3 per operand); through 13
         // layers the pooled features stay within a few percent of fp32 — and must differ from
         // them (a bf16 path that silently ran fp32 would give 0 here).
+        guard CPUInfo.current.hasNativeBF16 else {
+            throw XCTSkip("no native bf16 at ISA \(CPUInfo.current.isa): bf16 is refused here (KernelGuardTests checks the refusal)")
+        }
         let (model, f) = try narrowVGG()
         model.frozenPrecision = .bf16
         let features = try model.features(f["input"]!)
