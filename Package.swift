@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
+        // MARK: SonoKitCore: what every library shares (seeded generator, atomic writes, SHA-256, keyed pseudonyms, JSON convention)
+        .target(name: "SonoKitCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: releaseFlags),
+        .testTarget(name: "SonoKitCoreTests", dependencies: ["SonoKitCore"]),
+
         // MARK: Imaging: RGB pictures, PNG/PNM files
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng"),
         .target(name: "Imaging", dependencies: ["CLibPNG"], swiftSettings: releaseFlags),
@@ -35,68 +39,68 @@ let package = Package(
             // libjpeg-turbo's TurboJPEG (libturbojpeg0-dev) decodes JPEG baseline colour frames.
             linkerSettings: (dcmtkLibraries + ["turbojpeg"]).map { .linkedLibrary($0) }
         ),
-        .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging"], swiftSettings: releaseFlags),
+        .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
 
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest
         .target(
             name: "Catalog",
-            dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DICOM", "SonoKitCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: Test support shared by every test target (schema validation, repository paths)
-        .target(name: "SonoKitTestSupport", dependencies: ["Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        .target(name: "SonoKitTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitCore", "SonoKitTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
-        .target(name: "Evaluation", swiftSettings: releaseFlags),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitTestSupport"], exclude: ["Fixtures"]),
+        .target(name: "Evaluation", dependencies: ["SonoKitCore"], swiftSettings: releaseFlags),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: Manifest: CSV label manifests, validation, patient-grouped stratified splits
         .target(
             name: "Manifest",
-            dependencies: ["Catalog", "DICOM", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Catalog", "DICOM", "SonoKitCore", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "SonoKitCore", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
 
         // MARK: Preprocess: decoded frames -> crop -> resample -> normalised 224x224 tensors
         .target(
             name: "Preprocess",
-            dependencies: ["DICOM", "Imaging", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DICOM", "Imaging", "SonoKitCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "SonoKitCore", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
                     resources: [.copy("Fixtures")]),
 
         // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
-        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
-        .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
+        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5", "SonoKitCore"], swiftSettings: releaseFlags),
+        .testTarget(name: "CNNTests", dependencies: ["CNN", "SonoKitCore"], resources: [.copy("Fixtures")]),
 
         // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
         .target(
             name: "Training",
-            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging",
+            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging", "SonoKitCore",
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "SonoKitCore", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
 
         // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],

@@ -52,14 +52,3 @@ public enum PreviewPictures {
         sheet([left, right], columns: 2, gap: gap)
     }
 }
-
-import Crypto
-import Foundation
-
-extension PreviewPictures {
-    /// First 12 hex digits of SHA-256 of a UID: a stable, short file-name part that reveals no
-    /// patient name or ID.
-    public static func pseudonym(_ uid: String) -> String {
-        SHA256.hash(data: Data(uid.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
-    }
-}

@@ -1,6 +1,7 @@
 import CNN
 import DICOM
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// A finished (or resumed) run, loaded for inference: its model card and the weights of its best
@@ -26,12 +27,12 @@ public final class TrainedRun {
         card = try RunJSON.read(ModelCard.self, from: run.modelCard)
         let weightsURL = run.bestWeights
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw TrainingError.missingFile(file: weightsURL.path) }
-        let sha = try Digest.sha256(file: weightsURL)
+        let sha = try RunDirectory.sha256(file: weightsURL)
         guard sha == card.weightsSHA256 else {
             throw TrainingError.unreadable(file: weightsURL.path,
                                            reason: "its SHA-256 \(sha.prefix(12))… differs from the model card's \(card.weightsSHA256.prefix(12))…; the weights were replaced or damaged")
         }
-        var rng = CNN.SplitMix64(seed: 0)
+        var rng = SplitMix64(seed: 0)
         model = try card.network.make(rng: &rng)
         try model.load(namedTensors: try SafeTensors.read(weightsURL).tensors, source: weightsURL.path)
         // Inference only: everything frozen, so the convolutional prefix runs as one oneDNN pipeline.

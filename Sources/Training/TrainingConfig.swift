@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// Every option of a training run, as one value written to `RUN_DIR/config.json`. Two runs with
@@ -72,9 +73,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     /// Field-by-field differences, as "name: old -> new" sentences (for `--resume`).
     public func differences(from other: TrainingConfig) -> [String] {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = .sortedKeys
+        let encoder = SonoKitJSON.encoder()
         func fields(_ c: TrainingConfig) -> [String: String] {
             guard let data = try? encoder.encode(c), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
             var out: [String: String] = [:]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import SonoKitCore
 
 /// `sonokit catalog`: look into and combine catalogs.
 struct CatalogCommand: ParsableCommand {
@@ -21,7 +22,7 @@ struct CatalogCommand: ParsableCommand {
         func run() throws {
             let store = try openExisting(catalog)
             let summary = try store.summary()
-            if json { print(try JSONOutput.string(summary)) } else {
+            if json { print(try SonoKitJSON.string(summary)) } else {
                 print(IngestText.render(run: IngestRun(), summary: summary, problems: [], catalogPath: catalog)
                     .split(separator: "\n").dropFirst().joined(separator: "\n"))
             }
@@ -38,7 +39,7 @@ struct CatalogCommand: ParsableCommand {
 
         func run() throws {
             let problems = try openExisting(catalog).problems()
-            if json { print(try JSONOutput.string(problems)) } else {
+            if json { print(try SonoKitJSON.string(problems)) } else {
                 for p in problems { print("\(p.kind)\t\(p.message)") }
             }
         }

@@ -3,6 +3,7 @@ import Catalog
 import DICOM
 import Evaluation
 import Foundation
+import SonoKitCore
 import Imaging
 import Manifest
 import Preprocess
@@ -235,7 +236,7 @@ struct Evaluate: ParsableCommand {
     /// The preprocessing configuration's fields as rows (from its JSON encoding, so a new field shows up by itself).
     static func preprocessingRows(_ config: PreprocessConfig) -> [NamedValue] {
         var rows = [NamedValue("Hash", config.hash)]
-        if let data = try? JSONOutput.encoder().encode(config), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+        if let data = try? SonoKitJSON.encoder().encode(config), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             for key in object.keys.sorted() {
                 let value = object[key]!
                 let text: String
@@ -283,8 +284,8 @@ struct EvaluationKeys {
 
     func studyKey(of image: ResolvedImage) -> String { pseudonymizer.studyKey(image.studyID) }
     func patientKey(of image: ResolvedImage) -> String { pseudonymizer.patientKey(image.patientID) }
-    func instanceKey(sopInstanceUID: String) -> String { PreviewPictures.pseudonym(sopInstanceUID) }
-    func instanceKey(path: String) -> String { sopByPath[path].map(instanceKey(sopInstanceUID:)) ?? PreviewPictures.pseudonym(path) }
+    func instanceKey(sopInstanceUID: String) -> String { Pseudonym.unkeyed(sopInstanceUID) }
+    func instanceKey(path: String) -> String { sopByPath[path].map(instanceKey(sopInstanceUID:)) ?? Pseudonym.unkeyed(path) }
 
     func input(for image: ResolvedImage) -> InferenceInput {
         InferenceInput(path: image.instance.path, sopInstanceUID: image.instance.sopInstanceUID, studyKey: studyKey(of: image),

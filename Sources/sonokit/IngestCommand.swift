@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import SonoKitCore
 
 /// `sonokit ingest`: index DICOM exports into a SQLite catalog.
 struct Ingest: ParsableCommand {
@@ -55,7 +56,7 @@ struct Ingest: ParsableCommand {
         let summary = try store.summary()
         if json {
             struct Output: Encodable { let run: IngestRun; let catalog: CatalogSummary; let problems: [CatalogProblem] }
-            print(try JSONOutput.string(Output(run: run, catalog: summary, problems: try store.problems())))
+            print(try SonoKitJSON.string(Output(run: run, catalog: summary, problems: try store.problems())))
         } else {
             print(IngestText.render(run: run, summary: summary, problems: try store.problems(), catalogPath: catalog))
         }

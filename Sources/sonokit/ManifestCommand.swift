@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import SonoKitCore
 import Manifest
 
 /// `sonokit manifest`: label manifests (CSV) instead of class folders.
@@ -30,11 +31,11 @@ struct ManifestCommand: ParsableCommand {
             let assignment = try splits.map { try SplitsFile.read(path: $0) }
             let result: ValidationResult
             do { result = try options.validate(splits: assignment) } catch let error as ManifestError where json {
-                print(try JSONOutput.string(ValidationReport(manifest: options.manifest, fatal: error)))
+                print(try SonoKitJSON.string(ValidationReport(manifest: options.manifest, fatal: error)))
                 throw ExitCode(1)
             }
             if json {
-                print(try JSONOutput.string(result.report))
+                print(try SonoKitJSON.string(result.report))
             } else {
                 for issue in result.report.issues { print(issue.formatted(file: options.manifest)) }
                 print(ManifestText.summaryLine(result.report))
@@ -96,7 +97,7 @@ struct ManifestCommand: ParsableCommand {
             // The splits must pass the same checks as every later command (each split with a positive and a negative).
             let check = try options.validate(splits: assignment, skipPixelCheck: true)
             let summary = ManifestSplitter.summary(first.resolved, assignment: assignment)
-            if json { print(try JSONOutput.string(summary)) } else { print(summary.table) }
+            if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table) }
             let splitErrors = check.report.errors
             guard splitErrors.isEmpty else {
                 for issue in splitErrors { warn(issue.formatted(file: options.manifest)) }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import DICOM
 import Foundation
+import SonoKitCore
 import Imaging
 import Preprocess
 
@@ -48,8 +49,8 @@ struct Preview: ParsableCommand {
             let source = MemoizedFrames(file)
             let result: PreprocessedInstance
             do { result = try preprocessor.process(source) } catch { printError("skipped: \(error)"); skipped += 1; continue }
-            let studyName = "study-" + PreviewPictures.pseudonym(file.metadata.studyInstanceUID)
-            let instanceName = "inst-" + PreviewPictures.pseudonym(file.metadata.sopInstanceUID)
+            let studyName = "study-" + Pseudonym.unkeyed(file.metadata.studyInstanceUID)
+            let instanceName = "inst-" + Pseudonym.unkeyed(file.metadata.sopInstanceUID)
             let folder = root.appendingPathComponent(studyName)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var study = studies[studyName] ?? StudyPreview(study: studyName, config: config, configHash: config.hash, instances: [], tiles: [])

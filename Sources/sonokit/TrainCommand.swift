@@ -113,8 +113,8 @@ struct TrainCommand: ParsableCommand {
             config.validationSplit = name
             config.trainSplits = assignment.splitNames.filter { $0 != name && $0.hasPrefix("fold") }
         }
-        config.manifestHash = try Digest.sha256(file: URL(fileURLWithPath: manifest.manifest))
-        config.splitsHash = try Digest.sha256(file: URL(fileURLWithPath: splits))
+        config.manifestHash = try RunDirectory.sha256(file: URL(fileURLWithPath: manifest.manifest))
+        config.splitsHash = try RunDirectory.sha256(file: URL(fileURLWithPath: splits))
         config.classes = checked.resolved.classes.classes
         config.positiveClass = checked.resolved.classes.positive
         do { try config.validate() } catch { throw CommandFailure("\(error)") }

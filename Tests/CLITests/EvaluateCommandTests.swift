@@ -6,6 +6,7 @@ import Preprocess
 import SonoKitTestSupport
 import Training
 import XCTest
+import SonoKitCore
 
 /// `sonokit evaluate` end to end on SampleStudies/: ingest, a patient-grouped split, `sonokit
 /// train` (small network, 2 epochs, 64x64 inputs: seconds), then the command as a user types it.
@@ -160,7 +161,7 @@ final class EvaluateCommandTests: XCTestCase {
         let root = RepositoryPaths.sampleStudies.path
         for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where name.contains("/IM") {
             if let file = try? DicomFile(path: root + "/" + name) {
-                fileByInstance[PreviewPictures.pseudonym(file.metadata.sopInstanceUID)] = root + "/" + name
+                fileByInstance[Pseudonym.unkeyed(file.metadata.sopInstanceUID)] = root + "/" + name
             }
         }
         for name in names.prefix(3) {
@@ -235,7 +236,7 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertTrue(r.warnings.contains { $0.hasPrefix("1 instance(s) could not be read") }, "\(r.warnings)")
         let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Frames that could not be evaluated (1)"))
-        XCTAssertTrue(html.contains(PreviewPictures.pseudonym(sop)), "listed by instance key")
+        XCTAssertTrue(html.contains(Pseudonym.unkeyed(sop)), "listed by instance key")
         XCTAssertFalse(html.contains(f.export.path), "no file path in the page")
         let full = try report(f.evalFolder)
         XCTAssertLessThan(r.frame?.counts.samples ?? 0, full.frame?.counts.samples ?? 0)

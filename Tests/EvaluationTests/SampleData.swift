@@ -1,5 +1,6 @@
 import Foundation
 @testable import Evaluation
+import SonoKitCore
 
 /// Deterministic synthetic predictions: 60 patients, one or two studies each, 1-5 frames per study,
 /// two sites and two manufacturers; positives score higher on average. Used by the report, plot

@@ -4,6 +4,7 @@ import XCTest
 import Imaging
 import SonoKitTestSupport
 @testable import Preprocess
+import SonoKitCore
 
 /// `sonokit preview` end to end, as a user runs it.
 final class PreviewCommandTests: XCTestCase {
@@ -19,8 +20,8 @@ final class PreviewCommandTests: XCTestCase {
         let config = PreprocessConfig(frames: .uniform(3), normalize: .imagenet)
         XCTAssertTrue(run.stdout.contains(config.shortHash), run.stdout)
 
-        let study = out.appendingPathComponent("study-" + PreviewPictures.pseudonym(loop.metadata.studyInstanceUID))
-        let instance = "inst-" + PreviewPictures.pseudonym(loop.metadata.sopInstanceUID)
+        let study = out.appendingPathComponent("study-" + Pseudonym.unkeyed(loop.metadata.studyInstanceUID))
+        let instance = "inst-" + Pseudonym.unkeyed(loop.metadata.sopInstanceUID)
         for frame in FramePolicy.uniform(3).select(frameCount: loop.metadata.numberOfFrames).indices {
             let stem = study.appendingPathComponent("\(instance)-f\(String(format: "%03d", frame))").path
             let source = try PNGFile.read(stem + "-source.png")
