@@ -1,5 +1,6 @@
 import CNN
 import DICOM
+import Evaluation
 import Foundation
 import SonoKitCore
 import Preprocess
@@ -11,7 +12,12 @@ import Preprocess
 /// call at a time (a lock), preprocessing inside `predict` runs on all cores.
 public final class TrainedRun {
     public let directory: String
+    /// The run's `model-card.json`: the network, its weights, preprocessing, classes, threshold.
     public let card: ModelCard
+    /// The run's `config.json`: every training option, the inputs' hashes, the splits trained and
+    /// validated on, and the catalog the manifest was resolved through. Nil for a run written
+    /// without training (`TrainedRun.write`, e.g. a hand-set test network).
+    public let config: TrainingConfig?
     let model: Model
     private let lock = NSLock()
     /// Optional on-disk cache of preprocessed 8-bit frames (see `Preprocess.FrameCache`).
@@ -25,6 +31,7 @@ public final class TrainedRun {
         self.directory = directory
         let run = RunDirectory(directory)
         card = try RunJSON.read(ModelCard.self, from: run.modelCard)
+        config = FileManager.default.fileExists(atPath: run.config.path) ? try RunJSON.read(TrainingConfig.self, from: run.config) : nil
         let weightsURL = run.bestWeights
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw TrainingError.missingFile(file: weightsURL.path) }
         let sha = try RunDirectory.sha256(file: weightsURL)
@@ -40,11 +47,22 @@ public final class TrainedRun {
     }
 
     /// A run already in memory (tests, and the end of training).
-    init(directory: String, card: ModelCard, model: Model) throws {
+    init(directory: String, card: ModelCard, config: TrainingConfig?, model: Model) throws {
         self.directory = directory
         self.card = card
+        self.config = config
         self.model = model
         try model.freeze(["base", "head"])
+    }
+
+    /// The run's files by name.
+    public var files: RunDirectory { RunDirectory(directory) }
+
+    /// The run's `history.csv` (one row per epoch: loss, val_loss, val_auc, lr, seconds); throws
+    /// when the file is missing or malformed.
+    public func history() throws -> TrainingHistory {
+        let file = files.history
+        return try TrainingHistory(csv: try String(contentsOf: file, encoding: .utf8), file: file.path)
     }
 
     /// The preprocessing of this run (never another one).

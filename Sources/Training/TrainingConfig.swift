@@ -47,6 +47,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var splitsHash: String = ""
     public var classes: [String] = []
     public var positiveClass: String = ""
+    /// The catalog the manifest was resolved through (absolute path), so that `evaluate` and
+    /// `predict` find it without `--catalog`. Nil in runs written before it was recorded.
+    public var catalog: String?
 
     public init(network: NetworkSpec, preprocess: PreprocessConfig) {
         self.network = network

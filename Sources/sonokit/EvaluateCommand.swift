@@ -52,15 +52,15 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
-        let directory = RunDirectory(runDirectory)
         let trained = try TrainedRun(directory: runDirectory)
+        let directory = trained.files
         let card = trained.card
         let rule = try ThresholdRule(parsing: threshold)
         let aggregation = try aggregate.map(StudyAggregation.init(parsing:)) ?? card.aggregation
-        let validationSplit = self.validationSplit ?? Self.configEntry("validation_split", in: directory) ?? "validation"
+        let validationSplit = self.validationSplit ?? trained.config?.validationSplit ?? "validation"
 
         // 1. The run's manifest, validated as `manifest validate` does, with the run's classes and splits.
-        let catalogPath = try catalog ?? Self.trainingCatalog(directory)
+        let catalogPath = try catalog ?? Self.trainingCatalog(trained)
         let resolved = try Self.validatedManifest(directory, card: card, catalog: catalogPath, noPixelCheck: noPixelCheck)
         guard resolved.splitNames.contains(split) else {
             throw CommandFailure("\(directory.manifestCopy.path): no image in split '\(split)'; the run's splits are \(resolved.splitNames.joined(separator: ", ")).")
@@ -107,7 +107,7 @@ struct Evaluate: ParsableCommand {
                                       study: result.study, frame: result.frame, subgroups: result.subgroups,
                                       failureAnalysis: result.failureAnalysis,
                                       dataCounts: keys.dataCounts(resolved, classes: classes, policy: card.preprocess.frames))
-        if let trainSplits = Self.configList("train_splits", in: directory), trainSplits.contains(split) {
+        if let trainSplits = trained.config?.trainSplits, trainSplits.contains(split) {
             report.warnings.append("The model was trained on the evaluated split '\(split)': every result here is optimistic. "
                 + "Evaluate on a split the model never saw (e.g. test).")
         }
@@ -119,8 +119,7 @@ struct Evaluate: ParsableCommand {
         var page = EvaluationPageContent(report: report, modelCard: Self.modelCardRows(card), preprocessing: Self.preprocessingRows(card.preprocess),
                                          thumbnails: thumbnails, frameFailures: failures)
         do {
-            let text = try String(contentsOf: directory.history, encoding: .utf8)
-            page.history = try TrainingHistory(csv: text, file: directory.history.path)
+            page.history = try trained.history()
         } catch {
             page.historyProblem = "\(directory.history.path): \(error)"
         }
@@ -132,24 +131,10 @@ struct Evaluate: ParsableCommand {
 
     // MARK: - Steps
 
-    /// A top-level string entry of the run's config.json, when the file and the entry exist.
-    static func configEntry(_ key: String, in directory: RunDirectory) -> String? {
-        guard let data = FileManager.default.contents(atPath: directory.config.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object[key] as? String
-    }
-
-    /// A top-level list of strings of the run's config.json (e.g. `train_splits`).
-    static func configList(_ key: String, in directory: RunDirectory) -> [String]? {
-        guard let data = FileManager.default.contents(atPath: directory.config.path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object[key] as? [String]
-    }
-
-    /// The catalog recorded in the run's config.json (entry `catalog`), else an error asking for --catalog.
-    static func trainingCatalog(_ directory: RunDirectory) throws -> String {
-        guard let path = configEntry("catalog", in: directory) else {
-            throw ValidationError("\(directory.config.path) records no catalog: give the one the run was trained with, --catalog work/catalog.sqlite")
+    /// The catalog recorded in the run's config.json, else an error asking for --catalog.
+    static func trainingCatalog(_ run: TrainedRun) throws -> String {
+        guard let path = run.config?.catalog else {
+            throw ValidationError("\(run.files.config.path) records no catalog: give the one the run was trained with, --catalog work/catalog.sqlite")
         }
         return path
     }

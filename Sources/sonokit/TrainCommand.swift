@@ -117,6 +117,7 @@ struct TrainCommand: ParsableCommand {
         config.splitsHash = try RunDirectory.sha256(file: URL(fileURLWithPath: splits))
         config.classes = checked.resolved.classes.classes
         config.positiveClass = checked.resolved.classes.positive
+        config.catalog = URL(fileURLWithPath: manifest.catalog).standardizedFileURL.path
         do { try config.validate() } catch { throw CommandFailure("\(error)") }
 
         let data = try TrainingData.make(checked.resolved, trainSplits: config.trainSplits, validationSplit: config.validationSplit,
