@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import SonoKitCore
+import Workflows
 
 /// `sonokit catalog`: look into and combine catalogs.
 struct CatalogCommand: ParsableCommand {
@@ -23,8 +24,7 @@ struct CatalogCommand: ParsableCommand {
             let store = try openExisting(catalog)
             let summary = try store.summary()
             if json { print(try SonoKitJSON.string(summary)) } else {
-                print(IngestText.render(run: IngestRun(), summary: summary, problems: [], catalogPath: catalog)
-                    .split(separator: "\n").dropFirst().joined(separator: "\n"))
+                print(IngestText.catalogLines(summary: summary, problems: [], catalogPath: catalog).joined(separator: "\n"))
             }
         }
     }
@@ -72,8 +72,5 @@ struct CatalogCommand: ParsableCommand {
 
 /// Opens a catalog that must already exist (reading commands never create an empty one).
 func openExisting(_ path: String) throws -> Catalog {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw ValidationError("\(path): no such catalog; create one with `sonokit ingest DIR --catalog \(path)`")
-    }
-    return try Catalog(path: path)
+    try workflow { try openExistingCatalog(path) }
 }

@@ -106,25 +106,3 @@ private struct InstanceRecord: Encodable {
     let warnings: [String]
     var pngs: [String]
 }
-
-/// A DICOM file whose decoded frames are kept, so preview decodes each frame once although it
-/// shows it twice (with the crop box, and through the pipeline).
-final class MemoizedFrames: FrameSource {
-    let file: DicomFile
-    private var frames: [Int: (image: RGBImage, record: DecodeRecord?)] = [:]
-    init(_ file: DicomFile) { self.file = file }
-    var instanceKey: String { file.instanceKey }
-    var frameCount: Int { file.frameCount }
-    var frameWidth: Int { file.frameWidth }
-    var frameHeight: Int { file.frameHeight }
-    var ultrasoundRegions: [UltrasoundRegion] { file.ultrasoundRegions }
-    func decodeRGB(frame index: Int, window: VOIWindow?) throws -> RGBImage {
-        try decodeWithRecord(frame: index, window: window).image
-    }
-    func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
-        if let f = frames[index] { return f }
-        let f = try file.decodeWithRecord(frame: index, window: window)
-        frames[index] = f
-        return f
-    }
-}
