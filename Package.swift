@@ -50,9 +50,13 @@ let package = Package(
         ),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
-        // MARK: Test support shared by every test target (schema validation, repository paths)
-        .target(name: "SonoKitTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitCore", "SonoKitTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        // MARK: Test support shared by every test target (schema validation, repository paths, child processes,
+        // sample evaluation data); no Training/CNN, so DICOM and Catalog tests do not build oneDNN
+        .target(name: "SonoKitTestSupport", dependencies: ["SonoKitCore", "Evaluation"], path: "Sources/SonoKitTestSupport"),
+        // Test support that needs the network (a hand-set trained run), for the prediction and report tests
+        .target(name: "SonoKitTrainingTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"],
+                path: "Sources/SonoKitTrainingTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", dependencies: ["SonoKitCore"], swiftSettings: releaseFlags),
@@ -68,10 +72,10 @@ let package = Package(
         // MARK: Preprocess: decoded frames -> crop -> resample -> normalised 224x224 tensors
         .target(
             name: "Preprocess",
-            dependencies: ["DICOM", "Imaging", "SonoKitCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DICOM", "Imaging", "SonoKitCore"],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "SonoKitCore", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "SonoKitCore", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport"],
                     resources: [.copy("Fixtures")]),
 
         // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
@@ -92,10 +96,11 @@ let package = Package(
         // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore"],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport",
+                                                  "SonoKitTrainingTestSupport"]),
 
         // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
         // typed options in, typed results out; the commands are thin shells over them

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Reports
 import Workflows
 
 /// `sonokit evaluate RUN_DIR --split test`: study-level results with confidence intervals, a

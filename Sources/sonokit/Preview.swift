@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import DICOM
 import Foundation
+import Reports
 import SonoKitCore
 import Imaging
 import Preprocess

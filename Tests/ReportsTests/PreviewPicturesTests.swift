@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import Imaging
-@testable import Preprocess
+import Preprocess
+@testable import Reports
 import SonoKitCore
 
 final class PreviewPicturesTests: XCTestCase {

@@ -1,4 +1,5 @@
 import Imaging
+import Preprocess
 
 /// Pictures that let a user check preprocessing by eye: the decoded frame with its crop box, and
 /// contact sheets of what the network sees.
