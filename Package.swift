@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // SonoKit: ultrasound DICOM exports -> trained, evaluated classifier and per-study reports.
 // Modules (data flows left to right): CDCMTK -> DICOM -> Preprocess -> Manifest/Catalog -> CNN
-// -> Evaluation -> Reports; `sonokit` is a thin ArgumentParser executable over them.
+// -> Training -> Evaluation -> Reports, all on SonoKitCore; Workflows runs one job each over them,
+// and `sonokit` is a thin ArgumentParser executable over Workflows. See ARCHITECTURE.md.
 import PackageDescription
 
 /// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
@@ -16,6 +17,18 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sonokit", targets: ["sonokit"]),
+        // The libraries, for programs that use SonoKit without the CLI (layers as in ARCHITECTURE.md).
+        .library(name: "Workflows", targets: ["Workflows"]),
+        .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "Preprocess", targets: ["Preprocess"]),
+        .library(name: "Manifest", targets: ["Manifest"]),
+        .library(name: "CNN", targets: ["CNN"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "SonoKitCore", targets: ["SonoKitCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
