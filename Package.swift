@@ -69,7 +69,7 @@ let package = Package(
         // Test support that needs the network (a hand-set trained run), for the prediction and report tests
         .target(name: "SonoKitTrainingTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"],
                 path: "Sources/SonoKitTrainingTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "Workflows", "Manifest", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", dependencies: ["SonoKitCore"], swiftSettings: releaseFlags),
@@ -80,7 +80,7 @@ let package = Package(
             name: "Manifest",
             dependencies: ["Catalog", "DICOM", "SonoKitCore", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "SonoKitCore", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "SonoKitCore", "Catalog", "DICOM", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: Preprocess: decoded frames -> crop -> resample -> normalised 224x224 tensors
         .target(
@@ -104,7 +104,7 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "SonoKitCore", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "SonoKitCore", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport"]),
 
         // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
         .target(

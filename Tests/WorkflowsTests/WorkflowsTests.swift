@@ -102,6 +102,31 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(try run.history().rows.count, 2)
     }
 
+    // MARK: Nothing is trained on bad labels
+    /// Guards the first rule of issue 7: the manifest is validated (as `manifest validate` does)
+    /// before anything is trained; each error is reported with its file and line, and a manifest
+    /// with errors leaves no run folder.
+    func testAManifestWithErrorsIsRefusedNamingTheLine() throws {
+        let f = try Self.fixture()
+        var lines = try String(contentsOfFile: f.labels, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[3] = lines[3].replacingOccurrences(of: ",malignant,", with: ",maybe,").replacingOccurrences(of: ",benign,", with: ",maybe,")
+        let bad = f.work.appendingPathComponent("bad.csv")
+        try (lines.joined(separator: "\n") + "\n").write(to: bad, atomically: true, encoding: .utf8)
+        // Paths in labels.csv are UIDs, so the copy resolves through the catalog like the original.
+        let run = f.work.appendingPathComponent("refused-run").path
+        var config = f.trained.run.config!
+        config.epochs = 1
+        let options = TrainWorkflow.Options(manifest: ManifestInput(manifest: bad.path, catalog: f.catalog, classes: Self.classes, noPixelCheck: true),
+                                            splits: f.splits, config: config, runDirectory: run)
+        var warnings: [String] = []
+        XCTAssertThrowsError(try TrainWorkflow(options, events: WorkflowEvents(warning: { warnings.append($0) }))) { error in
+            guard case WorkflowError.failed(let message)? = error as? WorkflowError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("nothing is trained"), message)
+        }
+        XCTAssertTrue(warnings.contains { $0.contains("bad.csv:4") && $0.contains("unknown_label") }, "\(warnings)")   // file:line, as manifest validate prints it
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run))
+    }
+
     // MARK: evaluate: without a catalog option, the run's own catalog is used
     func testEvaluateUsesTheRunsCatalog() throws {
         let f = try Self.fixture()
