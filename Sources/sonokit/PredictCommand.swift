@@ -10,11 +10,7 @@ struct Predict: ParsableCommand {
         commandName: "predict",
         abstract: "Run a trained model on DICOM studies and write one report per study (JSON, CSV; HTML and DICOM SR on request).",
         discussion: """
-        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without
-        INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances
-        are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model
-        card says (options that would change that are refused), scored, and the frame probabilities
-        are aggregated by the card's rule and labelled at the card's threshold.
+        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model card says (options that would change that are refused), scored, and the frame probabilities are aggregated by the card's rule and labelled at the card's threshold.
 
         Outputs in OUT_DIR:
           <study key>.json     the report (Schemas/prediction-report.schema.json)
