@@ -180,6 +180,26 @@ final class WorkflowsTests: XCTestCase {
         }
     }
 
+    // MARK: preview: source and input pictures per selected frame, a contact sheet and preview.json per study
+    func testPreviewWritesPicturesPerFrameAndStudy() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-preview-wf-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try PreviewWorkflow(.init(inputs: [RepositoryPaths.sampleStudies.path], output: out.path,
+                                               config: PreprocessConfig(frames: .first, size: 64))).run()
+        XCTAssertEqual(result.instances, 57)
+        XCTAssertEqual(result.frames, 57, "one frame (the first) per instance")
+        XCTAssertEqual(result.studies, 40)
+        let studies = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("study-") }
+        XCTAssertEqual(studies.count, 40)
+        for study in studies {
+            let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent(study).path)
+            XCTAssertTrue(files.contains("contact-sheet.png") && files.contains("preview.json"), "\(files)")
+            XCTAssertTrue(files.contains { $0.hasSuffix("-source.png") } && files.contains { $0.hasSuffix("-input.png") }, "\(files)")
+        }
+        XCTAssertThrowsError(try PreviewWorkflow(.init(inputs: [out.appendingPathComponent("empty").path], output: out.path,
+                                                       config: PreprocessConfig())).run())
+    }
+
     // MARK: studiesCompleted[k]: studies whose instances are all among the first k (sorted by study)
     func testStudiesCompleted() {
         XCTAssertEqual(PredictWorkflow.studiesCompleted(after: ["a", "a", "b", "c", "c"]), [0, 0, 1, 2, 2, 3])
