@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // SonoKit: ultrasound DICOM exports -> trained, evaluated classifier and per-study reports.
 // Modules (data flows left to right): CDCMTK -> DICOM -> Preprocess -> Manifest/Catalog -> CNN
-// -> Evaluation -> Reports; `sonokit` is a thin ArgumentParser executable over them.
+// -> Training -> Evaluation -> Reports, all on SonoKitCore; Workflows runs one job each over them,
+// and `sonokit` is a thin ArgumentParser executable over Workflows. See ARCHITECTURE.md.
 import PackageDescription
 
 /// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
@@ -16,6 +17,18 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sonokit", targets: ["sonokit"]),
+        // The libraries, for programs that use SonoKit without the CLI (layers as in ARCHITECTURE.md).
+        .library(name: "Workflows", targets: ["Workflows"]),
+        .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "Catalog", targets: ["Catalog"]),
+        .library(name: "Preprocess", targets: ["Preprocess"]),
+        .library(name: "Manifest", targets: ["Manifest"]),
+        .library(name: "CNN", targets: ["CNN"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "SonoKitCore", targets: ["SonoKitCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +37,10 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
+        // MARK: SonoKitCore: what every library shares (seeded generator, atomic writes, SHA-256, keyed pseudonyms, JSON convention)
+        .target(name: "SonoKitCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: releaseFlags),
+        .testTarget(name: "SonoKitCoreTests", dependencies: ["SonoKitCore"]),
+
         // MARK: Imaging: RGB pictures, PNG/PNM files
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng"),
         .target(name: "Imaging", dependencies: ["CLibPNG"], swiftSettings: releaseFlags),
@@ -35,68 +52,82 @@ let package = Package(
             // libjpeg-turbo's TurboJPEG (libturbojpeg0-dev) decodes JPEG baseline colour frames.
             linkerSettings: (dcmtkLibraries + ["turbojpeg"]).map { .linkedLibrary($0) }
         ),
-        .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging"], swiftSettings: releaseFlags),
+        .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
 
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest
         .target(
             name: "Catalog",
-            dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DICOM", "SonoKitCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
-        // MARK: Test support shared by every test target (schema validation, repository paths)
-        .target(name: "SonoKitTestSupport", dependencies: ["Training", "CNN", "Preprocess", "Evaluation"], path: "Sources/SonoKitTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
+        // MARK: Test support shared by every test target (schema validation, repository paths, child processes,
+        // sample evaluation data); no Training/CNN, so DICOM and Catalog tests do not build oneDNN
+        .target(name: "SonoKitTestSupport", dependencies: ["SonoKitCore", "Evaluation"], path: "Sources/SonoKitTestSupport"),
+        // Test support that needs the network (a hand-set trained run), for the prediction and report tests
+        .target(name: "SonoKitTrainingTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"],
+                path: "Sources/SonoKitTrainingTestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "Workflows", "Manifest", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
-        .target(name: "Evaluation", swiftSettings: releaseFlags),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitTestSupport"], exclude: ["Fixtures"]),
+        .target(name: "Evaluation", dependencies: ["SonoKitCore"], swiftSettings: releaseFlags),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: Manifest: CSV label manifests, validation, patient-grouped stratified splits
         .target(
             name: "Manifest",
-            dependencies: ["Catalog", "DICOM", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Catalog", "DICOM", "SonoKitCore", .product(name: "CSV", package: "CSV.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Catalog", "DICOM", "SonoKitTestSupport", "sonokit"], exclude: ["Fixtures"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "SonoKitCore", "Catalog", "DICOM", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: Preprocess: decoded frames -> crop -> resample -> normalised 224x224 tensors
         .target(
             name: "Preprocess",
-            dependencies: ["DICOM", "Imaging", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["DICOM", "Imaging", "SonoKitCore"],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport", "sonokit"],
+        .testTarget(name: "PreprocessTests", dependencies: ["Preprocess", "SonoKitCore", "DICOM", "Catalog", "Imaging", "SonoKitTestSupport"],
                     resources: [.copy("Fixtures")]),
 
         // MARK: CNN: tensors, layers, optimisers, VGG16/small models on oneDNN
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
-        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5"], swiftSettings: releaseFlags),
-        .testTarget(name: "CNNTests", dependencies: ["CNN"], resources: [.copy("Fixtures")]),
+        .target(name: "CNN", dependencies: ["CDNNL", "CHDF5", "SonoKitCore"], swiftSettings: releaseFlags),
+        .testTarget(name: "CNNTests", dependencies: ["CNN", "SonoKitCore"], resources: [.copy("Fixtures")]),
 
         // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
         .target(
             name: "Training",
-            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging",
+            dependencies: ["CNN", "CDNNL", "Preprocess", "Manifest", "Catalog", "Evaluation", "DICOM", "Imaging", "SonoKitCore",
                            .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport", "sonokit"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "SonoKitCore", "DICOM", "Preprocess", "Manifest", "Catalog", "Evaluation", "SonoKitTestSupport"]),
 
         // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore"],
             swiftSettings: releaseFlags
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport",
+                                                  "SonoKitTrainingTestSupport"]),
+
+        // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
+        // typed options in, typed results out; the commands are thin shells over them
+        .target(
+            name: "Workflows",
+            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports"],
+            swiftSettings: releaseFlags
+        ),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: releaseFlags
         ),
     ],

@@ -2,6 +2,7 @@
 // Swift decides.
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmimgle/dcmimage.h"
@@ -325,5 +326,7 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
     }
     return 1;
 }
+
+const char *sk_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 }  // extern "C"

@@ -1,3 +1,5 @@
+import SonoKitCore
+
 /// The built-in architectures, constructed by name.
 ///
 /// - `vgg16`: Keras `VGG16(include_top=False)` — 13 3x3 convolutions with ReLU named

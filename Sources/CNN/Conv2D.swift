@@ -1,3 +1,4 @@
+import SonoKitCore
 import CDNNL
 
 /// 2-D convolution over NHWC inputs, as Keras `Conv2D`: y = act(x * K + b), with kernel K in

@@ -1,3 +1,5 @@
+import SonoKitCore
+
 /// Fully connected layer, as Keras `Dense`: y = act(x W + b) for x of shape (N, in), with W in
 /// Keras layout (in, out). Products on oneDNN's sgemm:
 /// forward Y = X W; backward dW = Xᵀ dZ, db = Σ_n dZ, dX = dZ Wᵀ, with dZ = dY ⊙ [y > 0] for ReLU.

@@ -1,3 +1,5 @@
+import SonoKitCore
+
 /// A named tensor of a layer: a trainable weight (kernel, bias, gamma, beta) or a statistic that
 /// training updates without gradients (BatchNorm's moving mean and variance).
 public final class Parameter {

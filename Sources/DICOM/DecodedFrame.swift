@@ -21,6 +21,30 @@ public struct DecodedFrame: Sendable {
     /// (e.g. grayscale, a JPEG colour space that disagrees with the PI, a TurboJPEG error).
     /// nil when libjpeg-turbo decoded the frame or does not apply to the transfer syntax.
     public let decoderFallback: String?
+
+    /// What was done to this frame's colour and grey levels, as every artefact records it.
+    public var record: DecodeRecord {
+        DecodeRecord(photometricBefore: photometricBefore, photometricAfter: photometricAfter, colorConversion: colorConversion, voi: voi)
+    }
+}
+
+/// What the reader did to one frame (a `DecodedFrame`'s colour and VOI decisions, without its
+/// pixels): recorded with every preprocessed frame, cached with it, and reported.
+public struct DecodeRecord: Codable, Equatable, Sendable {
+    /// Photometric Interpretation as stored, and of the decoded pixels ("RGB" or "MONOCHROME2").
+    public let photometricBefore: String
+    public let photometricAfter: String
+    /// The single step that converted colour to RGB (or none).
+    public let colorConversion: ColorConversion
+    /// The VOI window applied to grayscale (`not_applicable` for colour).
+    public let voi: VOIDecision
+
+    public init(photometricBefore: String, photometricAfter: String, colorConversion: ColorConversion, voi: VOIDecision) {
+        self.photometricBefore = photometricBefore
+        self.photometricAfter = photometricAfter
+        self.colorConversion = colorConversion
+        self.voi = voi
+    }
 }
 
 /// The decoder behind a frame's pixels.

@@ -1,5 +1,6 @@
 import CDCMTK
 import Foundation
+import SonoKitCore
 
 /// A coded entry of DICOM: code value, coding scheme designator, code meaning.
 public struct CodedConcept: Codable, Hashable, Sendable {
@@ -128,8 +129,7 @@ public enum StructuredReportWriter {
     public static func write(_ report: ClassificationStructuredReport, to path: String) throws -> String {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp").path
+        let temporary = AtomicFile.temporaryURL(for: url).path
         var pool = CStringPool()
         defer { pool.free() }
         func s(_ text: String) -> UnsafePointer<CChar> { pool.add(text) }
@@ -188,10 +188,8 @@ public enum StructuredReportWriter {
             let detail = withUnsafeBytes(of: &error.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
             throw StructuredReportError(path: path, detail: detail)
         }
-        if rename(temporary, path) != 0 {
-            let detail = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw StructuredReportError(path: path, detail: detail)
+        do { try AtomicFile.replace(url, with: URL(fileURLWithPath: temporary)) } catch let error as AtomicFile.WriteError {
+            throw StructuredReportError(path: path, detail: error.reason)
         }
         return String(cString: uid)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// The machine-readable result of `sonokit evaluate`, written as evaluation.json and described by
 /// Schemas/evaluation-report.schema.json (keys in snake_case; encode with `jsonEncoder()`).
@@ -52,19 +53,9 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     }
 
     /// The encoder evaluation.json is written with: snake_case keys, sorted, pretty-printed.
-    public static func jsonEncoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .throw
-        return encoder
-    }
+    public static func jsonEncoder() -> JSONEncoder { SonoKitJSON.encoder() }
 
-    public static func jsonDecoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
+    public static func jsonDecoder() -> JSONDecoder { SonoKitJSON.decoder() }
 
     /// The report as JSON bytes (throws on a non-finite number rather than writing invalid JSON).
     public func jsonData() throws -> Data { try Self.jsonEncoder().encode(self) }
@@ -72,7 +63,7 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
     /// Writes evaluation.json atomically (a temporary file renamed into place), so a reader never
     /// sees half a report.
     public func write(to url: URL) throws {
-        try jsonData().write(to: url, options: .atomic)
+        try AtomicFile.write(try jsonData(), to: url)
     }
 }
 

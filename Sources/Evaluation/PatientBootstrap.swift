@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// The nonparametric bootstrap over patients (cluster bootstrap), seeded and deterministic.
 ///

@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import SonoKitCore
 
 /// `sonokit manifest from-folders`: turns the Keras folder-per-class layout
 /// (`DIR/<class>/**/<file>`) into a manifest, so that users of that layout can migrate in one step.

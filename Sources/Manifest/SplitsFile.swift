@@ -1,5 +1,6 @@
 import CSV
 import Foundation
+import SonoKitCore
 
 /// The splits file written by `sonokit manifest split` and read by `validate --splits`, `train`,
 /// `evaluate`: UTF-8 CSV with `#` comment lines saying how it was made, then

@@ -1,3 +1,5 @@
+import SonoKitCore
+
 /// Stratified group splitting: every group (patient) goes to exactly one split, and each split's
 /// class distribution stays as close to the whole data set's as the groups allow.
 ///

@@ -15,7 +15,6 @@ extension DicomFile: FrameSource {
     }
     public func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
         let f = try decodeFrame(index, window: window)
-        return (f.image, DecodeRecord(photometricBefore: f.photometricBefore, photometricAfter: f.photometricAfter,
-                                      colorConversion: f.colorConversion, voi: f.voi))
+        return (f.image, f.record)
     }
 }

@@ -1,5 +1,6 @@
-import Crypto
+import DICOM
 import Foundation
+import SonoKitCore
 import Imaging
 
 /// Preprocessed 8-bit frames on disk, so that a second epoch or a second command never decodes a
@@ -44,8 +45,7 @@ public final class FrameCache: @unchecked Sendable {
     struct Provenance: Codable { let crop: CropDecision; let decode: DecodeRecord? }
 
     public static func key(sopInstanceUID: String, frame: Int, pixelHash: String) -> String {
-        SHA256.hash(data: Data("\(sopInstanceUID)|\(frame)|\(pixelHash)".utf8))
-            .map { String(format: "%02x", $0) }.joined()
+        SHA256Hex.of("\(sopInstanceUID)|\(frame)|\(pixelHash)")
     }
 
     func url(forKey key: String) -> URL {
@@ -66,19 +66,8 @@ public final class FrameCache: @unchecked Sendable {
     /// A failure to write (disk full, read-only) is returned to the caller, who may carry on
     /// without the cache.
     public func store(_ entry: Entry, key: String) throws {
-        let u = url(forKey: key)
-        let folder = u.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let data = try Self.encode(entry)
-        let temporary = folder.appendingPathComponent(".\(u.lastPathComponent).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
-        }
-        guard rename(temporary.path, u.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: u.path, NSLocalizedDescriptionKey: reason])
-        }
+        try AtomicFile.write(data, to: url(forKey: key))
         var mustEvict = false
         lock.lock()
         if knownBytes == nil { knownBytes = currentSize() } else { knownBytes! += Int64(data.count) }

@@ -24,25 +24,6 @@ extension FrameSource {
     }
 }
 
-/// What the reader did to one frame before preprocessing (DICOM `DecodedFrame`'s decisions):
-/// recorded with every preprocessed frame, cached with it, and reported.
-public struct DecodeRecord: Codable, Equatable, Sendable {
-    /// Photometric Interpretation as stored, and of the decoded pixels ("RGB" or "MONOCHROME2").
-    public let photometricBefore: String
-    public let photometricAfter: String
-    /// The single step that converted colour to RGB (or none).
-    public let colorConversion: ColorConversion
-    /// The VOI window applied to grayscale (`not_applicable` for colour).
-    public let voi: VOIDecision
-
-    public init(photometricBefore: String, photometricAfter: String, colorConversion: ColorConversion, voi: VOIDecision) {
-        self.photometricBefore = photometricBefore
-        self.photometricAfter = photometricAfter
-        self.colorConversion = colorConversion
-        self.voi = voi
-    }
-}
-
 /// One frame after preprocessing, before normalisation: what is cached and what previews show.
 public struct PreprocessedFrame: Sendable {
     public let frameIndex: Int

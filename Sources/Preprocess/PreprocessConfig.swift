@@ -1,6 +1,6 @@
 import DICOM
-import Crypto
 import Foundation
+import SonoKitCore
 
 /// Where the crop box of an instance comes from.
 ///
@@ -102,9 +102,7 @@ public struct PreprocessConfig: Codable, Hashable, Sendable {
         return "\"" + s + "\""
     }
 
-    static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func sha256Hex(_ text: String) -> String { SHA256Hex.of(text) }
 
     // MARK: Validation
 

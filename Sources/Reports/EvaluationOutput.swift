@@ -1,5 +1,6 @@
 import Evaluation
 import Foundation
+import SonoKitCore
 import Imaging
 
 /// The folder `sonokit evaluate` writes (RUN_DIR/eval-SPLIT/):
@@ -75,14 +76,8 @@ public struct EvaluationOutput {
 
     /// Writes `data` to a temporary file next to `url`, then renames it over `url`.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do { try data.write(to: temporary) } catch { throw EvaluationOutputError.cannotWrite(path: url.path, reason: "\(error)") }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw EvaluationOutputError.cannotWrite(path: url.path, reason: reason)
+        do { try AtomicFile.write(data, to: url) } catch let error as AtomicFile.WriteError {
+            throw EvaluationOutputError.cannotWrite(path: url.path, reason: error.reason)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// Why prediction reports could not be made or written. Each case names the file or study.
 public enum PredictionError: Error, CustomStringConvertible, Equatable {
@@ -25,25 +26,10 @@ public enum PredictionError: Error, CustomStringConvertible, Equatable {
 /// destination, so that a reader never sees a half-written report.
 public enum PredictionFiles {
     public static func write(_ data: Data, to path: String, permissions: Int? = nil) throws {
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UUID().uuidString).tmp")
-            var attributes: [FileAttributeKey: Any]? = nil
-            if let permissions { attributes = [.posixPermissions: permissions] }
-            guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: attributes) else {
-                throw PredictionError.write(path: path, detail: "cannot create a temporary file in \(folder.path)")
-            }
-            if rename(temporary.path, url.path) != 0 {
-                let detail = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw PredictionError.write(path: path, detail: detail)
-            }
-        } catch let error as PredictionError {
-            throw error
-        } catch {
-            throw PredictionError.write(path: path, detail: "\(error)")
+            try AtomicFile.write(data, to: path, permissions: permissions)
+        } catch let error as AtomicFile.WriteError {
+            throw PredictionError.write(path: path, detail: error.reason)
         }
     }
 

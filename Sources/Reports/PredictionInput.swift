@@ -1,6 +1,7 @@
 import DICOM
 import Evaluation
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// One source instance of a study as the predict command found it: what the report and the SR
@@ -95,7 +96,7 @@ public struct PredictionModel: Codable, Hashable, Sendable {
 
     /// A DICOM UID (2.25 form) that is a function of the model id and weights hash.
     public static func deviceUID(modelID: String, weightsSHA256: String) -> String {
-        let digest = Array(PredictionHashing.sha256(Data("sonokit-device\u{0}\(modelID)\u{0}\(weightsSHA256)".utf8)).prefix(16))
+        let digest = Array(SHA256Hex.bytes(Data("sonokit-device\u{0}\(modelID)\u{0}\(weightsSHA256)".utf8)).prefix(16))
         return StructuredReportWriter.uid(fromUUIDBytes: digest)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// Pseudonymous keys for the studies, series and instances a prediction run reports.
 ///
@@ -37,8 +38,7 @@ public struct PredictionKeys: Sendable {
             guard data.count == 32 else { throw PredictionError.badSecret(path: path, bytes: data.count) }
             return data
         }
-        var generator = SystemRandomNumberGenerator()
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let secret = Pseudonym.newSecret()
         try PredictionFiles.write(secret, to: path, permissions: 0o600)
         return secret
     }
@@ -49,19 +49,19 @@ public struct PredictionKeys: Sendable {
 
     public func studyKey(_ studyInstanceUID: String) -> String {
         catalogStudyKeys[studyInstanceUID]
-            ?? PredictionHashing.keyed(secret, domain: "study", value: studyInstanceUID, prefix: "S-")
+            ?? Pseudonym(secret: secret).keyed("study", studyInstanceUID, prefix: "S-")
     }
 
     public func seriesKey(_ seriesInstanceUID: String) -> String {
-        PredictionHashing.keyed(secret, domain: "series", value: seriesInstanceUID, prefix: "R-")
+        Pseudonym(secret: secret).keyed("series", seriesInstanceUID, prefix: "R-")
     }
 
     public func instanceKey(_ sopInstanceUID: String) -> String {
-        PredictionHashing.keyed(secret, domain: "instance", value: sopInstanceUID, prefix: "I-")
+        Pseudonym(secret: secret).keyed("instance", sopInstanceUID, prefix: "I-")
     }
 
     /// A key for a file that could not be read (its path may contain names).
     public func fileKey(_ path: String) -> String {
-        PredictionHashing.keyed(secret, domain: "file", value: path, prefix: "F-")
+        Pseudonym(secret: secret).keyed("file", path, prefix: "F-")
     }
 }

@@ -1,6 +1,7 @@
 import DICOM
 import Evaluation
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// The per-study prediction report, written as `OUT_DIR/<study key>.json` and validated against
@@ -98,12 +99,7 @@ public struct PredictionReport: Codable, Equatable, Sendable {
     }
 
     /// The encoder every report file uses: snake_case keys, sorted, pretty.
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
+    public static func encoder() -> JSONEncoder { SonoKitJSON.encoder() }
 
     /// The report as JSON bytes (a trailing newline).
     public func jsonData() throws -> Data {

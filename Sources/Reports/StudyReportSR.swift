@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import SonoKitCore
 
 /// The DICOM SR of one study's prediction report (TID 1500 qualitative evaluation).
 ///
@@ -49,7 +50,7 @@ public enum StudyReportSR {
             "threshold=\(StructuredReportWriter.decimalString(report.threshold.value)) (\(report.threshold.source))",
         ]
         if let origin = model.weightsOrigin { parameters.append("weights_origin=\(origin)") }
-        let trackingBytes = Array(PredictionHashing.sha256(Data("sonokit-tracking\u{0}\(studyUID)\u{0}\(model.deviceUID)".utf8)).prefix(16))
+        let trackingBytes = Array(SHA256Hex.bytes(Data("sonokit-tracking\u{0}\(studyUID)\u{0}\(model.deviceUID)".utf8)).prefix(16))
         return ClassificationStructuredReport(
             studyInstanceUID: studyUID,
             patient: includeIdentifiers && sorted.first != nil ? .copied(from: sorted[0].path) : .pseudonymous(key: report.studyKey),

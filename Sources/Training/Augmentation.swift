@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import SonoKitCore
 import Imaging
 
 /// The augmentations a run may apply to training frames (never to validation frames). Each is
@@ -46,7 +47,7 @@ public struct AugmentationSet: OptionSet, Codable, Sendable, Hashable {
 
     /// The augmented frame. Draws a fixed number of values from `rng` whatever the set, so a
     /// stream position always means the same transform.
-    public func apply(to image: RGBImage, rng: inout CNN.SplitMix64) -> RGBImage {
+    public func apply(to image: RGBImage, rng: inout SplitMix64) -> RGBImage {
         let doFlip = rng.nextUnitFloat() < 0.5
         let scale = 1 + rng.nextUniform(limit: 0.1)
         let shiftX = rng.nextUniform(limit: 0.05), shiftY = rng.nextUniform(limit: 0.05)
@@ -61,7 +62,7 @@ public struct AugmentationSet: OptionSet, Codable, Sendable, Hashable {
                               angle: contains(.rotate) ? angle : 0, flip: contains(.flip) && doFlip)
         }
         if contains(.gain) || contains(.speckle) {
-            var noise = CNN.SplitMix64(seed: speckleSeed)
+            var noise = SplitMix64(seed: speckleSeed)
             let g = contains(.gain) ? gainFactor : 1
             let n = out.width * out.height
             out.pixels.withUnsafeMutableBufferPointer { p in

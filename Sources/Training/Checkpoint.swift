@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import SonoKitCore
 
 /// What `last.state.safetensors` holds besides tensors (in its metadata, key "state", as JSON):
 /// the loop's progress and the hashes of everything the run depends on.
@@ -23,7 +24,7 @@ enum Checkpoint {
     static func configSHA256(_ config: TrainingConfig) throws -> String {
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
-        return Digest.sha256(try e.encode(config))
+        return SHA256Hex.of(try e.encode(config))
     }
 
     static func writeLast(_ loop: TrainingLoop, run: RunDirectory) throws {

@@ -1,6 +1,7 @@
 import CNN
 import Crypto
 import Foundation
+import SonoKitCore
 
 /// Pooled base features (the F = 512 values of VGG16's GlobalAveragePooling) of frames, on disk, so
 /// that with a frozen base and no augmentation each frame goes through the convolutional base
@@ -21,7 +22,7 @@ public final class FeatureCache: @unchecked Sendable {
     public init(directory: URL) { self.directory = directory }
 
     public static func key(sopInstanceUID: String, frame: Int, preprocessHash: String, weightsHash: String) -> String {
-        Digest.hex(SHA256.hash(data: Data("\(sopInstanceUID)|\(frame)|\(preprocessHash)|\(weightsHash)".utf8)))
+        SHA256Hex.of("\(sopInstanceUID)|\(frame)|\(preprocessHash)|\(weightsHash)")
     }
 
     /// SHA-256 over the names, shapes and float32 bytes of every base parameter, in order.
@@ -31,7 +32,7 @@ public final class FeatureCache: @unchecked Sendable {
             h.update(data: Data("\(p.name)\(p.value.shape)".utf8))
             p.value.scalars.withUnsafeBytes { h.update(bufferPointer: $0) }
         }
-        return Digest.hex(h.finalize())
+        return SHA256Hex.hex(h.finalize())
     }
 
     func url(_ key: String) -> URL {

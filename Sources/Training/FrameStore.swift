@@ -1,6 +1,7 @@
 import CNN
 import DICOM
 import Foundation
+import SonoKitCore
 import Imaging
 import Preprocess
 
@@ -71,7 +72,7 @@ public final class FrameStore: @unchecked Sendable {
 
     /// The normalised NHWC batch of `samples`; `augment(i)` gives the augmentation and stream of
     /// slot i (nil: none).
-    public func batch(_ samples: [TrainingSample], augment: ((Int) -> (AugmentationSet, CNN.SplitMix64)?)? = nil) throws -> Tensor {
+    public func batch(_ samples: [TrainingSample], augment: ((Int) -> (AugmentationSet, SplitMix64)?)? = nil) throws -> Tensor {
         let per = size * size * 3
         var x = Tensor.zeros([samples.count, size, size, 3])
         var failure: Error?

@@ -1,6 +1,7 @@
 import CNN
 import Evaluation
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// What a trained run is, written to `RUN_DIR/model-card.json` at the end of training and read by
@@ -96,7 +97,7 @@ public struct NetworkSpec: Codable, Sendable, Equatable {
     }
 
     /// A fresh network of this shape, weights drawn from `rng`.
-    public func make(rng: inout CNN.SplitMix64) throws -> Model {
+    public func make(rng: inout SplitMix64) throws -> Model {
         try architecture.make(rng: &rng, widths: widths, headUnits: headUnits, headDropout: headDropout,
                               inputShape: [inputSize, inputSize, 3])
     }

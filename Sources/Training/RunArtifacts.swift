@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import SonoKitCore
 
 extension TrainedRun {
     /// Writes `model`'s weights as the run's best checkpoint and a model card for them (the card's
@@ -12,7 +13,7 @@ extension TrainedRun {
         try FileManager.default.createDirectory(at: run.checkpoints, withIntermediateDirectories: true)
         try saveWeightsAtomically(model, to: run.bestWeights, metadata: ["role": "best"])
         var card = draft
-        card.weightsSHA256 = try Digest.sha256(file: run.bestWeights)
+        card.weightsSHA256 = try RunDirectory.sha256(file: run.bestWeights)
         card.modelID = ModelCard.modelID(architecture: card.architecture, weightsSHA256: card.weightsSHA256)
         try RunJSON.write(card, to: run.modelCard)
         return try TrainedRun(directory: directory)
@@ -25,8 +26,8 @@ extension TrainedRun {
         try model.saveWeights(to: temporary, metadata: metadata)
         let sidecarTemp = temporary.appendingPathExtension("json"), sidecar = url.appendingPathExtension("json")
         for (from, to) in [(sidecarTemp, sidecar), (temporary, url)] {
-            guard rename(from.path, to.path) == 0 else {
-                throw TrainingError.writeFailed(file: to.path, reason: String(cString: strerror(errno)))
+            do { try AtomicFile.replace(to, with: from) } catch let error as AtomicFile.WriteError {
+                throw TrainingError.writeFailed(file: to.path, reason: error.reason)
             }
         }
     }

@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import SonoKitCore
 
 /// The files of a run directory (see ../shared/RUN-CONTRACT.md), by name:
 ///
@@ -28,57 +28,34 @@ public struct RunDirectory: Sendable {
     public var splitsCopy: URL { inputs.appendingPathComponent("splits.csv") }
 }
 
-/// SHA-256 helpers (lowercase hex): file hashes recorded in configs and model cards.
-public enum Digest {
-    public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 { digest.map { String(format: "%02x", $0) }.joined() }
-    public static func sha256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
-    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+extension RunDirectory {
+    /// SHA-256 (lowercase hex) of a file whose hash a run records (weights, manifest, splits); an
+    /// unreadable file is a `TrainingError` naming it.
     public static func sha256(file url: URL) throws -> String {
-        do { return sha256(try Data(contentsOf: url, options: .mappedIfSafe)) } catch {
+        do { return try SHA256Hex.of(file: url) } catch {
             throw TrainingError.unreadable(file: url.path, reason: error.localizedDescription)
         }
     }
 }
 
-/// Writes `data` to `url` through a temporary file in the same folder and a rename: a reader
-/// (or a run killed mid-write) sees the old file or the new one, never half of one.
+/// Writes `data` to `url` atomically (SonoKitCore's `AtomicFile`): a reader (or a run killed
+/// mid-write) sees the old file or the new one, never half of one.
 func writeAtomically(_ data: Data, to url: URL) throws {
-    let folder = url.deletingLastPathComponent()
-    do {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw TrainingError.writeFailed(file: url.path, reason: reason)
-        }
-    } catch let e as TrainingError { throw e } catch {
-        throw TrainingError.writeFailed(file: url.path, reason: error.localizedDescription)
+    do { try AtomicFile.write(data, to: url) } catch let error as AtomicFile.WriteError {
+        throw TrainingError.writeFailed(file: url.path, reason: error.reason)
     }
 }
 
-/// JSON as run files hold it: sorted keys, pretty, snake_case (as the CLI prints JSON).
+/// Run files in the project's JSON convention (SonoKitCore's `SonoKitJSON`: snake_case, sorted, pretty).
 enum RunJSON {
-    static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return e
-    }
-    static func decoder() -> JSONDecoder {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return d
-    }
     static func write<T: Encodable>(_ value: T, to url: URL) throws {
-        try writeAtomically(try encoder().encode(value), to: url)
+        try writeAtomically(try SonoKitJSON.encoder().encode(value), to: url)
     }
     static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw TrainingError.missingFile(file: url.path)
         }
-        do { return try decoder().decode(type, from: data) } catch {
+        do { return try SonoKitJSON.decoder().decode(type, from: data) } catch {
             throw TrainingError.unreadable(file: url.path, reason: "\(error)")
         }
     }

@@ -1,4 +1,5 @@
 import CNN
+import SonoKitCore
 
 /// Every random stream of a run, derived from the one `--seed`: each stream is a pure function of
 /// (seed, purpose, counters), so that nothing random has to be saved to resume a run — a
@@ -11,9 +12,9 @@ import CNN
 public enum SeedStreams {
     public enum Purpose: UInt64 { case initialisation = 1, shuffle = 2, augmentation = 3, dropout = 4 }
 
-    public static func stream(_ seed: UInt64, _ purpose: Purpose, _ counters: UInt64...) -> CNN.SplitMix64 {
-        var g = CNN.SplitMix64(seed: seed ^ (purpose.rawValue &* 0x9E37_79B9_7F4A_7C15))
-        for c in counters { g = CNN.SplitMix64(seed: g.next() ^ c) }
+    public static func stream(_ seed: UInt64, _ purpose: Purpose, _ counters: UInt64...) -> SplitMix64 {
+        var g = SplitMix64(seed: seed ^ (purpose.rawValue &* 0x9E37_79B9_7F4A_7C15))
+        for c in counters { g = SplitMix64(seed: g.next() ^ c) }
         return g
     }
 

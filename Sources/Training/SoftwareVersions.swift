@@ -1,4 +1,5 @@
 import CDNNL
+import DICOM
 import Foundation
 
 /// The versions recorded in model cards (what produced a model matters when a result has to be
@@ -13,17 +14,8 @@ public enum SoftwareVersions {
         return "\(v.major).\(v.minor).\(v.patch)"
     }
 
-    /// DCMTK's version from its installed configuration header (PACKAGE_VERSION), "unknown" when
-    /// the header is not installed on this machine.
-    public static var dcmtk: String {
-        for path in ["/usr/include/dcmtk/config/osconfig.h", "/usr/local/include/dcmtk/config/osconfig.h"] {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") where line.hasPrefix("#define PACKAGE_VERSION ") {
-                return line.split(separator: " ").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "unknown"
-            }
-        }
-        return "unknown"
-    }
+    /// DCMTK's version as compiled into the reader (`OFFIS_DCMTK_VERSION_STRING`, from the CDCMTK shim).
+    public static var dcmtk: String { DCMTK.version }
 
     /// The Swift compiler version the package was built with (the language mode is Swift 5).
     public static var swift: String {

@@ -1,6 +1,8 @@
 import CNN
 import DICOM
+import Evaluation
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// A finished (or resumed) run, loaded for inference: its model card and the weights of its best
@@ -10,7 +12,12 @@ import Preprocess
 /// call at a time (a lock), preprocessing inside `predict` runs on all cores.
 public final class TrainedRun {
     public let directory: String
+    /// The run's `model-card.json`: the network, its weights, preprocessing, classes, threshold.
     public let card: ModelCard
+    /// The run's `config.json`: every training option, the inputs' hashes, the splits trained and
+    /// validated on, and the catalog the manifest was resolved through. Nil for a run written
+    /// without training (`TrainedRun.write`, e.g. a hand-set test network).
+    public let config: TrainingConfig?
     let model: Model
     private let lock = NSLock()
     /// Optional on-disk cache of preprocessed 8-bit frames (see `Preprocess.FrameCache`).
@@ -24,14 +31,15 @@ public final class TrainedRun {
         self.directory = directory
         let run = RunDirectory(directory)
         card = try RunJSON.read(ModelCard.self, from: run.modelCard)
+        config = FileManager.default.fileExists(atPath: run.config.path) ? try RunJSON.read(TrainingConfig.self, from: run.config) : nil
         let weightsURL = run.bestWeights
         guard FileManager.default.fileExists(atPath: weightsURL.path) else { throw TrainingError.missingFile(file: weightsURL.path) }
-        let sha = try Digest.sha256(file: weightsURL)
+        let sha = try RunDirectory.sha256(file: weightsURL)
         guard sha == card.weightsSHA256 else {
             throw TrainingError.unreadable(file: weightsURL.path,
                                            reason: "its SHA-256 \(sha.prefix(12))… differs from the model card's \(card.weightsSHA256.prefix(12))…; the weights were replaced or damaged")
         }
-        var rng = CNN.SplitMix64(seed: 0)
+        var rng = SplitMix64(seed: 0)
         model = try card.network.make(rng: &rng)
         try model.load(namedTensors: try SafeTensors.read(weightsURL).tensors, source: weightsURL.path)
         // Inference only: everything frozen, so the convolutional prefix runs as one oneDNN pipeline.
@@ -39,11 +47,22 @@ public final class TrainedRun {
     }
 
     /// A run already in memory (tests, and the end of training).
-    init(directory: String, card: ModelCard, model: Model) throws {
+    init(directory: String, card: ModelCard, config: TrainingConfig?, model: Model) throws {
         self.directory = directory
         self.card = card
+        self.config = config
         self.model = model
         try model.freeze(["base", "head"])
+    }
+
+    /// The run's files by name.
+    public var files: RunDirectory { RunDirectory(directory) }
+
+    /// The run's `history.csv` (one row per epoch: loss, val_loss, val_auc, lr, seconds); throws
+    /// when the file is missing or malformed.
+    public func history() throws -> TrainingHistory {
+        let file = files.history
+        return try TrainingHistory(csv: try String(contentsOf: file, encoding: .utf8), file: file.path)
     }
 
     /// The preprocessing of this run (never another one).

@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import SonoKitCore
 import Preprocess
 
 /// Every option of a training run, as one value written to `RUN_DIR/config.json`. Two runs with
@@ -46,6 +47,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var splitsHash: String = ""
     public var classes: [String] = []
     public var positiveClass: String = ""
+    /// The catalog the manifest was resolved through (absolute path), so that `evaluate` and
+    /// `predict` find it without `--catalog`. Nil in runs written before it was recorded.
+    public var catalog: String?
 
     public init(network: NetworkSpec, preprocess: PreprocessConfig) {
         self.network = network
@@ -72,9 +76,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     /// Field-by-field differences, as "name: old -> new" sentences (for `--resume`).
     public func differences(from other: TrainingConfig) -> [String] {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = .sortedKeys
+        let encoder = SonoKitJSON.encoder()
         func fields(_ c: TrainingConfig) -> [String: String] {
             guard let data = try? encoder.encode(c), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
             var out: [String: String] = [:]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNN
 import Foundation
+import SonoKitCore
 
 /// The work items of `sonokit bench cnn`; each maps to the anchors' model and mode.
 enum BenchLine: String, CaseIterable, ExpressibleByArgument {

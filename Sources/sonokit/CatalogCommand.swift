@@ -1,6 +1,8 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import SonoKitCore
+import Workflows
 
 /// `sonokit catalog`: look into and combine catalogs.
 struct CatalogCommand: ParsableCommand {
@@ -21,9 +23,8 @@ struct CatalogCommand: ParsableCommand {
         func run() throws {
             let store = try openExisting(catalog)
             let summary = try store.summary()
-            if json { print(try JSONOutput.string(summary)) } else {
-                print(IngestText.render(run: IngestRun(), summary: summary, problems: [], catalogPath: catalog)
-                    .split(separator: "\n").dropFirst().joined(separator: "\n"))
+            if json { print(try SonoKitJSON.string(summary)) } else {
+                print(IngestText.catalogLines(summary: summary, problems: [], catalogPath: catalog).joined(separator: "\n"))
             }
         }
     }
@@ -38,7 +39,7 @@ struct CatalogCommand: ParsableCommand {
 
         func run() throws {
             let problems = try openExisting(catalog).problems()
-            if json { print(try JSONOutput.string(problems)) } else {
+            if json { print(try SonoKitJSON.string(problems)) } else {
                 for p in problems { print("\(p.kind)\t\(p.message)") }
             }
         }
@@ -71,8 +72,5 @@ struct CatalogCommand: ParsableCommand {
 
 /// Opens a catalog that must already exist (reading commands never create an empty one).
 func openExisting(_ path: String) throws -> Catalog {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw ValidationError("\(path): no such catalog; create one with `sonokit ingest DIR --catalog \(path)`")
-    }
-    return try Catalog(path: path)
+    try workflow { try openExistingCatalog(path) }
 }

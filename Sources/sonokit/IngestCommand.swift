@@ -1,6 +1,8 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import SonoKitCore
+import Workflows
 
 /// `sonokit ingest`: index DICOM exports into a SQLite catalog.
 struct Ingest: ParsableCommand {
@@ -45,28 +47,39 @@ struct Ingest: ParsableCommand {
     }
 
     func run() throws {
-        let store = try Catalog(path: catalog)
-        let ingestor = Ingestor(jobs: jobs, shard: shard.flatMap(Shard.init(parsing:)) ?? .whole, verify: verify)
-        let progress = ProgressLine("ingest")
-        let run = try ingestor.run(folders: folders, into: store) { p in
-            progress.update(done: p.done, total: p.total, elapsed: p.elapsed)
-        }
-        progress.finish()
-        let summary = try store.summary()
+        var options = IngestWorkflow.Options(folders: folders, catalog: catalog)
+        options.jobs = jobs
+        options.shard = shard.flatMap(Shard.init(parsing:)) ?? .whole
+        options.verify = verify
+        try Self.execute(options, json: json)
+    }
+
+    /// Runs the ingest workflow and prints its summary (text or JSON).
+    static func execute(_ options: IngestWorkflow.Options, json: Bool = false) throws {
+        let result = try workflow { try IngestWorkflow(options, events: .terminal()).run() }
         if json {
             struct Output: Encodable { let run: IngestRun; let catalog: CatalogSummary; let problems: [CatalogProblem] }
-            print(try JSONOutput.string(Output(run: run, catalog: summary, problems: try store.problems())))
+            print(try SonoKitJSON.string(Output(run: result.run, catalog: result.summary, problems: result.problems)))
         } else {
-            print(IngestText.render(run: run, summary: summary, problems: try store.problems(), catalogPath: catalog))
+            print(IngestText.render(run: result.run, summary: result.summary, problems: result.problems, catalogPath: options.catalog))
         }
     }
 }
 
 enum IngestText {
     static func render(run: IngestRun, summary: CatalogSummary, problems: [CatalogProblem], catalogPath: String) -> String {
-        var lines: [String] = []
+        ([runLine(run)] + catalogLines(summary: summary, problems: problems, catalogPath: catalogPath)).joined(separator: "\n")
+    }
+
+    /// What one ingest run did.
+    static func runLine(_ run: IngestRun) -> String {
         let rate = run.seconds > 0 ? Double(run.filesSeen - run.unchanged) / run.seconds : 0
-        lines.append("This run: \(run.filesSeen) files seen, \(run.unchanged) unchanged and skipped, \(run.newInstances) instances indexed, \(run.nonDICOM) not DICOM, \(run.dicomdir) DICOMDIR, \(run.duplicates) duplicates, \(run.problems) problems in \(String(format: "%.2f", run.seconds)) s (\(String(format: "%.0f", rate)) files/s)")
+        return "This run: \(run.filesSeen) files seen, \(run.unchanged) unchanged and skipped, \(run.newInstances) instances indexed, \(run.nonDICOM) not DICOM, \(run.dicomdir) DICOMDIR, \(run.duplicates) duplicates, \(run.problems) problems in \(String(format: "%.2f", run.seconds)) s (\(String(format: "%.0f", rate)) files/s)"
+    }
+
+    /// The catalog's totals and its first problems (also `catalog summary`).
+    static func catalogLines(summary: CatalogSummary, problems: [CatalogProblem], catalogPath: String) -> [String] {
+        var lines: [String] = []
         lines.append("Catalog \(catalogPath):")
         lines.append("  files seen            \(summary.files)")
         lines.append("  DICOM instances       \(summary.dicomInstances) (\(summary.imageInstances) images, \(summary.dicomInstances - summary.imageInstances) non-image objects)")
@@ -83,6 +96,6 @@ enum IngestText {
         if problems.count > 20 {
             lines.append("    ... and \(problems.count - 20) more (sonokit catalog problems --catalog \(catalogPath))")
         }
-        return lines.joined(separator: "\n")
+        return lines
     }
 }

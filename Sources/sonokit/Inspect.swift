@@ -1,6 +1,7 @@
 import ArgumentParser
 import DICOM
 import Foundation
+import SonoKitCore
 import Imaging
 
 /// `sonokit inspect`: what the reader sees in one file.
@@ -48,7 +49,7 @@ struct Inspect: ParsableCommand {
         }
         let report = InspectReport(file: dicom, decodedFrame: decoded, includeIdentifiers: includeIdentifiers)
         if json {
-            print(try JSONOutput.string(report))
+            print(try SonoKitJSON.string(report))
         } else {
             print(InspectText.render(report))
         }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Manifest
+import SonoKitCore
+import Workflows
 
 /// `sonokit manifest`: label manifests (CSV) instead of class folders.
 struct ManifestCommand: ParsableCommand {
@@ -27,16 +29,22 @@ struct ManifestCommand: ParsableCommand {
         @Flag(help: "Print the report as JSON (Schemas/manifest-validation.schema.json).") var json = false
 
         func run() throws {
+            try Self.execute(try options.input(), splits: splits, json: json)
+        }
+
+        /// Validates and prints every problem and the summary (text or JSON); exit status 1 on errors.
+        static func execute(_ input: ManifestInput, splits: String? = nil, json: Bool = false) throws {
             let assignment = try splits.map { try SplitsFile.read(path: $0) }
             let result: ValidationResult
-            do { result = try options.validate(splits: assignment) } catch let error as ManifestError where json {
-                print(try JSONOutput.string(ValidationReport(manifest: options.manifest, fatal: error)))
+            do { result = try workflow { try ManifestWorkflow.validate(input, splits: assignment, events: .terminal()) } }
+            catch let error as ManifestError where json {
+                print(try SonoKitJSON.string(ValidationReport(manifest: input.manifest, fatal: error)))
                 throw ExitCode(1)
             }
             if json {
-                print(try JSONOutput.string(result.report))
+                print(try SonoKitJSON.string(result.report))
             } else {
-                for issue in result.report.issues { print(issue.formatted(file: options.manifest)) }
+                for issue in result.report.issues { print(issue.formatted(file: input.manifest)) }
                 print(ManifestText.summaryLine(result.report))
                 let s = result.report.summary
                 if !s.splits.isEmpty {
@@ -85,27 +93,28 @@ struct ManifestCommand: ParsableCommand {
         }
 
         func run() throws {
-            let plan = try plan()
-            let first = try options.validate(splits: nil, ignoreSplitColumn: true)
-            guard first.report.isValid else {
-                for issue in first.report.errors { warn(issue.formatted(file: options.manifest)) }
-                warn("\(options.manifest): \(first.report.errors.count) error(s); fix them before splitting (sonokit manifest validate lists warnings too).")
+            let planText = folds.map { "folds=\($0)" } ?? "ratios=\(ratios!)"
+            try Self.execute(ManifestWorkflow.SplitOptions(input: try options.input(), plan: try plan(), planText: planText, seed: seed, output: output),
+                             json: json)
+        }
+
+        /// Splits, prints the per-split counts (text or JSON) and writes the splits file, or says why not (exit status 1).
+        static func execute(_ options: ManifestWorkflow.SplitOptions, json: Bool = false) throws {
+            let manifest = options.input.manifest
+            switch try workflow({ try ManifestWorkflow.split(options, events: .terminal()) }) {
+            case .invalidManifest(let errors):
+                for issue in errors { warn(issue.formatted(file: manifest)) }
+                warn("\(manifest): \(errors.count) error(s); fix them before splitting (sonokit manifest validate lists warnings too).")
                 throw ExitCode(1)
-            }
-            let assignment = try ManifestSplitter.split(first.resolved, plan: plan, seed: seed)
-            // The splits must pass the same checks as every later command (each split with a positive and a negative).
-            let check = try options.validate(splits: assignment, skipPixelCheck: true)
-            let summary = ManifestSplitter.summary(first.resolved, assignment: assignment)
-            if json { print(try JSONOutput.string(summary)) } else { print(summary.table) }
-            let splitErrors = check.report.errors
-            guard splitErrors.isEmpty else {
-                for issue in splitErrors { warn(issue.formatted(file: options.manifest)) }
+            case .impossibleSplits(let summary, let errors):
+                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table) }
+                for issue in errors { warn(issue.formatted(file: manifest)) }
                 warn("No splits file written: the groups do not allow these splits. Use fewer folds, other ratios, or label more patients.")
                 throw ExitCode(1)
+            case .written(let summary, let assignment):
+                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table) }
+                if !json { print("Wrote \(options.output): \(assignment.splitOfPatient.count) patients in \(assignment.splitNames.count) splits.") }
             }
-            let how = [folds.map { "folds=\($0)" } ?? "ratios=\(ratios!)", "seed=\(seed)", "group=\(group.rawValue)", "stratify=\(stratify.rawValue)"]
-            try SplitsFile.write(assignment, comments: ["sonokit manifest split " + how.joined(separator: " ")], to: output)
-            if !json { print("Wrote \(output): \(assignment.splitOfPatient.count) patients in \(assignment.splitNames.count) splits.") }
         }
     }
 
@@ -167,22 +176,11 @@ struct ManifestOptions: ParsableArguments {
         if let delimiter { do { _ = try ManifestDelimiter(argument: delimiter) } catch { throw ValidationError("\(error)") } }
     }
 
-    /// Parses and validates the manifest against the catalog. Fatal parse problems are thrown;
-    /// row problems are in the report.
-    func validate(splits: SplitAssignment?, ignoreSplitColumn: Bool = false, skipPixelCheck: Bool = false) throws -> ValidationResult {
-        let declaration = try classes.map { try ClassDeclaration(commaSeparatedClasses: $0, positive: positive!) }
-        let parsed = try Manifest.load(path: manifest, delimiter: try delimiter.map(ManifestDelimiter.init(argument:)), classes: declaration)
-        let store = try openExisting(catalog)
-        let hasher = noPixelCheck || skipPixelCheck ? nil : DecodedPixelHasher(catalog: store)
-        let line = ProgressLine("pixel hashes")
-        let start = Date()
-        let progress: @Sendable (Int, Int) -> Void = { done, total in
-            line.update(done: done, total: total, elapsed: Date().timeIntervalSince(start), unit: "images")
-        }
-        let result = ManifestValidator.validate(parsed, resolver: CatalogImageResolver(catalog: store), pixelHasher: hasher, splits: splits,
-                                                options: ValidationOptions(ignoreSplitColumn: ignoreSplitColumn, pixelProgress: progress))
-        if hasher != nil { line.finish() }
-        return result
+    /// The manifest as the workflows take it (classes and delimiter parsed).
+    func input() throws -> ManifestInput {
+        ManifestInput(manifest: manifest, catalog: catalog,
+                      classes: try classes.map { try ClassDeclaration(commaSeparatedClasses: $0, positive: positive!) },
+                      delimiter: try delimiter.map(ManifestDelimiter.init(argument:)), noPixelCheck: noPixelCheck)
     }
 }
 

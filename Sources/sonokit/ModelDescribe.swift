@@ -1,6 +1,7 @@
 import ArgumentParser
 import CNN
 import Foundation
+import SonoKitCore
 
 /// `sonokit model ...`: inspecting the built-in CNN architectures.
 struct ModelCommand: ParsableCommand {

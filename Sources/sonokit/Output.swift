@@ -1,18 +1,6 @@
+import ArgumentParser
 import Foundation
-
-/// JSON as every command prints and writes it: snake_case keys, sorted, pretty.
-enum JSONOutput {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
-    static func string<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try encoder().encode(value), as: UTF8.self)
-    }
-}
+import Workflows
 
 /// Writes a line to standard error (warnings and progress never mix with JSON on stdout).
 func warn(_ message: String) {
@@ -23,4 +11,48 @@ func warn(_ message: String) {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension WorkflowEvents {
+    /// What every command shows while a workflow runs: progress lines on a terminal (files/s,
+    /// ETA), warnings and the training log on standard error.
+    static func terminal() -> WorkflowEvents {
+        final class Lines: @unchecked Sendable {
+            private var lines: [String: ProgressLine] = [:]
+            private let lock = NSLock()
+            func line(_ label: String) -> ProgressLine {
+                lock.lock()
+                defer { lock.unlock() }
+                if let line = lines[label] { return line }
+                let line = ProgressLine(label)
+                lines[label] = line
+                return line
+            }
+            /// The line of `label`, forgotten (a later loop of the same label starts afresh).
+            func finished(_ label: String) -> ProgressLine {
+                let line = self.line(label)
+                lock.lock()
+                lines[label] = nil
+                lock.unlock()
+                return line
+            }
+        }
+        let lines = Lines()
+        return WorkflowEvents(progress: { label, done, total, elapsed, unit in lines.line(label).update(done: done, total: total, elapsed: elapsed, unit: unit) },
+                              progressFinished: { lines.finished($0).finish() },
+                              warning: warn,
+                              log: { FileHandle.standardError.write(Data($0.utf8)) },
+                              logIsTerminal: isatty(STDERR_FILENO) != 0)
+    }
+}
+
+/// Runs a workflow step, turning its errors into what ArgumentParser shows: an invalid input with
+/// the usage text (exit status 64), a failure as one sentence (exit status 1).
+func workflow<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as WorkflowError {
+        switch error {
+        case .invalidInput(let message): throw ValidationError(message)
+        case .failed(let message): throw CommandFailure(message)
+        }
+    }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Catalog
-import DICOM
 import Foundation
-import Imaging
 import Preprocess
+import Workflows
 
 /// `sonokit preview`: the pictures to check preprocessing by eye.
 struct Preview: ParsableCommand {
@@ -34,96 +32,12 @@ struct Preview: ParsableCommand {
 
     func run() throws {
         let config = try preprocess.config()
-        let files = try ExportWalker.files(under: inputs).map(\.path).filter(DicomFile.looksLikeDICOM(path:))
-        guard !files.isEmpty else { throw ValidationError("no DICOM files under \(inputs.joined(separator: ", "))") }
-        let root = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let preprocessor = try preprocess.preprocessor()
-        var studies: [String: StudyPreview] = [:]
-        var frameCount = 0, skipped = 0
-        for path in files {
-            let file: DicomFile
-            do { file = try DicomFile(path: path) } catch { printError("skipped: \(error)"); skipped += 1; continue }
-            guard file.metadata.isImage, !file.isDICOMDIR else { skipped += 1; continue }
-            let source = MemoizedFrames(file)
-            let result: PreprocessedInstance
-            do { result = try preprocessor.process(source) } catch { printError("skipped: \(error)"); skipped += 1; continue }
-            let studyName = "study-" + PreviewPictures.pseudonym(file.metadata.studyInstanceUID)
-            let instanceName = "inst-" + PreviewPictures.pseudonym(file.metadata.sopInstanceUID)
-            let folder = root.appendingPathComponent(studyName)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            var study = studies[studyName] ?? StudyPreview(study: studyName, config: config, configHash: config.hash, instances: [], tiles: [])
-            var record = InstanceRecord(instance: instanceName, frames: result.selection.indices, crop: result.crop,
-                                        decode: result.frames.first?.decode, warnings: result.warnings, pngs: [])
-            for frame in result.frames {
-                let decoded = try source.decodeRGB(frame: frame.frameIndex, window: config.window)
-                let boxed = PreviewPictures.drawing(frame.crop.box, on: decoded, colour: PreviewPictures.colour(of: frame.crop.source))
-                let shown = config.normalize.denormalize(preprocessor.tensor(frame), width: config.size, height: config.size)
-                let stem = "\(instanceName)-f\(String(format: "%03d", frame.frameIndex))"
-                try PNGFile.write(boxed, to: folder.appendingPathComponent(stem + "-source.png").path)
-                try PNGFile.write(shown, to: folder.appendingPathComponent(stem + "-input.png").path)
-                record.pngs.append(stem)
-                study.tiles.append(PreviewPictures.pair(PreviewPictures.thumbnail(boxed, side: config.size), shown))
-                frameCount += 1
-            }
-            study.instances.append(record)
-            studies[studyName] = study
-        }
-        for (name, study) in studies.sorted(by: { $0.key < $1.key }) {
-            let folder = root.appendingPathComponent(name)
-            if !study.tiles.isEmpty {
-                try PNGFile.write(PreviewPictures.sheet(study.tiles, columns: 3), to: folder.appendingPathComponent("contact-sheet.png").path)
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(study).write(to: folder.appendingPathComponent("preview.json"), options: .atomic)
-        }
-        print("preview: \(frameCount) frames of \(files.count - skipped) instances in \(studies.count) studies -> \(root.path)"
-              + (skipped > 0 ? " (\(skipped) files not images or unreadable)" : ""))
+        var options = PreviewWorkflow.Options(inputs: inputs, output: output, config: config)
+        options.frameCache = preprocess.frameCache
+        options.frameCacheLimitMiB = preprocess.frameCacheLimitMb
+        let result = try workflow { try PreviewWorkflow(options, events: .terminal()).run() }
+        print("preview: \(result.frames) frames of \(result.instances) instances in \(result.studies) studies -> \(result.folder.path)"
+              + (result.skipped > 0 ? " (\(result.skipped) files not images or unreadable)" : ""))
         print("preprocessing \(config.shortHash): \(config.canonicalJSON)")
-    }
-
-    private func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-}
-
-/// What preview.json records for each study.
-private struct StudyPreview: Encodable {
-    let study: String
-    let config: PreprocessConfig
-    let configHash: String
-    var instances: [InstanceRecord]
-    var tiles: [RGBImage]
-    enum CodingKeys: String, CodingKey { case study, config, configHash = "config_hash", instances }
-}
-
-private struct InstanceRecord: Encodable {
-    let instance: String
-    let frames: [Int]
-    let crop: CropDecision?
-    /// The reader's colour/VOI decisions (of the first selected frame).
-    let decode: DecodeRecord?
-    let warnings: [String]
-    var pngs: [String]
-}
-
-/// A DICOM file whose decoded frames are kept, so preview decodes each frame once although it
-/// shows it twice (with the crop box, and through the pipeline).
-final class MemoizedFrames: FrameSource {
-    let file: DicomFile
-    private var frames: [Int: (image: RGBImage, record: DecodeRecord?)] = [:]
-    init(_ file: DicomFile) { self.file = file }
-    var instanceKey: String { file.instanceKey }
-    var frameCount: Int { file.frameCount }
-    var frameWidth: Int { file.frameWidth }
-    var frameHeight: Int { file.frameHeight }
-    var ultrasoundRegions: [UltrasoundRegion] { file.ultrasoundRegions }
-    func decodeRGB(frame index: Int, window: VOIWindow?) throws -> RGBImage {
-        try decodeWithRecord(frame: index, window: window).image
-    }
-    func decodeWithRecord(frame index: Int, window: VOIWindow?) throws -> (image: RGBImage, record: DecodeRecord?) {
-        if let f = frames[index] { return f }
-        let f = try file.decodeWithRecord(frame: index, window: window)
-        frames[index] = f
-        return f
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Manifest
 import Preprocess
 import Training
+import Workflows
 
 extension Architecture: ExpressibleByArgument {}
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
@@ -81,13 +82,6 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runPath = output ?? resume!
-        let assignment = try SplitsFile.read(path: splits)
-        let checked = try manifest.validate(splits: assignment)
-        guard checked.report.isValid else {
-            for issue in checked.report.errors { warn(issue.formatted(file: manifest.manifest)) }
-            throw CommandFailure("\(manifest.manifest): \(checked.report.errors.count) validation error(s); nothing is trained on bad labels. Fix them (sonokit manifest validate lists warnings too) and run again.")
-        }
         let pre = try preprocess.config()
         var config = TrainingConfig(network: NetworkSpec(architecture: model, headUnits: headUnits, headDropout: dropout, inputSize: pre.size),
                                     preprocess: pre)
@@ -105,50 +99,30 @@ struct TrainCommand: ParsableCommand {
         config.plateauPatience = lrPatience
         config.plateauFactor = lrFactor
         config.checkpointEveryBatches = checkpointEvery
-        if let fold {
-            let name = "fold\(fold)"
-            guard assignment.splitNames.contains(name) else {
-                throw CommandFailure("\(splits): --fold \(fold): no split '\(name)' (splits: \(assignment.splitNames.joined(separator: ", "))).")
-            }
-            config.validationSplit = name
-            config.trainSplits = assignment.splitNames.filter { $0 != name && $0.hasPrefix("fold") }
-        }
-        config.manifestHash = try Digest.sha256(file: URL(fileURLWithPath: manifest.manifest))
-        config.splitsHash = try Digest.sha256(file: URL(fileURLWithPath: splits))
-        config.classes = checked.resolved.classes.classes
-        config.positiveClass = checked.resolved.classes.positive
-        do { try config.validate() } catch { throw CommandFailure("\(error)") }
+        var options = TrainWorkflow.Options(manifest: try manifest.input(), splits: splits, config: config, runDirectory: output ?? resume!)
+        options.fold = fold
+        options.featureCache = featureCache
+        options.noFeatureCache = noFeatureCache
+        options.frameCache = preprocess.frameCache
+        options.frameCacheLimitMiB = preprocess.frameCacheLimitMb
+        options.resume = resume != nil
+        try Self.execute(options)
+    }
 
-        let data = try TrainingData.make(checked.resolved, trainSplits: config.trainSplits, validationSplit: config.validationSplit,
-                                         frames: pre.frames)
-        let catalogFolder = URL(fileURLWithPath: manifest.catalog).deletingLastPathComponent()
-        let frameCacheURL = preprocess.frameCache.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? catalogFolder.appendingPathComponent("frame-cache")
-        let store = FrameStore(preprocessor: FramePreprocessor(config: pre, cache: FrameCache(directory: frameCacheURL,
-                                                                                              maxBytes: Int64(preprocess.frameCacheLimitMb) << 20)))
-        let features = noFeatureCache ? nil : FeatureCache(directory: featureCache.map { URL(fileURLWithPath: $0) } ?? catalogFolder.appendingPathComponent("feature-cache"))
-        let trainer = Trainer(config: config, data: data, store: store, featureCache: features, run: RunDirectory(runPath))
-        // The run keeps copies of its inputs with patient ids replaced by the catalog's keys
-        // (no patient identifier in any output), from which evaluate re-resolves the splits.
-        let patientKey = try openExisting(manifest.catalog).pseudonymizer.patientKey
-        let parsed = try Manifest.load(path: manifest.manifest, delimiter: try manifest.delimiter.map(ManifestDelimiter.init(argument:)),
-                                       classes: checked.resolved.classes)
-        trainer.inputCopies = (try parsed.pseudonymizedCSV(patientKey: patientKey),
-                               try SplitsFile.data(assignment.pseudonymized(patientKey: patientKey),
-                                                   comments: ["copy of \(URL(fileURLWithPath: splits).lastPathComponent) with patient_id as pseudonymous patient keys"]))
-        trainer.log = { FileHandle.standardError.write(Data($0.utf8)) }
-        trainer.logIsTerminal = isatty(STDERR_FILENO) != 0
+    /// Trains, printing what is trained on before and the result after.
+    static func execute(_ options: TrainWorkflow.Options) throws {
+        let runPath = options.runDirectory
+        let training = try workflow { try TrainWorkflow(options, events: .terminal()) }
+        let config = training.config, data = training.data
         let positives = data.train.filter(\.isPositive).count
-        print("Training \(model.rawValue) on \(data.train.count) frames (\(positives) \(config.positiveClass)) of split(s) \(config.trainSplits.joined(separator: "+")), "
-              + "validating on \(data.validation.count) frames of '\(config.validationSplit)'; \(epochs) epoch(s), batch \(batch), seed \(seed).")
-        let start = Date()
-        let finished: TrainedRun
-        do { finished = try trainer.fit(resume: resume != nil) } catch let error as TrainingError { throw CommandFailure("\(error)") }
-        if trainer.usedFeatureCache {
-            print("Base features: \(trainer.featuresComputed) computed, \(data.train.count + data.validation.count - trainer.featuresComputed) read from the cache.")
+        print("Training \(config.network.architecture.rawValue) on \(data.train.count) frames (\(positives) \(config.positiveClass)) of split(s) \(config.trainSplits.joined(separator: "+")), "
+              + "validating on \(data.validation.count) frames of '\(config.validationSplit)'; \(config.epochs) epoch(s), batch \(config.batchSize), seed \(config.seed).")
+        let result = try workflow { try training.run() }
+        if result.usedFeatureCache {
+            print("Base features: \(result.featuresComputed) computed, \(result.featuresFromCache) read from the cache.")
         }
-        let card = finished.card
-        let history = try String(contentsOf: RunDirectory(runPath).history, encoding: .utf8).split(separator: "\n").count - 1
-        print("Done in \(String(format: "%.1f", Date().timeIntervalSince(start))) s: \(history) epoch(s); model \(card.modelID).")
+        let card = result.run.card
+        print("Done in \(String(format: "%.1f", result.seconds)) s: \(result.epochs) epoch(s); model \(card.modelID).")
         if let t = card.threshold, let fit = t.fittedOn {
             print("Threshold \(String(format: "%.4f", t.value)) (Youden, \(fit.level.rawValue) level on '\(fit.split)', \(fit.samples) studies: "
                   + "sensitivity \(String(format: "%.3f", fit.sensitivity)), specificity \(String(format: "%.3f", fit.specificity))).")

@@ -6,6 +6,7 @@ import Preprocess
 import SonoKitTestSupport
 import Training
 import XCTest
+import SonoKitCore
 
 /// `sonokit evaluate` end to end on SampleStudies/: ingest, a patient-grouped split, `sonokit
 /// train` (small network, 2 epochs, 64x64 inputs: seconds), then the command as a user types it.
@@ -160,7 +161,7 @@ final class EvaluateCommandTests: XCTestCase {
         let root = RepositoryPaths.sampleStudies.path
         for name in try XCTUnwrap(FileManager.default.subpaths(atPath: root)) where name.contains("/IM") {
             if let file = try? DicomFile(path: root + "/" + name) {
-                fileByInstance[PreviewPictures.pseudonym(file.metadata.sopInstanceUID)] = root + "/" + name
+                fileByInstance[Pseudonym.unkeyed(file.metadata.sopInstanceUID)] = root + "/" + name
             }
         }
         for name in names.prefix(3) {
@@ -235,7 +236,7 @@ final class EvaluateCommandTests: XCTestCase {
         XCTAssertTrue(r.warnings.contains { $0.hasPrefix("1 instance(s) could not be read") }, "\(r.warnings)")
         let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Frames that could not be evaluated (1)"))
-        XCTAssertTrue(html.contains(PreviewPictures.pseudonym(sop)), "listed by instance key")
+        XCTAssertTrue(html.contains(Pseudonym.unkeyed(sop)), "listed by instance key")
         XCTAssertFalse(html.contains(f.export.path), "no file path in the page")
         let full = try report(f.evalFolder)
         XCTAssertLessThan(r.frame?.counts.samples ?? 0, full.frame?.counts.samples ?? 0)
@@ -265,7 +266,26 @@ final class EvaluateCommandTests: XCTestCase {
         let noRun = try SonoKitCommand.run(["evaluate", f.work.appendingPathComponent("nothing").path, "--catalog", f.catalog])
         XCTAssertNotEqual(noRun.status, 0)
         XCTAssertTrue(noRun.stderr.contains("model-card.json"), noRun.stderr)
-        let noCatalog = try SonoKitCommand.run(["evaluate", f.run.path])
+    }
+
+    // MARK: Without --catalog, evaluate uses the catalog the run's config.json records
+    // Guards the fallback that once read a key train never wrote (and so always failed).
+    func testTheRunsCatalogIsUsedWithoutCatalogOption() throws {
+        let f = try Self.fixture()
+        let config = try String(contentsOf: f.run.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"catalog\" : \"\(URL(fileURLWithPath: f.catalog).standardizedFileURL.path)\""), config)
+        let out = f.work.appendingPathComponent("eval-without-catalog-option")
+        let result = try SonoKitCommand.run(["evaluate", f.run.path, "--bootstrap", "0", "--no-pixel-check", "-o", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("evaluation.json").path))
+        // A run that records no catalog (written before it was recorded) still asks for --catalog.
+        let old = f.work.appendingPathComponent("runs/without-catalog")
+        try? FileManager.default.removeItem(at: old)
+        try FileManager.default.copyItem(at: f.run, to: old)
+        let configFile = old.appendingPathComponent("config.json")
+        let lines = try String(contentsOf: configFile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        try lines.filter { !$0.hasPrefix("  \"catalog\" :") }.joined(separator: "\n").write(to: configFile, atomically: true, encoding: .utf8)
+        let noCatalog = try SonoKitCommand.run(["evaluate", old.path, "--bootstrap", "0", "--no-pixel-check", "-o", out.path])
         XCTAssertNotEqual(noCatalog.status, 0)
         XCTAssertTrue(noCatalog.stderr.contains("--catalog"), noCatalog.stderr)
     }

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import SonoKitTestSupport
+import SonoKitTrainingTestSupport
 import XCTest
 
 /// `sonokit predict` end to end on SampleStudies/ with a hand-set run (SonoKitTestSupport.HandSetRun).

@@ -1,6 +1,7 @@
 import CDNNL
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// oneDNN failures and bad shapes end one operation with an error naming the layer and the
 /// operation; they never stop the process (there is no fatalError in the oneDNN wrapper).

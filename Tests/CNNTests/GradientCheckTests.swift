@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Gradient checks: every layer's backward against central finite differences.
 ///

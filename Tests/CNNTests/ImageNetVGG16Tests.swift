@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// The real ImageNet VGG16 conv base (converted by scripts/weights/fetch-vgg16-imagenet.sh) on a
 /// real photograph (matplotlib's grace_hopper.jpg, 224x224): pooled 512-d features against

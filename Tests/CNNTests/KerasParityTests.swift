@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Keras' own weight files (legacy .h5 and Keras 3 .weights.h5, written by Keras 3.15's writers)
 /// read through libhdf5, and forward parity with Keras' own outputs on the same weights and input.

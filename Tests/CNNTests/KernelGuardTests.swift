@@ -2,6 +2,7 @@ import CDNNL
 import Foundation
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// No oneDNN reference kernel, ever, on any x86-64 CPU.
 ///

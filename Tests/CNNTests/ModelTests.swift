@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Model construction, description, freezing, determinism, optimiser state and schedules.
 final class ModelTests: XCTestCase {

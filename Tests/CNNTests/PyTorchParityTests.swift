@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Forward, backward and optimiser parity with PyTorch on identical weights and inputs.
 /// Fixtures: scripts/fixtures/cnn/make_fixtures.py (PyTorch in float64 from float32-rounded

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Fixtures written by scripts/fixtures/cnn/make_fixtures.py (PyTorch).
 func fixture(_ name: String) throws -> [String: Tensor] {

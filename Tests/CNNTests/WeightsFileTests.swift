@@ -1,5 +1,6 @@
 import XCTest
 @testable import CNN
+import SonoKitCore
 
 /// Weights in and out: safetensors round trip, atomic writes with a JSON sidecar, and loading
 /// errors that name the offending tensor.

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitTestSupport
 import XCTest
 @testable import Evaluation
 

@@ -1,6 +1,8 @@
 import Foundation
+import SonoKitTestSupport
 import XCTest
 @testable import Evaluation
+import SonoKitCore
 
 /// Properties every implementation of these metrics must have, checked on hand-computable cases
 /// and on random data (seeded, so a failure reproduces).

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Evaluation
+import SonoKitCore
 
 /// Every metric against the committed reference fixtures (scikit-learn 1.9, statsmodels, scipy,
 /// the roc_comparison DeLong algorithm, a bootstrap replayed in Python). Regenerate the fixtures

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Manifest
+import SonoKitCore
 
 /// Stratified group splits: groups never cross splits, class balance is as good as the groups allow,
 /// a seed fixes the result, and the greedy core is scikit-learn's StratifiedGroupKFold.

@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import Imaging
 @testable import Preprocess
+import SonoKitCore
 
 /// Synthetic ultrasound pictures for the crop and pipeline tests: a speckled fan-shaped sector on
 /// black, with burned-in text and a depth ruler that never move.

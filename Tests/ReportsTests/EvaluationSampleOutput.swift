@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Imaging
 @testable import Reports
+import SonoKitCore
 
 /// Synthetic evaluation outputs for the report tests: deterministic frame predictions of 60
 /// patients (pseudonymous keys, two sites, two manufacturers; positives score higher on

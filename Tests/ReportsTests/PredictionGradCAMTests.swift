@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Preprocess
 import SonoKitTestSupport
+import SonoKitTrainingTestSupport
 import Training
 import XCTest
 @testable import Reports

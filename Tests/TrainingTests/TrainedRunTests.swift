@@ -6,6 +6,7 @@ import Preprocess
 import SonoKitTestSupport
 @testable import Training
 import XCTest
+import SonoKitCore
 
 /// The inference half of the run contract: a run directory written from a network loads back
 /// with the same weights, predicts every frame of real (SampleStudies) DICOM files, turns a bad
@@ -23,7 +24,7 @@ final class TrainedRunTests: XCTestCase {
     /// A narrow `small` network on 32x32 inputs (fast), with a card describing it.
     static func freshRun(at directory: String, seed: UInt64 = 1) throws -> (Model, ModelCard) {
         let spec = NetworkSpec(architecture: .small, headUnits: 8, widths: [4, 8], inputSize: 32)
-        var rng = CNN.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let model = try spec.make(rng: &rng)
         let config = PreprocessConfig(frames: .uniform(2), normalize: .unit, size: 32)
         let card = ModelCard(modelID: "", architecture: "small", weightsSHA256: "", weightsOrigin: "trained from scratch",
@@ -73,7 +74,7 @@ final class TrainedRunTests: XCTestCase {
         let dir = work.appendingPathComponent("run").path
         let (model, card) = try Self.freshRun(at: dir)
         try TrainedRun.write(model: model, card: card, to: dir)
-        var rng = CNN.SplitMix64(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let other = try card.network.make(rng: &rng)
         try other.saveWeights(to: RunDirectory(dir).bestWeights)
         XCTAssertThrowsError(try TrainedRun(directory: dir)) { error in

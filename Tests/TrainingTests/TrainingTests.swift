@@ -4,6 +4,7 @@ import Foundation
 import Preprocess
 @testable import Training
 import XCTest
+import SonoKitCore
 
 /// The training loop on SampleStudies with tiny networks: determinism from the seed, exact resume
 /// after an interruption in the middle of an epoch, feature cache = uncached path, the run
@@ -143,7 +144,7 @@ final class TrainingTests: XCTestCase {
 
     func testAugmentationIsReproducibleAndRefusesVerticalFlip() throws {
         let image = RGBImageFixture.gradient(16)
-        var r1 = CNN.SplitMix64(seed: 4), r2 = CNN.SplitMix64(seed: 4)
+        var r1 = SplitMix64(seed: 4), r2 = SplitMix64(seed: 4)
         let set: AugmentationSet = [.flip, .zoom, .rotate, .gain, .speckle]
         XCTAssertEqual(set.apply(to: image, rng: &r1), set.apply(to: image, rng: &r2))
         XCTAssertThrowsError(try AugmentationSet(parsing: "flip,vflip"))

@@ -131,6 +131,9 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int use_window, doub
                          int allow_libjpeg_turbo, uint8_t *out, size_t out_capacity, SKFrameInfo *info,
                          SKError *error);
 
+/** The version of DCMTK this shim was compiled against (`OFFIS_DCMTK_VERSION_STRING`, e.g. "3.6.7"). */
+const char *sk_dcmtk_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
 import Imaging
-@testable import Preprocess
+import Preprocess
+@testable import Reports
+import SonoKitCore
 
 final class PreviewPicturesTests: XCTestCase {
     // MARK: The crop box is drawn just outside the kept pixels, which stay untouched
@@ -22,9 +24,9 @@ final class PreviewPicturesTests: XCTestCase {
         let sheet = PreviewPictures.sheet([tile, tile, tile], columns: 2, gap: 1)
         XCTAssertEqual([sheet.width, sheet.height], [2 * 4 + 3, 2 * 3 + 3])
         XCTAssertEqual(sheet[1, 1].r, 200); XCTAssertEqual(sheet[0, 0].r, 32); XCTAssertEqual(sheet[6, 5].r, 32)
-        let name = PreviewPictures.pseudonym("1.2.840.113619.2.55.3")
+        let name = Pseudonym.unkeyed("1.2.840.113619.2.55.3")
         XCTAssertEqual(name.count, 12)
         XCTAssertFalse(name.contains("113619"))
-        XCTAssertEqual(name, PreviewPictures.pseudonym("1.2.840.113619.2.55.3"))
+        XCTAssertEqual(name, Pseudonym.unkeyed("1.2.840.113619.2.55.3"))
     }
 }

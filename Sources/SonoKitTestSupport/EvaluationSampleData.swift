@@ -1,11 +1,12 @@
 import Foundation
-@testable import Evaluation
+import Evaluation
+import SonoKitCore
 
 /// Deterministic synthetic predictions: 60 patients, one or two studies each, 1-5 frames per study,
 /// two sites and two manufacturers; positives score higher on average. Used by the report, plot
-/// and evaluator tests instead of copies.
-enum SampleData {
-    static func frames(split: String, seed: UInt64, patients: Int = 60) -> [FramePrediction] {
+/// and evaluator tests (EvaluationTests, ReportsTests) instead of copies.
+public enum SampleData {
+    public static func frames(split: String, seed: UInt64, patients: Int = 60) -> [FramePrediction] {
         var g = SplitMix64(seed: seed)
         var frames: [FramePrediction] = []
         for p in 0..<patients {
@@ -18,7 +19,7 @@ enum SampleData {
                 let centre = positive ? 0.62 : 0.35
                 for f in 0..<(1 + Int(g.uniform(below: 5))) {
                     let noise = (Double(g.uniform(below: 1000)) / 1000 - 0.5) * 0.7
-                    let probability = min(1, max(0, centre + noise)).rounded(toPlaces: 3)
+                    let probability = min(1, max(0, centre + noise)).roundedForSample(toPlaces: 3)
                     frames.append(FramePrediction(studyKey: "\(patient)-S\(s)", patientKey: patient, frameIndex: f, isPositive: positive,
                                                   probability: probability, attributes: ["site": site, "manufacturer": manufacturer]))
                 }
@@ -27,20 +28,20 @@ enum SampleData {
         return frames
     }
 
-    static let classes = ClassNames(positive: "malignant", negative: "benign")
+    public static let classes = ClassNames(positive: "malignant", negative: "benign")
 
-    static func settings(replicates: Int = 200) -> EvaluationSettings {
+    public static func settings(replicates: Int = 200) -> EvaluationSettings {
         EvaluationSettings(aggregation: .mean, bootstrapReplicates: replicates, bootstrapSeed: 42, calibrationBins: 10,
                            subgroupMinimumPerClass: 10, rocBandStep: 0.1)
     }
 
     /// The default sample report, computed once per test process.
-    static let cached = Result { try makeReport() }
+    public static let cached = Result { try makeReport() }
 
     /// A full report as the evaluate command would assemble it (fixed identity and date).
-    static func report() throws -> EvaluationReport { try cached.get() }
+    public static func report() throws -> EvaluationReport { try cached.get() }
 
-    static func makeReport(replicates: Int = 200) throws -> EvaluationReport {
+    public static func makeReport(replicates: Int = 200) throws -> EvaluationReport {
         let test = frames(split: "test", seed: 1), validation = frames(split: "validation", seed: 2), train = frames(split: "train", seed: 3, patients: 120)
         let settings = settings(replicates: replicates)
         let result = try Evaluator.evaluate(frames: test, split: "test", validationFrames: validation, validationSplit: "validation",
@@ -54,5 +55,13 @@ enum SampleData {
                                 dataCounts: [("train", train), ("validation", validation), ("test", test)].map {
                                     SplitCounts(split: $0.0, frames: $0.1, classes: classes)
                                 })
+    }
+}
+
+extension Double {
+    /// Rounded to `places` decimal places (the sample probabilities have three).
+    fileprivate func roundedForSample(toPlaces places: Int) -> Double {
+        let f = pow(10, Double(places))
+        return (self * f).rounded() / f
     }
 }

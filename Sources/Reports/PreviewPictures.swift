@@ -1,4 +1,5 @@
 import Imaging
+import Preprocess
 
 /// Pictures that let a user check preprocessing by eye: the decoded frame with its crop box, and
 /// contact sheets of what the network sees.
@@ -50,16 +51,5 @@ public enum PreviewPictures {
     /// Two pictures side by side (`gap` pixels apart), tops aligned.
     public static func pair(_ left: RGBImage, _ right: RGBImage, gap: Int = 4) -> RGBImage {
         sheet([left, right], columns: 2, gap: gap)
-    }
-}
-
-import Crypto
-import Foundation
-
-extension PreviewPictures {
-    /// First 12 hex digits of SHA-256 of a UID: a stable, short file-name part that reveals no
-    /// patient name or ID.
-    public static func pseudonym(_ uid: String) -> String {
-        SHA256.hash(data: Data(uid.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -1,16 +1,25 @@
+import Catalog
 import DICOM
 import Foundation
 import XCTest
 import Imaging
 import SonoKitTestSupport
-@testable import Preprocess
+import Preprocess
+import SonoKitCore
 
 /// `sonokit preview` end to end, as a user runs it.
 final class PreviewCommandTests: XCTestCase {
+    /// Every image of SampleStudies, found by content.
+    static let images: [DicomFile] = {
+        let paths = (try? ExportWalker.files(under: [RepositoryPaths.sampleStudies.path]).map(\.path)) ?? []
+        return paths.filter(DicomFile.looksLikeDICOM(path:)).compactMap { try? DicomFile(path: $0) }
+            .filter { $0.metadata.isImage && !$0.isDICOMDIR }
+    }()
+
     // MARK: Pictures for every selected frame, a contact sheet per study, no identifiers in names
     func testPreviewWritesTheCheckPicturesWithPseudonymousNames() throws {
         // A study with a cine loop (frames come from a uniform policy) found by content.
-        let loop = try XCTUnwrap(SampleStudiesCropTests.images.first { $0.metadata.numberOfFrames >= 4 })
+        let loop = try XCTUnwrap(Self.images.first { $0.metadata.numberOfFrames >= 4 })
         let studyFolder = URL(fileURLWithPath: loop.path).deletingLastPathComponent().path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-preview-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
@@ -19,8 +28,8 @@ final class PreviewCommandTests: XCTestCase {
         let config = PreprocessConfig(frames: .uniform(3), normalize: .imagenet)
         XCTAssertTrue(run.stdout.contains(config.shortHash), run.stdout)
 
-        let study = out.appendingPathComponent("study-" + PreviewPictures.pseudonym(loop.metadata.studyInstanceUID))
-        let instance = "inst-" + PreviewPictures.pseudonym(loop.metadata.sopInstanceUID)
+        let study = out.appendingPathComponent("study-" + Pseudonym.unkeyed(loop.metadata.studyInstanceUID))
+        let instance = "inst-" + Pseudonym.unkeyed(loop.metadata.sopInstanceUID)
         for frame in FramePolicy.uniform(3).select(frameCount: loop.metadata.numberOfFrames).indices {
             let stem = study.appendingPathComponent("\(instance)-f\(String(format: "%03d", frame))").path
             let source = try PNGFile.read(stem + "-source.png")

@@ -4,6 +4,8 @@ import FoundationXML
 #endif
 import XCTest
 @testable import Evaluation
+@testable import Reports
+import SonoKitTestSupport
 
 /// The SVG plots are well-formed XML (parsed by Foundation's XMLParser) and contain what a reader
 /// needs: the data marks, axes with ticks and labels, a title and a legend.

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// The short plain-text summary `sonokit evaluate` prints on the terminal: per level, the counts,

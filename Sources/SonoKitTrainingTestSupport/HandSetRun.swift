@@ -1,6 +1,7 @@
 import CNN
 import Evaluation
 import Foundation
+import SonoKitCore
 import Preprocess
 import Training
 
@@ -25,7 +26,7 @@ public enum HandSetRun {
     public static func write(to directory: String, size: Int = 64, crop: CropMode = .regions,
                              frames: FramePolicy = .uniform(2), threshold: Double = 0.5) throws -> TrainedRun {
         let spec = NetworkSpec(architecture: .small, headUnits: 2, headDropout: 0, widths: [4], inputSize: size)
-        var rng = CNN.SplitMix64(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let model = try spec.make(rng: &rng)
         var values: [String: Tensor] = [:]
         var kernel = [Float](repeating: 0, count: 3 * 3 * 3 * 4)

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// The ROC curve with its pointwise confidence band, the chance diagonal and the operating point.

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// Colours of the Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.

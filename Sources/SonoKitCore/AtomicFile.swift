@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Writes files so that a reader (or a run killed mid-write) sees the old file or the new one,
+/// never half of one: the bytes go to a temporary file in the destination folder, which is then
+/// renamed over the destination (rename is atomic on one file system). The temporary name holds
+/// the process id and a UUID, so concurrent writers of one destination never share it.
+public enum AtomicFile {
+    /// A failed write: the destination and the reason (the system's, or what could not be done).
+    public struct WriteError: Error, CustomStringConvertible, Equatable {
+        public let path: String
+        public let reason: String
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
+        public var description: String { "\(path): cannot write: \(reason)" }
+    }
+
+    /// Writes `data` to `url` (creating its folder), optionally with POSIX `permissions` (e.g.
+    /// 0o600 for a secret) set before the file becomes visible under its name.
+    public static func write(_ data: Data, to url: URL, permissions: Int? = nil) throws {
+        let folder = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw WriteError(path: url.path, reason: "cannot create the folder \(folder.path): \(error.localizedDescription)")
+        }
+        let temporary = temporaryURL(for: url)
+        let attributes: [FileAttributeKey: Any]? = permissions.map { [.posixPermissions: $0] }
+        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: attributes) else {
+            throw WriteError(path: url.path, reason: "cannot create a temporary file in \(folder.path)")
+        }
+        try replace(url, with: temporary)
+    }
+
+    public static func write(_ data: Data, to path: String, permissions: Int? = nil) throws {
+        try write(data, to: URL(fileURLWithPath: path), permissions: permissions)
+    }
+
+    /// A fresh temporary name in `url`'s folder, for writers that produce the file themselves
+    /// (a C library, a weights writer) before `replace(_:with:)`.
+    public static func temporaryURL(for url: URL) -> URL {
+        url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UUID().uuidString).tmp")
+    }
+
+    /// Renames `temporary` over `url`; on failure the temporary file is removed.
+    public static func replace(_ url: URL, with temporary: URL) throws {
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw WriteError(path: url.path, reason: reason)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import CNN
+import Catalog
+import Evaluation
+import Foundation
+import Manifest
+import Preprocess
+import Training
+
+/// `demo`: the user's path on the bundled SampleStudies/, as the typed options of each workflow
+/// (ingest, validate, split, train, evaluate, predict) and the command line a user would type for
+/// it. The caller runs the steps in order and shows each command line; `predictStep()` needs the
+/// splits file that the split step writes.
+public struct DemoWorkflow {
+    public struct Options: Sendable {
+        /// Folder for the outputs.
+        public var output = "demo-output"
+        /// The sample export, with labels.csv inside.
+        public var samples = "SampleStudies"
+        public init() {}
+    }
+
+    /// One step: its title, the command line shown for it, and the workflow's options.
+    public struct Step<StepOptions> {
+        public var number: Int
+        public var title: String
+        /// `sonokit <commandLine>` is what a user would type.
+        public var commandLine: String
+        public var options: StepOptions
+    }
+
+    public let options: Options
+    public let labels: String
+    public let catalog: String
+    public let splits: String
+    public let run: String
+    public let reports: String
+    /// True when the ImageNet VGG16 weights are installed: the demo then trains vgg16 on the
+    /// frozen base, else `small` from scratch.
+    public let hasImageNet: Bool
+
+    public let ingest: Step<IngestWorkflow.Options>
+    public let validate: Step<ManifestInput>
+    public let split: Step<ManifestWorkflow.SplitOptions>
+    public let train: Step<TrainWorkflow.Options>
+    public let evaluate: Step<EvaluateWorkflow.Options>
+
+    /// Checks that the samples are there and creates the output folder.
+    public init(_ options: Options) throws {
+        self.options = options
+        let samples = options.samples, output = options.output
+        labels = (samples as NSString).appendingPathComponent("labels.csv")
+        guard FileManager.default.fileExists(atPath: labels) else {
+            throw WorkflowError.failed("\(labels): not found; run the demo from the repository root or pass --samples DIR")
+        }
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+        catalog = path("catalog.sqlite")
+        splits = path("splits.csv")
+        run = path("run")
+        reports = path("reports")
+        let classes = try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant")
+        let classArguments = "--classes benign,malignant --positive malignant"
+        let input = ManifestInput(manifest: labels, catalog: catalog, classes: classes)
+
+        ingest = Step(number: 1, title: "index the export", commandLine: "ingest \(samples) --catalog \(catalog)",
+                      options: IngestWorkflow.Options(folders: [samples], catalog: catalog))
+        validate = Step(number: 2, title: "validate the labels", commandLine: "manifest validate \(labels) --catalog \(catalog) \(classArguments)",
+                        options: input)
+        split = Step(number: 3, title: "split by patient (train / validation / test)",
+                     commandLine: "manifest split \(labels) --catalog \(catalog) \(classArguments) --group patient_id --stratify label "
+                         + "--ratios 0.6,0.2,0.2 --seed 7 -o \(splits)",
+                     options: ManifestWorkflow.SplitOptions(input: input, plan: try SplitPlan.ratios([0.6, 0.2, 0.2]).validated(),
+                                                           planText: "ratios=0.6,0.2,0.2", seed: 7, output: splits))
+
+        // vgg16 (the reference recipe, frozen ImageNet base, feature cache) when its weights are
+        // installed, else the small network trained from scratch.
+        hasImageNet = (try? PretrainedWeights.vgg16ImageNet()) != nil
+        var config: TrainingConfig
+        let modelArguments: String
+        if hasImageNet {
+            config = TrainingConfig(network: NetworkSpec(architecture: .vgg16, inputSize: 224), preprocess: PreprocessConfig())
+            config.epochs = 10
+            modelArguments = "--model vgg16 --epochs 10"
+        } else {
+            let preprocess = PreprocessConfig(normalize: .unit, size: 64)
+            config = TrainingConfig(network: NetworkSpec(architecture: .small, inputSize: 64), preprocess: preprocess)
+            config.epochs = 8
+            config.batchSize = 16
+            config.augmentation = .flip
+            config.seed = 1
+            modelArguments = "--model small --epochs 8 --batch 16 --size 64 --normalize unit --augment flip --seed 1"
+        }
+        train = Step(number: 4, title: "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))",
+                     commandLine: "train \(labels) --catalog \(catalog) \(classArguments) --splits \(splits) \(modelArguments) -o \(run)",
+                     options: TrainWorkflow.Options(manifest: input, splits: splits, config: config, runDirectory: run))
+
+        // Study-level evaluation of the test split, threshold fitted on the validation split.
+        var evaluation = EvaluateWorkflow.Options(runDirectory: run)
+        evaluation.split = "test"
+        evaluation.catalog = catalog
+        evaluate = Step(number: 5, title: "evaluate the test split (study level, CIs, calibration, HTML)",
+                        commandLine: "evaluate \(run) --split test --catalog \(catalog)", options: evaluation)
+    }
+
+    /// A run folder left by an earlier demo is removed before training (a new run, not a resume).
+    public func removePreviousRun() throws {
+        if FileManager.default.fileExists(atPath: (run as NSString).appendingPathComponent("config.json")) {
+            try FileManager.default.removeItem(atPath: run)
+        }
+    }
+
+    /// Step 6: predict every study of the test split (the files of its patients' studies), with
+    /// HTML pages and DICOM SRs. Needs the splits file of step 3.
+    public func predictStep() throws -> Step<PredictWorkflow.Options> {
+        let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog)
+        var predict = PredictWorkflow.Options(runDirectory: run, inputs: testFiles.paths, output: reports)
+        predict.html = true
+        predict.sr = true
+        return Step(number: 6, title: "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)",
+                    commandLine: "predict \(run) <\(testFiles.paths.count) files of the test split> -o \(reports) --html --sr",
+                    options: predict)
+    }
+
+    /// The image files of the studies whose patients the splits file puts in "test" (studies
+    /// named by `study_uid` in the manifest, resolved through the catalog).
+    public static func testSplitFiles(labels: String, splits: String, catalog: String) throws -> (paths: [String], studies: Int) {
+        let assignment = try SplitsFile.read(path: splits)
+        let manifest = try ManifestParser.parse(data: try Data(contentsOf: URL(fileURLWithPath: labels)), file: labels,
+                                                directory: (labels as NSString).deletingLastPathComponent,
+                                                classes: try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant"))
+        let store = try Catalog(path: catalog)
+        var paths: [String] = [], studies = 0
+        for row in manifest.rows {
+            guard let patient = row.patientID, assignment.split(of: patient) == "test",
+                  case .studyUID(let uid)? = row.reference else { continue }
+            let files = try store.instances(forStudy: uid).filter(\.isImage).map(\.path)
+            if !files.isEmpty { studies += 1; paths += files }
+        }
+        guard !paths.isEmpty else { throw WorkflowError.failed("\(splits): no study of the test split found in \(catalog)") }
+        return (paths.sorted(), studies)
+    }
+}

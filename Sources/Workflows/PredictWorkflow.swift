@@ -1,0 +1,272 @@
+import Catalog
+import DICOM
+import Evaluation
+import Foundation
+import Imaging
+import Preprocess
+import Reports
+import SonoKitCore
+import Training
+
+/// `predict`: one report per study from a trained run (JSON, CSV; HTML pages and DICOM SRs on
+/// request), with pseudonymous keys only unless identifiers are asked for.
+public struct PredictWorkflow {
+    /// Preprocessing values given on the command line. Preprocessing belongs to the model card:
+    /// these exist only to refuse a value that differs from the card with a sentence.
+    public struct PreprocessingRequest: Sendable, Equatable {
+        public var frames: String?
+        public var crop: String?
+        public var window: String?
+        public var aspect: String?
+        public var interpolation: String?
+        public var normalize: String?
+        public var size: Int?
+        public init(frames: String? = nil, crop: String? = nil, window: String? = nil, aspect: String? = nil,
+                    interpolation: String? = nil, normalize: String? = nil, size: Int? = nil) {
+            self.frames = frames
+            self.crop = crop
+            self.window = window
+            self.aspect = aspect
+            self.interpolation = interpolation
+            self.normalize = normalize
+            self.size = size
+        }
+    }
+
+    public struct Options: Sendable {
+        /// The run folder written by `train`.
+        public var runDirectory: String
+        /// DICOM files, folders of them, or catalogs (.sqlite); empty: the catalog the run was
+        /// trained with (its config.json records it).
+        public var inputs: [String]
+        /// The output folder (created).
+        public var output: String
+        public var html = false
+        public var sr = false
+        public var includeIdentifiers = false
+        /// Folder of the on-disk cache of preprocessed frames (does not change results).
+        public var frameCache: String?
+        public var preprocessing = PreprocessingRequest()
+
+        public init(runDirectory: String, inputs: [String], output: String) {
+            self.runDirectory = runDirectory
+            self.inputs = inputs
+            self.output = output
+        }
+    }
+
+    public struct Result {
+        public var reports: [PredictionReport]
+        public var failed: [PredictionStudyFailure]
+        public var unreadableFiles: Int
+        public var frames: Int
+        public var studies: Int
+        public var seconds: Double
+        public var card: ModelCard
+        public var model: PredictionModel
+        public var rule: PredictionDecisionRule
+    }
+
+    public let options: Options
+    public let events: WorkflowEvents
+
+    public init(_ options: Options, events: WorkflowEvents = .silent) {
+        self.options = options
+        self.events = events
+    }
+
+    public func run() throws -> Result {
+        let started = Date()
+        let output = options.output, includeIdentifiers = options.includeIdentifiers
+        let trained: TrainedRun
+        do { trained = try TrainedRun(directory: options.runDirectory) } catch { throw WorkflowError.failed("\(error)") }
+        try Self.refuseChanges(options.preprocessing, card: trained.card)
+        // The HTML pages need each frame's preprocessed picture again (for Grad-CAM): a frame
+        // cache, temporary unless one was given, spares preprocessing every frame twice.
+        var temporaryCache: URL? = nil
+        if options.frameCache == nil && options.html {
+            temporaryCache = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-predict-frames-\(UUID().uuidString)")
+        }
+        defer { if let temporaryCache { try? FileManager.default.removeItem(at: temporaryCache) } }
+        if let folder = options.frameCache.map({ URL(fileURLWithPath: $0, isDirectory: true) }) ?? temporaryCache {
+            trained.frameCache = FrameCache(directory: folder, maxBytes: 2048 << 20)
+        }
+        guard let threshold = trained.card.threshold else {
+            throw WorkflowError.failed("\(options.runDirectory)/model-card.json has no threshold: the run did not fit one on a validation split; retrain with a validation split")
+        }
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let secret = try PredictionKeys.secret(inOutputFolder: output)
+
+        // 1. The instances, grouped by study (inputs sorted by study so progress counts studies).
+        var collected = try PredictionInputs.collect(try inputs(of: trained), secret: secret)
+        let keys = PredictionKeys(secret: secret, catalogStudyKeys: collected.catalogStudyKeys)
+        collected.instances.sort { ($0.studyInstanceUID, $0.path) < ($1.studyInstanceUID, $1.path) }
+        guard !collected.instances.isEmpty else {
+            throw WorkflowError.failed("no DICOM image instances under \(includeIdentifiers ? options.inputs.joined(separator: ", ") : "the inputs")"
+                                 + (collected.unreadable.isEmpty ? "" : " (\(collected.unreadable.count) unreadable files, see \(output)/unreadable-files.csv)"))
+        }
+        try writeUnreadable(collected.unreadable, keys: keys)
+        let studyOrder = collected.instances.map(\.studyInstanceUID)
+        let studiesDoneAfter = Self.studiesCompleted(after: studyOrder)
+        let studyCount = Set(studyOrder).count
+
+        // 2. The network on every frame (decode + preprocess on all cores, a chunk ahead).
+        let inferenceInputs = collected.instances.map {
+            InferenceInput(path: $0.path, sopInstanceUID: $0.sopInstanceUID, studyKey: keys.studyKey($0.studyInstanceUID), patientKey: "")
+        }
+        let inference = try trained.predict(instances: inferenceInputs) { done, _ in
+            events.progress("predict", studiesDoneAfter[done], studyCount, Date().timeIntervalSince(started), "studies")
+        }
+        events.progressFinished("predict")
+
+        // 3. Reports.
+        let pathToUID = Dictionary(collected.instances.map { ($0.path, $0.sopInstanceUID) }, uniquingKeysWith: { a, _ in a })
+        var failures: [String: [String]] = [:]
+        for f in inference.failures {
+            guard let uid = pathToUID[f.path] else { continue }
+            failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
+        }
+        let frames = inference.frames.map(PredictedFrame.init)
+        let card = trained.card
+        let model = PredictionModel(card: card)
+        let rule = PredictionDecisionRule(aggregation: card.aggregation, threshold: threshold,
+                                          thresholdSource: Self.thresholdSource(threshold))
+        let builder = PredictionReportBuilder(model: model, rule: rule, keys: keys, includeIdentifiers: includeIdentifiers)
+        let instancesByStudy = Dictionary(grouping: collected.instances, by: \.studyInstanceUID)
+        let (reports, failed) = try builder.build(instances: collected.instances, frames: frames, failures: failures) { studyUID in
+            guard let first = instancesByStudy[studyUID]?.first, let file = try? DicomFile(path: first.path) else { return nil }
+            return PredictionStudyIdentifiers(patient: file.identifiers, accessionNumber: file.metadata.accessionNumber)
+        }
+        for report in reports {
+            try PredictionFiles.write(report.jsonData(), to: path("\(report.studyKey).json"))
+        }
+        try PredictionFiles.write(PredictionCSV.text(reports: reports, failed: failed), to: path("predictions.csv"))
+
+        // 4. HTML and SR.
+        let framesByInstance = Dictionary(grouping: inference.frames, by: \.sopInstanceUID)
+        let studyUIDByKey = Dictionary(instancesByStudy.keys.map { (keys.studyKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+        if options.html {
+            for report in reports {
+                let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!
+                let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys)
+                try PredictionHTML.writeStudyPage(report, pictures: pictures, outputFolder: output)
+            }
+            try PredictionHTML.writeIndex(reports: reports, failed: failed, outputFolder: output)
+        }
+        if options.sr {
+            for report in reports {
+                let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!.filter { framesByInstance[$0.sopInstanceUID] != nil }
+                let used = members.reduce(into: [String: [Int]]()) { $0[$1.sopInstanceUID] = framesByInstance[$1.sopInstanceUID]!.map(\.frameIndex).sorted() }
+                let document = StudyReportSR.document(for: report, instances: members, framesUsed: used,
+                                                      softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers)
+                try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
+            }
+        }
+        return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: inference.frames.count,
+                      studies: studyCount, seconds: Date().timeIntervalSince(started), card: card, model: model, rule: rule)
+    }
+
+    /// The inputs given, else the catalog the run was trained with.
+    func inputs(of run: TrainedRun) throws -> [String] {
+        if !options.inputs.isEmpty { return options.inputs }
+        guard let catalog = run.config?.catalog else {
+            throw WorkflowError.invalidInput("\(run.files.config.path) records no catalog: give DICOM files, folders or a catalog to predict on")
+        }
+        return [catalog]
+    }
+
+    private func path(_ name: String) -> String { (options.output as NSString).appendingPathComponent(name) }
+
+    /// Refuses preprocessing values that differ from the model card's.
+    static func refuseChanges(_ request: PreprocessingRequest, card: ModelCard) throws {
+        let c = card.preprocess
+        func refuse(_ option: String, _ given: String, _ card: String) throws {
+            throw WorkflowError.invalidInput("--\(option) \(given) would change the model card's preprocessing (\(option) \(card)); "
+                                             + "predict always preprocesses as the model was trained. Drop the option.")
+        }
+        if let frames = request.frames { let p = try? FramePolicy(parsing: frames); if p != c.frames { try refuse("frames", frames, c.frames.text) } }
+        if let crop = request.crop, CropMode(rawValue: crop) != c.crop { try refuse("crop", crop, c.crop.rawValue) }
+        if let aspect = request.aspect, AspectPolicy(rawValue: aspect) != c.aspect { try refuse("aspect", aspect, c.aspect.rawValue) }
+        if let interpolation = request.interpolation, Interpolation(rawValue: interpolation) != c.interpolation {
+            try refuse("interpolation", interpolation, c.interpolation.rawValue)
+        }
+        if let normalize = request.normalize, Normalization(rawValue: normalize) != c.normalize { try refuse("normalize", normalize, c.normalize.rawValue) }
+        if let size = request.size, size != c.size { try refuse("size", String(size), String(c.size)) }
+        if let window = request.window {
+            let parts = window.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let given = parts.count == 2 ? VOIWindow(center: parts[0], width: parts[1]) : nil
+            if given == nil || given != c.window { try refuse("window", window, c.window.map { "\($0.center),\($0.width)" } ?? "none (the file's own)") }
+        }
+    }
+
+    private func writeUnreadable(_ unreadable: [(path: String, reason: String)], keys: PredictionKeys) throws {
+        var text = "file_key,reason\n"
+        for u in unreadable.sorted(by: { $0.path < $1.path }) {
+            let key = options.includeIdentifiers ? u.path : keys.fileKey(u.path)
+            text += PredictionCSV.quote(key) + "," + PredictionCSV.quote(PredictionInputs.scrub(u.reason, path: u.path, key: key, keep: options.includeIdentifiers)) + "\n"
+        }
+        try PredictionFiles.write(text, to: path("unreadable-files.csv"))
+    }
+
+    /// studiesCompleted[k] = number of studies whose instances are all among the first k
+    /// (instances sorted by study).
+    public static func studiesCompleted(after studyOrder: [String]) -> [Int] {
+        var out = [Int](repeating: 0, count: studyOrder.count + 1)
+        for k in 1...max(studyOrder.count, 1) where k <= studyOrder.count {
+            let finished = k == studyOrder.count || studyOrder[k] != studyOrder[k - 1]
+            out[k] = out[k - 1] + (finished ? 1 : 0)
+        }
+        return out
+    }
+
+    public static func thresholdSource(_ t: ThresholdChoice) -> String {
+        guard let f = t.fittedOn else { return "model card: fixed threshold" }
+        return "model card: \(t.rule) fitted on the \(f.split) split at \(f.level.rawValue) level"
+            + (f.aggregation.map { " (\($0) aggregation)" } ?? "") + ", \(f.samples) samples"
+    }
+
+    /// The pictures of a study's frames: source with crop box, network input, Grad-CAM. The
+    /// Grad-CAMs of a study are computed one after another before any picture is drawn: the
+    /// network's OpenMP threads spin between calls, and interleaving them with PNG encoding on 2
+    /// cores doubled the time of `--html`.
+    static func pictures(of members: [PredictionInstance], frames: [String: [FrameResult]], run: TrainedRun,
+                         keys: PredictionKeys) throws -> [PredictionFramePictures] {
+        let pre = run.preprocessor
+        var prepared: [(instance: PredictionInstance, source: MemoizedFrames, frame: PreprocessedFrame, probability: Double)] = []
+        for instance in members {
+            guard let scored = frames[instance.sopInstanceUID], let file = try? DicomFile(path: instance.path) else { continue }
+            let source = MemoizedFrames(file)
+            guard let processed = try? pre.process(source) else { continue }
+            let probability = Dictionary(scored.map { ($0.frameIndex, $0.probability) }, uniquingKeysWith: { a, _ in a })
+            for frame in processed.frames {
+                if let p = probability[frame.frameIndex] { prepared.append((instance, source, frame, p)) }
+            }
+        }
+        let heatmaps = try prepared.map { try run.gradCAM(of: $0.frame) }
+        return try zip(prepared, heatmaps).map { item, heat in
+            let decoded = try item.source.decodeRGB(frame: item.frame.frameIndex, window: run.card.preprocess.window)
+            let boxed = PreviewPictures.drawing(item.frame.crop.box, on: decoded, colour: PreviewPictures.colour(of: item.frame.crop.source))
+            return PredictionFramePictures(instanceKey: keys.instanceKey(item.instance.sopInstanceUID), frameIndex: item.frame.frameIndex,
+                                           probability: item.probability, source: boxed, input: item.frame.image, heatmap: heat)
+        }
+    }
+}
+
+
+extension PredictedFrame {
+    /// A scored frame as the reports take it.
+    public init(_ frame: FrameResult) {
+        self.init(sopInstanceUID: frame.sopInstanceUID, frameIndex: frame.frameIndex, probability: frame.probability,
+                  crop: frame.crop, decode: frame.decode, warnings: frame.warnings)
+    }
+}
+
+extension PredictionModel {
+    /// The model as a prediction report names it, from the run's model card.
+    public init(card: ModelCard) {
+        self.init(modelID: card.modelID, architecture: card.architecture, weightsSHA256: card.weightsSHA256, weightsOrigin: card.weightsOrigin,
+                  classes: card.classes, positiveClass: card.positiveClass,
+                  deviceUID: PredictionModel.deviceUID(modelID: card.modelID, weightsSHA256: card.weightsSHA256),
+                  preprocessingHash: card.preprocessHash, softwareVersions: card.softwareVersions, createdAt: card.createdAt)
+    }
+}

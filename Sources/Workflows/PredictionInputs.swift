@@ -1,0 +1,60 @@
+import Catalog
+import DICOM
+import Foundation
+import Reports
+
+/// The instances `predict` runs on, from files, folders and catalogs.
+public enum PredictionInputs {
+    public struct Collected {
+        public var instances: [PredictionInstance] = []
+        public var unreadable: [(path: String, reason: String)] = []
+        public var catalogStudyKeys: [String: String] = [:]
+    }
+
+    public static func isCatalog(_ path: String) -> Bool {
+        guard path.hasSuffix(".sqlite") || path.hasSuffix(".db") else { return false }
+        var folder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &folder) && !folder.boolValue
+    }
+
+    public static func collect(_ inputs: [String], secret: Data) throws -> Collected {
+        var out = Collected()
+        var seen = Set<String>()
+        for input in inputs {
+            if isCatalog(input) {
+                let catalog: Catalog
+                do { catalog = try Catalog(path: input) } catch { throw WorkflowError.failed("\(input): cannot open the catalog: \(error)") }
+                for i in try catalog.allInstances() where i.isImage && !seen.contains(i.sopInstanceUID) {
+                    seen.insert(i.sopInstanceUID)
+                    out.catalogStudyKeys[i.studyInstanceUID] = i.studyKey
+                    out.instances.append(PredictionInstance(path: i.path, sopClassUID: i.sopClassUID, sopInstanceUID: i.sopInstanceUID,
+                                                            seriesInstanceUID: i.seriesInstanceUID, studyInstanceUID: i.studyInstanceUID,
+                                                            modality: i.modality, manufacturer: i.manufacturer))
+                }
+                continue
+            }
+            let files: [ExportFile]
+            do { files = try ExportWalker.files(under: [input]) } catch { throw WorkflowError.failed("\(error)") }
+            for f in files where DicomFile.looksLikeDICOM(path: f.path) {
+                do {
+                    let file = try DicomFile(path: f.path)
+                    let m = file.metadata
+                    guard m.isImage, !file.isDICOMDIR, !seen.contains(m.sopInstanceUID) else { continue }
+                    seen.insert(m.sopInstanceUID)
+                    out.instances.append(PredictionInstance(path: f.path, sopClassUID: m.sopClassUID, sopInstanceUID: m.sopInstanceUID,
+                                                            seriesInstanceUID: m.seriesInstanceUID, studyInstanceUID: m.studyInstanceUID,
+                                                            modality: m.modality, manufacturer: m.manufacturer))
+                } catch {
+                    out.unreadable.append((f.path, "\(error)"))
+                }
+            }
+        }
+        return out
+    }
+
+    /// A failure message without the file's path (paths of exports often hold patient names):
+    /// the path is replaced by the key, unless identifiers were asked for.
+    public static func scrub(_ reason: String, path: String, key: String, keep: Bool) -> String {
+        keep ? reason : reason.replacingOccurrences(of: path, with: key)
+    }
+}

@@ -1,0 +1,118 @@
+import CNN
+import Catalog
+import Foundation
+import Manifest
+import Preprocess
+import SonoKitCore
+import Training
+
+/// `train`: a classifier trained on a validated manifest's train split, validated every epoch,
+/// leaving a run folder (config, history, checkpoints, pseudonymised input copies, model card).
+///
+/// Two steps, so that a caller can say what is about to happen: `init` validates the manifest
+/// and prepares the data and caches (nothing is written); `run()` trains.
+public final class TrainWorkflow {
+    public struct Options: Sendable {
+        public var manifest: ManifestInput
+        /// The splits file from `manifest split` (patient_id,split).
+        public var splits: String
+        /// With a k-fold splits file: validate on foldK, train on the other folds.
+        public var fold: Int?
+        /// Every training option (network, optimiser, epochs, seed, preprocessing, ...); the
+        /// workflow fills in what comes from the inputs (hashes, classes, splits, catalog).
+        public var config: TrainingConfig
+        /// Folder of cached base features (nil: feature-cache/ next to the catalog).
+        public var featureCache: String?
+        public var noFeatureCache = false
+        /// Folder of cached preprocessed frames (nil: frame-cache/ next to the catalog) and its bound.
+        public var frameCache: String?
+        public var frameCacheLimitMiB = 2048
+        /// The run folder to create, or to continue when `resume`.
+        public var runDirectory: String
+        public var resume = false
+
+        public init(manifest: ManifestInput, splits: String, config: TrainingConfig, runDirectory: String) {
+            self.manifest = manifest
+            self.splits = splits
+            self.config = config
+            self.runDirectory = runDirectory
+        }
+    }
+
+    public struct Result {
+        public var run: TrainedRun
+        /// Epochs in the run's history.
+        public var epochs: Int
+        public var seconds: Double
+        public var usedFeatureCache: Bool
+        public var featuresComputed: Int
+        public var featuresFromCache: Int
+    }
+
+    public let options: Options
+    /// The config as trained (with the inputs' hashes, classes, splits and catalog).
+    public let config: TrainingConfig
+    /// The frames trained and validated on.
+    public let data: TrainingData
+    private let trainer: Trainer
+
+    /// Validates the manifest with the splits (a manifest with errors is refused, each error
+    /// reported as a warning), completes the config and prepares the data and caches.
+    public init(_ options: Options, events: WorkflowEvents = .silent) throws {
+        self.options = options
+        let input = options.manifest
+        let assignment = try SplitsFile.read(path: options.splits)
+        let checked = try ManifestWorkflow.validate(input, splits: assignment, events: events)
+        guard checked.report.isValid else {
+            for issue in checked.report.errors { events.warning(issue.formatted(file: input.manifest)) }
+            throw WorkflowError.failed("\(input.manifest): \(checked.report.errors.count) validation error(s); nothing is trained on bad labels. Fix them (sonokit manifest validate lists warnings too) and run again.")
+        }
+        var config = options.config
+        if let fold = options.fold {
+            let name = "fold\(fold)"
+            guard assignment.splitNames.contains(name) else {
+                throw WorkflowError.failed("\(options.splits): --fold \(fold): no split '\(name)' (splits: \(assignment.splitNames.joined(separator: ", "))).")
+            }
+            config.validationSplit = name
+            config.trainSplits = assignment.splitNames.filter { $0 != name && $0.hasPrefix("fold") }
+        }
+        config.manifestHash = try RunDirectory.sha256(file: URL(fileURLWithPath: input.manifest))
+        config.splitsHash = try RunDirectory.sha256(file: URL(fileURLWithPath: options.splits))
+        config.classes = checked.resolved.classes.classes
+        config.positiveClass = checked.resolved.classes.positive
+        config.catalog = URL(fileURLWithPath: input.catalog).standardizedFileURL.path
+        do { try config.validate() } catch { throw WorkflowError.failed("\(error)") }
+        self.config = config
+
+        let pre = config.preprocess
+        data = try TrainingData.make(checked.resolved, trainSplits: config.trainSplits, validationSplit: config.validationSplit,
+                                     frames: pre.frames)
+        let catalogFolder = URL(fileURLWithPath: input.catalog).deletingLastPathComponent()
+        let frameCacheURL = options.frameCache.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? catalogFolder.appendingPathComponent("frame-cache")
+        let store = FrameStore(preprocessor: FramePreprocessor(config: pre, cache: FrameCache(directory: frameCacheURL,
+                                                                                              maxBytes: Int64(options.frameCacheLimitMiB) << 20)))
+        let features = options.noFeatureCache ? nil
+            : FeatureCache(directory: options.featureCache.map { URL(fileURLWithPath: $0) } ?? catalogFolder.appendingPathComponent("feature-cache"))
+        trainer = Trainer(config: config, data: data, store: store, featureCache: features, run: RunDirectory(options.runDirectory))
+        // The run keeps copies of its inputs with patient ids replaced by the catalog's keys
+        // (no patient identifier in any output), from which evaluate re-resolves the splits.
+        let patientKey = try openExistingCatalog(input.catalog).pseudonymizer.patientKey
+        let parsed = try Manifest.load(path: input.manifest, delimiter: input.delimiter, classes: checked.resolved.classes)
+        trainer.inputCopies = (try parsed.pseudonymizedCSV(patientKey: patientKey),
+                               try SplitsFile.data(assignment.pseudonymized(patientKey: patientKey),
+                                                   comments: ["copy of \(URL(fileURLWithPath: options.splits).lastPathComponent) with patient_id as pseudonymous patient keys"]))
+        trainer.log = events.log
+        trainer.logIsTerminal = events.logIsTerminal
+    }
+
+    /// Trains (or continues a resumed run) and returns the finished run.
+    public func run() throws -> Result {
+        let start = Date()
+        let finished: TrainedRun
+        do { finished = try trainer.fit(resume: options.resume) } catch let error as TrainingError { throw WorkflowError.failed("\(error)") }
+        let epochs = try String(contentsOf: finished.files.history, encoding: .utf8).split(separator: "\n").count - 1
+        return Result(run: finished, epochs: epochs, seconds: Date().timeIntervalSince(start), usedFeatureCache: trainer.usedFeatureCache,
+                      featuresComputed: trainer.featuresComputed,
+                      featuresFromCache: data.train.count + data.validation.count - trainer.featuresComputed)
+    }
+}
