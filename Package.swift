@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sonokit", targets: ["sonokit"]),
+        .executable(name: "sonokit-bench", targets: ["sonokit-bench"]),
         // The libraries, for programs that use SonoKit without the CLI (layers as in ARCHITECTURE.md).
         .library(name: "Workflows", targets: ["Workflows"]),
         .library(name: "DICOM", targets: ["DICOM"]),
@@ -124,10 +125,22 @@ let package = Package(
         ),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
-        // MARK: The command-line tool
+        // MARK: The command-line tools: `sonokit` (user commands) and `sonokit-bench` (benchmarks),
+        // thin ArgumentParser shells over the workflows, sharing the option groups and output
+        // helpers of SonoKitCLI.
+        .target(
+            name: "SonoKitCLI",
+            dependencies: ["Workflows", "Preprocess", "DICOM", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: releaseFlags
+        ),
+        .executableTarget(
+            name: "sonokit-bench",
+            dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/sonokit-bench",
             swiftSettings: releaseFlags
         ),
     ],

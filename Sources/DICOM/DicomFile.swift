@@ -15,7 +15,7 @@ public final class DicomFile {
 
     /// When true (the default), JPEG baseline 8-bit colour frames are decoded by libjpeg-turbo,
     /// which gives DCMTK's RGB (same colour handling, IDCT and upsampling; see CDCMTK/FastJPEG.cpp)
-    /// several times faster (`sonokit bench reader`, SampleStudies' YBR_FULL_422 frames: about 100
+    /// several times faster (`sonokit-bench reader`, SampleStudies' YBR_FULL_422 frames: about 100
     /// -> 600 frames/s on one core); false forces DCMTK for every frame (reference comparisons).
     /// Each `DecodedFrame` records which decoder ran, and why DCMTK did when libjpeg-turbo could not.
     public var allowsLibjpegTurbo = true

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import Evaluation
 import Foundation
 import Reports

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import DICOM
 import Foundation
 import SonoKitCore

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import Catalog
 import Foundation
 import Manifest

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import Foundation
 import Reports
 import Training

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import CNN
 import Foundation
 import Manifest

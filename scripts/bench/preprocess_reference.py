@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The reference pipeline for `sonokit bench preprocess`: what a user would write with pydicom,
+"""The reference pipeline for `sonokit-bench preprocess`: what a user would write with pydicom,
 Pillow and numpy, run on the same frames and crop boxes SonoKit uses.
 
 Per instance: pydicom.dcmread -> .pixel_array (pydicom decodes every frame and converts YBR to RGB)
@@ -10,7 +10,7 @@ means; what keras.applications.vgg16.preprocess_input does).
 
     python3 scripts/bench/preprocess_reference.py --worklist work.json --processes 2 --repeats 3
 
-The work list (written by `sonokit bench preprocess`) is JSON:
+The work list (written by `sonokit-bench preprocess`) is JSON:
   {"size": 224, "items": [{"path": "...", "frames": [0, 3], "crop": [x, y, width, height]}, ...]}
 Prints one line: RESULT {"frames": N, "seconds": best wall time, "processes": P, ...}.
 Imports and process start-up are outside the timed region (a pool is warmed up first).

@@ -2,15 +2,15 @@ import Foundation
 
 /// A one-line progress display on standard error, redrawn in place on a terminal (files/s, ETA)
 /// and silent when standard error is not a terminal (logs stay clean).
-final class ProgressLine {
+public final class ProgressLine {
     private let isTerminal = isatty(STDERR_FILENO) != 0
     private var lastDraw = 0.0
     private let label: String
 
-    init(_ label: String) { self.label = label }
+    public init(_ label: String) { self.label = label }
 
     /// Draws "label done/total  rate unit/s  ETA"; at most ten times a second.
-    func update(done: Int, total: Int, elapsed: Double, unit: String = "files") {
+    public func update(done: Int, total: Int, elapsed: Double, unit: String = "files") {
         guard isTerminal, done == total || elapsed - lastDraw >= 0.1 else { return }
         lastDraw = elapsed
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
@@ -20,11 +20,11 @@ final class ProgressLine {
     }
 
     /// Ends the line (on a terminal).
-    func finish() {
+    public func finish() {
         if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }

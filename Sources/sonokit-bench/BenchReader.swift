@@ -1,10 +1,11 @@
 import ArgumentParser
+import SonoKitCLI
 import Catalog
 import DICOM
 import Dispatch
 import Foundation
 
-/// `sonokit bench reader`: header-scan and decode throughput of the DICOM reader, per encoding,
+/// `sonokit-bench reader`: header-scan and decode throughput of the DICOM reader, per encoding,
 /// with 1 and with N threads.
 struct BenchReader: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct BenchReader: ParsableCommand {
         model. Best of --repeats runs.
 
         Example:
-          sonokit bench reader SampleStudies --threads 1,2
+          sonokit-bench reader SampleStudies --threads 1,2
         """
     )
 

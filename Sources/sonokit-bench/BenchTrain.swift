@@ -1,7 +1,8 @@
 import ArgumentParser
+import SonoKitCLI
 import Foundation
 
-/// `sonokit bench train`: the reference recipe's training — frozen VGG16 + head, Adam, 10 epochs,
+/// `sonokit-bench train`: the reference recipe's training — frozen VGG16 + head, Adam, 10 epochs,
 /// no augmentation — over SampleStudies' training frames, in SonoKit and in Keras, in one
 /// invocation: wall time and peak resident memory (each side in its own child process, wait4).
 ///
@@ -20,7 +21,7 @@ struct BenchTrain: ParsableCommand {
         tensorflow + keras for the anchor (pip install tensorflow-cpu keras); without it, SonoKit alone is measured.
 
         Example:
-          sonokit bench train --python /tmp/anchors/bin/python
+          sonokit-bench train --python /tmp/anchors/bin/python
         """
     )
 
@@ -32,7 +33,8 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Run SonoKit only.") var noAnchors = false
 
     func run() throws {
-        let me = "/proc/self/exe"
+        // The user's `sonokit`, built next to this benchmark.
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("sonokit").path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-bench-train-\(getpid())").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -46,7 +48,7 @@ struct BenchTrain: ParsableCommand {
             guard r.status == 0 else { throw CommandFailure("bench train: `\(step.dropFirst().joined(separator: " "))` failed:\n\(r.output)") }
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-        print("sonokit bench train: frozen VGG16 + head, Adam 1e-3, batch 32, \(epochs) epochs, no augmentation; "
+        print("sonokit-bench train: frozen VGG16 + head, Adam 1e-3, batch 32, \(epochs) epochs, no augmentation; "
               + "\(ProcessInfo.processInfo.activeProcessorCount) CPUs (shared machine: other jobs may run), load average \(load)")
 
         func sonokit(_ name: String) throws -> (seconds: Double, rss: Double, frames: Int) {

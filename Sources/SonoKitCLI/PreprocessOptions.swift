@@ -11,42 +11,44 @@ extension Normalization: ExpressibleByArgument {}
 /// The preprocessing options shared by every command that makes tensors (train, evaluate,
 /// predict, preview, bench preprocess), so that preprocessing cannot drift between them. Pull in
 /// with `@OptionGroup var preprocess: PreprocessOptions` and call `config()`.
-struct PreprocessOptions: ParsableArguments {
+public struct PreprocessOptions: ParsableArguments {
+    public init() {}
+
     @Option(help: ArgumentHelp("Frames per instance: all, first, middle, uniform:N or stride:K.", valueName: "policy"))
-    var frames: String = "uniform:8"
+    public var frames: String = "uniform:8"
 
     @Option(help: "Crop: regions (tissue regions of (0018,6011), falling back to auto), auto (moving / non-background pixels) or none.")
-    var crop: CropMode = .regions
+    public var crop: CropMode = .regions
 
     @Option(help: ArgumentHelp("Grayscale VOI window override as CENTER,WIDTH (never applied to colour).", valueName: "C,W"))
-    var window: String?
+    public var window: String?
 
     @Option(help: "Aspect: pad (keep geometry, centre on black), stretch (as Keras target_size) or crop (centre square).")
-    var aspect: AspectPolicy = .pad
+    public var aspect: AspectPolicy = .pad
 
     @Option(help: "Interpolation: area (antialiased when shrinking, bilinear when enlarging: Pillow BILINEAR), bilinear (no antialiasing) or nearest.")
-    var interpolation: Interpolation = .area
+    public var interpolation: Interpolation = .area
 
     @Option(help: "Normalisation for the weights: caffe (VGG16 Keras ImageNet: BGR minus means), imagenet (torchvision mean/std) or unit (/255).")
-    var normalize: Normalization = .caffe
+    public var normalize: Normalization = .caffe
 
     @Option(help: "Side of the square network input in pixels.")
-    var size: Int = 224
+    public var size: Int = 224
 
     @Option(help: ArgumentHelp("Folder of the on-disk cache of preprocessed 8-bit frames (safe to delete); none when not given.",
                                valueName: "dir"))
-    var frameCache: String?
+    public var frameCache: String?
 
     @Option(help: "Size bound of the frame cache in MiB (least recently used frames are evicted).")
-    var frameCacheLimitMb: Int = 2048
+    public var frameCacheLimitMb: Int = 2048
 
-    func validate() throws {
+    public func validate() throws {
         _ = try config()
         guard frameCacheLimitMb >= 1 else { throw ValidationError("--frame-cache-limit-mb must be at least 1") }
     }
 
     /// The pipeline for these options, with the frame cache when `--frame-cache` is given.
-    func preprocessor() throws -> FramePreprocessor {
+    public func preprocessor() throws -> FramePreprocessor {
         let cache = frameCache.map {
             FrameCache(directory: URL(fileURLWithPath: $0, isDirectory: true), maxBytes: Int64(frameCacheLimitMb) << 20)
         }
@@ -54,7 +56,7 @@ struct PreprocessOptions: ParsableArguments {
     }
 
     /// The configuration these options describe; a `ValidationError` names the bad option.
-    func config() throws -> PreprocessConfig {
+    public func config() throws -> PreprocessConfig {
         let policy: FramePolicy
         do { policy = try FramePolicy(parsing: frames) } catch { throw ValidationError("--frames \(error)") }
         var voi: VOIWindow? = nil

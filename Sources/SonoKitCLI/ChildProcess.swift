@@ -5,16 +5,16 @@ import Foundation
 
 /// A child process run to completion with its standard output captured and its peak resident
 /// memory (from wait4's rusage, the kernel's own accounting) reported.
-struct ChildProcessResult {
-    var status: Int32
-    var output: String
-    var peakRSSMiB: Double
+public struct ChildProcessResult {
+    public var status: Int32
+    public var output: String
+    public var peakRSSMiB: Double
 }
 
-enum ChildProcess {
+public enum ChildProcess {
     /// Runs `arguments[0]` (searched in PATH) with the given arguments; stderr is inherited
     /// unless `quietStderr`.
-    static func run(_ arguments: [String], environment: [String: String] = [:], quietStderr: Bool = false) throws -> ChildProcessResult {
+    public static func run(_ arguments: [String], environment: [String: String] = [:], quietStderr: Bool = false) throws -> ChildProcessResult {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
         var actions = posix_spawn_file_actions_t()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SonoKitCLI
 import Catalog
 import DICOM
 import Dispatch
@@ -6,7 +7,7 @@ import Foundation
 import Imaging
 import Preprocess
 
-/// `sonokit bench preprocess`: decode + crop + resample + normalise throughput of SonoKit against
+/// `sonokit-bench preprocess`: decode + crop + resample + normalise throughput of SonoKit against
 /// the pipeline a user would otherwise write (pydicom + Pillow + numpy), on the same frames and
 /// crop boxes, in one run, with 1 and N threads / processes.
 struct BenchPreprocess: ParsableCommand {
@@ -21,7 +22,7 @@ struct BenchPreprocess: ParsableCommand {
         --repeats runs each; the machine's other load affects both alike.
 
         Example:
-          sonokit bench preprocess SampleStudies --threads 1,2
+          sonokit-bench preprocess SampleStudies --threads 1,2
         """
     )
 

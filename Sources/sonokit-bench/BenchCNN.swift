@@ -1,9 +1,10 @@
 import ArgumentParser
+import SonoKitCLI
 import CNN
 import Foundation
 import SonoKitCore
 
-/// The work items of `sonokit bench cnn`; each maps to the anchors' model and mode.
+/// The work items of `sonokit-bench cnn`; each maps to the anchors' model and mode.
 enum BenchLine: String, CaseIterable, ExpressibleByArgument {
     case vgg16TrainFP32 = "vgg16-train-fp32"
     case vgg16InferFP32 = "vgg16-infer-fp32"
@@ -28,7 +29,7 @@ enum BenchLine: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
-/// `sonokit bench cnn`: SonoKit's CNN core against PyTorch (and Keras when installed) on the
+/// `sonokit-bench cnn`: SonoKit's CNN core against PyTorch (and Keras when installed) on the
 /// same work — same model, batch, 224x224x3 synthetic images, thread count — in one invocation.
 ///
 /// Every measurement runs in its own child process (SonoKit lines re-run this executable with
@@ -52,10 +53,10 @@ struct BenchCNN: ParsableCommand {
         are skipped elsewhere.
 
         Examples:
-          sonokit bench cnn --python /tmp/anchors/bin/python
-          sonokit bench cnn --python /tmp/anchors/bin/python --max-isa AVX2
-          sonokit bench cnn --lines vgg16-infer-fp32 vgg16-infer-bf16 --steps 3
-          sonokit bench cnn --no-anchors
+          sonokit-bench cnn --python /tmp/anchors/bin/python
+          sonokit-bench cnn --python /tmp/anchors/bin/python --max-isa AVX2
+          sonokit-bench cnn --lines vgg16-infer-fp32 vgg16-infer-bf16 --steps 3
+          sonokit-bench cnn --no-anchors
         """
     )
 
@@ -160,7 +161,7 @@ struct BenchCNN: ParsableCommand {
         // The cap applies to this process too (oneDNN reads it once, at its first use: here).
         for (k, v) in capEnvironment { setenv(k, v, 1) }
         let cpu = CPUInfo.current
-        print("sonokit bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, best of \(repeats), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+        print("sonokit-bench cnn: batch \(batch), 224x224x3, \(steps) timed steps after \(warmup) warm-up, best of \(repeats), \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
         print("CPU: \(cpu.model); oneDNN ISA \(cpu.isa)\(maxIsa.map { " (capped with --max-isa \($0.uppercased()); PyTorch ATEN_CPU_CAPABILITY=\(capEnvironment["ATEN_CPU_CAPABILITY"] ?? "?"))" } ?? " (native)")")
         let peak = measureFMAPeak()
         if let peak {
@@ -176,7 +177,7 @@ struct BenchCNN: ParsableCommand {
         }
         var featureError: String = "-"
         if lines.contains(where: { $0.precision == .bf16 }) {
-            if let r = try? ChildProcess.run([me, "bench", "cnn", "--feature-error-worker"], environment: capEnvironment), let obj = parseResult(r),
+            if let r = try? ChildProcess.run([me, "cnn", "--feature-error-worker"], environment: capEnvironment), let obj = parseResult(r),
                let e = obj["feature_error"] as? Double {
                 featureError = String(format: "%.2e (%@)", e, (obj["weights"] as? String) ?? "?")
             }
@@ -195,7 +196,7 @@ struct BenchCNN: ParsableCommand {
             let key = "\(line.anchorModel)/\(line.anchorMode)"
             let cached = anchorCache[key]
             for _ in 0..<repeats {
-                ours = best(ours, measure([me, "bench", "cnn", "--worker", line.rawValue] + common, quiet: false))
+                ours = best(ours, measure([me, "cnn", "--worker", line.rawValue] + common, quiet: false))
                 if cached == nil {
                     for (name, script) in anchorNames {
                         let m = measure([python, "\(anchors)/\(script)", "--model", line.anchorModel, "--mode", line.anchorMode] + common, quiet: true)
