@@ -9,7 +9,15 @@ import PackageDescription
 /// libraries come along through them). See ../shared/PLATFORM.md.
 let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "dcmsr", "oflog", "ofstd"]
 
-/// Release builds drop bounds checks in the hot loops (they are tested in debug builds).
+/// Release builds drop bounds and overflow checks in the modules with hot loops written in Swift
+/// (resampling and normalisation, colour conversion, pixel and PNG loops, bootstrap resampling,
+/// the seeded generator, the CNN's pooling and statistics loops, training's augmentation and batch
+/// assembly); the checks stay on in every
+/// debug build and test. Measured (`sonokit-bench preprocess SampleStudies --threads 1`, release,
+/// best of 3 interleaved runs, idle Zen 5): crop+resample+normalise 2,715 frames/s with
+/// -Ounchecked against 2,374 with -O (+14%); the whole pipeline, dominated by DCMTK and
+/// libjpeg-turbo decoding, 576 against 565. Modules without such loops (Catalog, Reports,
+/// Workflows, the executables) keep Swift's checks in release builds too.
 let releaseFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -59,8 +67,7 @@ let package = Package(
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest
         .target(
             name: "Catalog",
-            dependencies: ["DICOM", "SonoKitCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: releaseFlags
+            dependencies: ["DICOM", "SonoKitCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
 
@@ -110,8 +117,7 @@ let package = Package(
         // MARK: Reports: evaluation.html (inline SVG plots, PNG thumbnails), studies/frames CSV; per-study prediction reports (JSON, CSV, HTML), DICOM SR content
         .target(
             name: "Reports",
-            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore"],
-            swiftSettings: releaseFlags
+            dependencies: ["Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitCore"]
         ),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport",
                                                   "SonoKitTrainingTestSupport"]),
@@ -120,8 +126,7 @@ let package = Package(
         // typed options in, typed results out; the commands are thin shells over them
         .target(
             name: "Workflows",
-            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports"],
-            swiftSettings: releaseFlags
+            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports"]
         ),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
@@ -134,14 +139,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: releaseFlags
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "sonokit-bench",
             dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/sonokit-bench",
-            swiftSettings: releaseFlags
+            path: "Sources/sonokit-bench"
         ),
     ],
     swiftLanguageModes: [.v5],
