@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs the whole test suite. CI runs exactly this.
+# Ends with one closing line, "XCTest: N passed, F failed", read from the xUnit report (the
+# parallel runner prints only failures; SwiftPM's report counts skipped tests as passed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
-swift test --skip-build --parallel --num-workers 2
+report="$(mktemp -d)"
+trap 'rm -rf "$report"' EXIT
+swift test --skip-build --parallel --num-workers 2 --xunit-output "$report/xunit.xml"
+tests=$(grep -o 'tests="[0-9]*"' "$report/xunit.xml" | head -1 | tr -dc 0-9)
+failures=$(grep -o 'failures="[0-9]*"' "$report/xunit.xml" | head -1 | tr -dc 0-9)
+errors=$(grep -o 'errors="[0-9]*"' "$report/xunit.xml" | head -1 | tr -dc 0-9)
+echo "XCTest: $((tests - failures - errors)) passed, $((failures + errors)) failed"
