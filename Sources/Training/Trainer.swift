@@ -70,11 +70,15 @@ public final class Trainer {
         var progress = TrainingProgress(learningRate: config.learningRate)
         if resume {
             let previous = try RunJSON.read(TrainingConfig.self, from: run.config)
-            let differences = config.differences(from: previous)
+            // A run written before the catalog was recorded in config.json is continued as it was
+            // written: its config (and the checkpoint's hash of it) has no catalog.
+            var current = config
+            if previous.catalog == nil { current.catalog = nil }
+            let differences = current.differences(from: previous)
             guard differences.isEmpty else { throw TrainingError.resumeMismatch(run: run.path, differences: differences) }
             if FileManager.default.fileExists(atPath: run.lastOptimizer.path) {
                 let last = try Checkpoint.readLast(run: run)
-                guard last.state.configSHA256 == (try Checkpoint.configSHA256(config)) else {
+                guard last.state.configSHA256 == (try Checkpoint.configSHA256(current)) else {
                     throw TrainingError.resumeMismatch(run: run.path, differences: ["the checkpoint was written with another configuration than config.json"])
                 }
                 try model.load(namedTensors: last.model, source: run.lastOptimizer.path)

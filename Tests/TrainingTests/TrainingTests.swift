@@ -68,6 +68,37 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(history(resumed), history(reference))
     }
 
+    /// Runs written before config.json recorded the catalog are continued, not refused for the
+    /// field they could not have: killed without a catalog, resumed with one, the same weights.
+    func testResumeContinuesARunWrittenBeforeTheCatalogWasRecorded() throws {
+        var config = SampleStudiesFixture.tinyConfig(seed: 4, epochs: 2)
+        config.checkpointEveryBatches = 2
+        config.catalog = nil
+        let reference = try train(config, "uninterrupted")
+
+        let dir = work.appendingPathComponent("old-run")
+        let killed = try SampleStudiesFixture.trainer(config, directory: dir)
+        killed.extraCallbacks = [TrainingCallback("kill") { event, loop in
+            if event == .batchEnd, loop.progress.epoch == 1, loop.progress.batchesDone == 2 { throw SimulatedKill() }
+        }]
+        XCTAssertThrowsError(try killed.fit(resume: false)) { XCTAssertTrue($0 is SimulatedKill) }
+
+        var now = config
+        now.catalog = "/data/catalog.sqlite"
+        let resumed = try SampleStudiesFixture.trainer(now, directory: dir).fit(resume: true)
+        XCTAssertEqual(weights(resumed), weights(reference))
+        XCTAssertNil(try RunJSON.read(TrainingConfig.self, from: RunDirectory(dir.path).config).catalog,
+                     "the run's config.json stays as it was written")
+        // A run that recorded its catalog is still refused another one.
+        var moved = config
+        moved.catalog = "/data/a.sqlite"
+        _ = try train(moved, "new-run")
+        moved.catalog = "/data/b.sqlite"
+        XCTAssertThrowsError(try SampleStudiesFixture.trainer(moved, directory: work.appendingPathComponent("new-run")).fit(resume: true)) {
+            XCTAssertTrue("\($0)".contains("catalog"), "\($0)")
+        }
+    }
+
     func testResumeRefusesAChangedConfigurationAndNamesIt() throws {
         let config = SampleStudiesFixture.tinyConfig(epochs: 1)
         _ = try train(config, "run")
