@@ -41,6 +41,7 @@ public enum Evaluator {
         } else {
             notes.append("Bootstrap turned off (0 replicates).")
         }
+        notes += SampleSizeWarning.notes(positives: outcomes.positives, negatives: outcomes.negatives, auc: auc, level: level)
 
         let report = ThresholdReport(threshold, evaluatedSplit: split)
         if report.evaluatedOnFittingSplit {
