@@ -1,5 +1,3 @@
-import Foundation
-
 /// Words for a test split too small for its question, added to a level's notes (and so to the
 /// terminal summary, evaluation.json and evaluation.html).
 ///
@@ -30,9 +28,5 @@ public enum SampleSizeWarning {
                 + "make every interval here wide; evaluate on more \(unit) before drawing conclusions.")
         }
         return notes
-    }
-
-    private static func fixed(_ x: Double, _ digits: Int) -> String {
-        String(format: "%.\(digits)f", x)
     }
 }

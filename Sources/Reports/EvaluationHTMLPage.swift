@@ -291,7 +291,6 @@ public enum EvaluationHTMLPage {
             + HTML.text("figcaption", caption))
     }
 
-    static func fixed(_ v: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
     static func range(_ ci: ConfidenceInterval) -> String { "[\(fixed(ci.lower, 3)), \(fixed(ci.upper, 3))]" }
     static func percent(_ level: Double) -> String {
         let p = level * 100

@@ -136,5 +136,3 @@ public enum ConfusionMatrixPlot {
     }
 }
 
-/// A number with a fixed count of decimals, for labels.
-func fixed(_ v: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", v) }
