@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Synthesis", targets: ["Synthesis"]),
         .library(name: "SonoKitCore", targets: ["SonoKitCore"]),
     ],
     dependencies: [
@@ -122,11 +123,16 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "SonoKitCore", "Training", "CNN", "Evaluation", "Preprocess", "Imaging", "DICOM", "SonoKitTestSupport",
                                                   "SonoKitTrainingTestSupport"]),
 
+        // MARK: Synthesis: synthetic ultrasound cohorts (B-mode fans, speckle, lesions, burned-in text) written as DICOM
+        // through DCMTK, deterministic from a seed (`sonokit synth`, the demo's cohort, load tests)
+        .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "SonoKitCore", "SonoKitTestSupport"]),
+
         // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
         // typed options in, typed results out; the commands are thin shells over them
         .target(
             name: "Workflows",
-            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports"]
+            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis"]
         ),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
