@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   libdcmtk-dev dcmtk        # DICOM reading/decoding (and the reference tools dcm2pnm, dcmdump, img2dcm)
+  dicom3tools               # tests: every DICOM object SonoKit writes (SRs, synthetic cohorts) must pass dciodvfy
   libturbojpeg0-dev         # JPEG baseline colour frames decoded by libjpeg-turbo (TurboJPEG API)
   libpng-dev                # PNG pictures (inspect --png, previews, reports)
   libsqlite3-dev            # the catalog (GRDB.swift)
