@@ -44,7 +44,9 @@ struct FanRenderer: Sendable {
     /// Gain after TGC per depth sample (linear) and apodisation per beam.
     let depthGain: [Float], apodisation: [Float]
     let scatterers: ScattererField
-    let texture1: TextureField, texture2: TextureField
+    /// The parenchyma's texture fields (cells 0.55 and 0.16 cm); `var` so that a test can make the
+    /// tissue homogeneous.
+    var texture1: TextureField, texture2: TextureField
 
     init(geometry: FanGeometry, scene: TissueScene) {
         self.geometry = geometry
@@ -367,12 +369,9 @@ struct ScanConversion: Sendable {
         let beamStep = 2 * half / Double(nT)
         var pixels: [Int32] = [], source: [Int32] = [], wi: [Float] = [], wj: [Float] = []
         let vp = geometry.viewport
-        let rMin = r0, rMax = geometry.maxRadiusCm
         for y in max(0, vp.minY)...min(height - 1, vp.maxY) {
-            for x in max(0, vp.minX)...min(width - 1, vp.maxX) {
-                // FanGeometry.contains, with the polar coordinates kept for the weights.
+            for x in max(0, vp.minX)...min(width - 1, vp.maxX) where geometry.contains(x: x, y: y) {
                 let (r, theta) = geometry.polar(x: x, y: y)
-                guard r >= rMin, r <= rMax, abs(theta) <= half else { continue }
                 let fi = min(max((r - r0) / FanRenderer.sampleSpacingCm - 0.5, 0), Double(nR) - 1.001)
                 let fj = min(max((theta + half) / beamStep - 0.5, 0), Double(nT) - 1.001)
                 let i0 = Int(fi), j0 = Int(fj)

@@ -8,7 +8,7 @@ import Foundation
 /// drawn row by row; a point (x, z) maps to grid coordinates u = (x + extentX)/cell,
 /// w = (z + 1)/cell, clamped to [0, n − 1.001] so that both neighbours exist.
 struct TextureField: Sendable {
-    let values: [Float]
+    var values: [Float]
     let nx: Int, nz: Int
     let cell: Double, extentX: Double
 
