@@ -157,6 +157,19 @@ struct FanRenderer: Sendable {
     /// The envelope of frame k of n on the polar grid (row i = depth sample, column j = beam),
     /// after PSF, gain and thermal noise, before log compression (steps 1–5 of the type's doc).
     func envelope(frame k: Int, of n: Int) -> [Float] {
+        var (re, im) = radioFrequency(frame: k, of: n)
+        let axial = Self.gaussianKernel(sigma: 1.3), lateral = Self.gaussianKernel(sigma: 0.9)
+        Self.convolveAxial(&re, rows: nR, columns: nT, kernel: axial)
+        Self.convolveAxial(&im, rows: nR, columns: nT, kernel: axial)
+        Self.convolveLateral(&re, rows: nR, columns: nT, kernel: lateral)
+        Self.convolveLateral(&im, rows: nR, columns: nT, kernel: lateral)
+        return detect(re, im, frame: k)
+    }
+
+    /// Steps 1–3: echogenicity × scatterers on the polar grid, with the posterior shadows and
+    /// enhancement applied; (real, imaginary) parts.
+    @inline(never)
+    func radioFrequency(frame k: Int, of n: Int) -> (re: [Float], im: [Float]) {
         let count = nR * nT
         let (ox, oz) = motionOffset(frame: k, of: n)
         let r0 = geometry.probe.faceRadiusCm
@@ -205,16 +218,16 @@ struct FanRenderer: Sendable {
             rfRe[idx] *= echo[idx]
             rfIm[idx] *= echo[idx]
         }
-        let axial = Self.gaussianKernel(sigma: 1.3), lateral = Self.gaussianKernel(sigma: 0.9)
-        Self.convolveAxial(&rfRe, rows: nR, columns: nT, kernel: axial)
-        Self.convolveAxial(&rfIm, rows: nR, columns: nT, kernel: axial)
-        Self.convolveLateral(&rfRe, rows: nR, columns: nT, kernel: lateral)
-        Self.convolveLateral(&rfIm, rows: nR, columns: nT, kernel: lateral)
+        return (rfRe, rfIm)
+    }
 
+    /// Steps 4 (after the PSF) and 5: |RF|·gain·apodisation, then |· + thermal noise|.
+    @inline(never)
+    func detect(_ rfRe: [Float], _ rfIm: [Float], frame k: Int) -> [Float] {
         var noise = SyntheticDraws(seed: scene.seed, path: [1, UInt64(k)])
         // complexNormal has variance ½ per part; bmode.py's noise has σ = 0.05·floor per part.
         let noiseScale = Float(scene.noiseFloor * 0.05 * 2.0.squareRoot())
-        var env = [Float](repeating: 0, count: count)
+        var env = [Float](repeating: 0, count: nR * nT)
         env.withUnsafeMutableBufferPointer { out in
             for i in 0..<nR {
                 let g = depthGain[i]
@@ -307,6 +320,7 @@ struct FanRenderer: Sendable {
     }
 
     /// Convolves every column (along the depth axis) of a row-major rows × columns image.
+    @inline(never)
     static func convolveAxial(_ a: inout [Float], rows: Int, columns: Int, kernel: [Double]) {
         let half = kernel.count / 2, w = kernel.map { Float($0) }
         var out = [Float](repeating: 0, count: a.count)
@@ -325,6 +339,7 @@ struct FanRenderer: Sendable {
     }
 
     /// Convolves every row (across the beams) of a row-major rows × columns image.
+    @inline(never)
     static func convolveLateral(_ a: inout [Float], rows: Int, columns: Int, kernel: [Double]) {
         let half = kernel.count / 2, w = kernel.map { Float($0) }
         var out = [Float](repeating: 0, count: a.count)

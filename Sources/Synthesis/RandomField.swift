@@ -88,10 +88,11 @@ struct ScattererField: Sendable {
     func value(cell index: Int) -> (re: Float, im: Float) {
         var state = Self.splitMixOutput((keyState ^ (UInt64(index) &* Self.golden)) &+ Self.golden)
         while true {
+            // unit() = (next >> 11)·2⁻⁵³; through Int64 (exact below 2⁵³), the fast conversion.
             state &+= Self.golden
-            let u = 2 * (Double(Self.splitMixOutput(state) >> 11) * 0x1p-53) - 1
+            let u = 2 * (Double(Int64(bitPattern: Self.splitMixOutput(state) >> 11)) * 0x1p-53) - 1
             state &+= Self.golden
-            let v = 2 * (Double(Self.splitMixOutput(state) >> 11) * 0x1p-53) - 1
+            let v = 2 * (Double(Int64(bitPattern: Self.splitMixOutput(state) >> 11)) * 0x1p-53) - 1
             if let z = SyntheticDraws.polarComplexNormal(u, v) { return z }
         }
     }
