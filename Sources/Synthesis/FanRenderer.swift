@@ -30,8 +30,13 @@ import Foundation
 /// 7. Scan conversion (`ScanConversion`): each fan pixel samples the polar image bilinearly in
 ///    (r, θ).
 ///
+/// Random streams, all from the scene's seed: `SyntheticDraws(seed: seed, path: [0])` for the
+/// scatterer field's key and the two texture fields, `[1, k]` for frame k's thermal noise and
+/// `[2, k]` for its fresh speckle, so that a frame does not depend on how many came before.
+///
 /// The hot loops work on flat Float buffers; everything that does not change between frames
-/// (tissue coordinates of the grid, gain, the texture fields) is computed once in `init`.
+/// (the grid's depths and beam directions, gain, apodisation, the texture fields, the
+/// scan-conversion weights) is computed once per fan.
 struct FanRenderer: Sendable {
     static let sampleSpacingCm = 0.02
 
@@ -39,8 +44,9 @@ struct FanRenderer: Sendable {
     let scene: TissueScene
     /// Depth samples per beam, beams.
     let nR: Int, nT: Int
-    /// dᵢ (cm) and θⱼ (radians).
+    /// dᵢ (cm) and θⱼ (radians), with sin θⱼ and cos θⱼ.
     let depths: [Double], angles: [Double]
+    let sinAngles: [Double], cosAngles: [Double]
     /// Gain after TGC per depth sample (linear) and apodisation per beam.
     let depthGain: [Float], apodisation: [Float]
     let scatterers: ScattererField
@@ -59,6 +65,8 @@ struct FanRenderer: Sendable {
         depths = (0..<nR).map { (Double($0) + 0.5) * dd }
         let beamStep = 2 * half / Double(nT)
         angles = (0..<nT).map { -half + (Double($0) + 0.5) * beamStep }
+        sinAngles = angles.map { sin($0) }
+        cosAngles = angles.map { cos($0) }
         let extentX = (r0 + depth) * sin(half) + 1.0
         var draws = SyntheticDraws(seed: scene.seed, path: [0])
         scatterers = ScattererField(key: UInt64(draws.integer(below: Int.max)), cell: 0.012, extentX: extentX, extentZ: depth + 1.0)
@@ -173,7 +181,7 @@ struct FanRenderer: Sendable {
         let count = nR * nT
         let (ox, oz) = motionOffset(frame: k, of: n)
         let r0 = geometry.probe.faceRadiusCm
-        let sinT = angles.map { sin($0) }, cosT = angles.map { cos($0) }
+        let sinT = sinAngles, cosT = cosAngles
         var rfRe = [Float](repeating: 0, count: count), rfIm = [Float](repeating: 0, count: count)
         var echo = [Float](repeating: 0, count: count)
         let lesion = scene.lesion, cyst = scene.cyst

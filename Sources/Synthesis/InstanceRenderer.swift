@@ -45,6 +45,16 @@ public struct RenderedInstance: Sendable {
     public let fans: [FanGeometry]
     /// The grey bar's box.
     public let greyBar: PixelBox
+
+    public init(width: Int, height: Int, frames: Int, rgb: [[UInt8]], grey: [[Float]], fans: [FanGeometry], greyBar: PixelBox) {
+        self.width = width
+        self.height = height
+        self.frames = frames
+        self.rgb = rgb
+        self.grey = grey
+        self.fans = fans
+        self.greyBar = greyBar
+    }
 }
 
 /// Renders an instance the way make_sample_studies.py's `render_instance` does.
