@@ -16,6 +16,13 @@ final class InstanceRendererTests: XCTestCase {
         return InstanceRenderer.render(look, draws: &draws)
     }
 
+    /// The mean grey of a fan's pixels in frame 0 (B-mode: about 60–120).
+    static func meanGrey(_ out: RenderedInstance, _ fan: FanGeometry) -> Double {
+        let mask = fan.mask(width: out.width, height: out.height)
+        let values = mask.indices.filter { mask[$0] }.map { Double(out.grey[0][$0]) }
+        return values.reduce(0, +) / Double(max(values.count, 1))
+    }
+
     // MARK: Determinism
 
     /// The same look and draws give identical bytes (and leave the draws in the same state);
@@ -100,10 +107,8 @@ final class InstanceRendererTests: XCTestCase {
         let lb = left.boundingBox(width: 320, height: 240), rb = right.boundingBox(width: 320, height: 240)
         XCTAssertLessThan(lb.maxX, 160)
         XCTAssertGreaterThanOrEqual(rb.minX, 160)
-        for box in [lb, rb] {
-            let centre = ((box.minY + box.maxY) / 2) * 320 + (box.minX + box.maxX) / 2
-            XCTAssertGreaterThan(out.grey[0][centre], 0)
-        }
+        XCTAssertGreaterThan(Self.meanGrey(out, left), 30)
+        XCTAssertGreaterThan(Self.meanGrey(out, right), 30)
     }
 
     // MARK: Cine
@@ -137,12 +142,19 @@ final class InstanceRendererTests: XCTestCase {
         }
     }
 
-    /// Every probe renders at the smallest supported size.
+    /// Every probe renders at the smallest supported sizes, with one fan and with two.
     func testEveryProbeRendersAtTheMinimumSize() {
         for name in Probe.catalog.keys.sorted() {
-            let out = Self.render(Self.look(width: InstanceLook.minimumWidth, height: InstanceLook.minimumHeight, probe: name, lesion: nil), seed: 1)
-            XCTAssertEqual(out.rgb[0].count, InstanceLook.minimumWidth * InstanceLook.minimumHeight * 3)
-            XCTAssertGreaterThan(out.fans[0].boundingBox(width: out.width, height: out.height).width, 20, name)
+            for dual in [false, true] {
+                let w = dual ? InstanceLook.minimumDualFanWidth : InstanceLook.minimumWidth, h = InstanceLook.minimumHeight
+                let out = Self.render(Self.look(width: w, height: h, probe: name, lesion: nil, dual: dual), seed: 1)
+                XCTAssertEqual(out.rgb[0].count, w * h * 3)
+                XCTAssertEqual(out.fans.count, dual ? 2 : 1)
+                for fan in out.fans {
+                    XCTAssertGreaterThan(fan.boundingBox(width: w, height: h).width, 20, "\(name) dual \(dual)")
+                    XCTAssertGreaterThan(Self.meanGrey(out, fan), 30, "\(name) dual \(dual)")
+                }
+            }
         }
     }
 }
