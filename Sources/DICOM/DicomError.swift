@@ -54,7 +54,7 @@ public enum DicomError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .noPixelData(path):
             return "\(path): no Pixel Data \(DicomTag.pixelData); this object has no image to decode"
         case let .pixelDataTooShort(path, expected, actual):
-            return "\(path): Pixel Data \(DicomTag.pixelData) holds \(actual) bytes but Rows x Columns x Samples x Frames x Bits Allocated need \(expected); the file is damaged"
+            return "\(path): Pixel Data \(DicomTag.pixelData) holds \(actual) bytes but Rows x Columns x stored samples per pixel (2 for YBR_FULL_422 and YBR_PARTIAL_422, else Samples per Pixel) x Frames x Bits Allocated / 8 need \(expected); the file is damaged"
         case let .zeroDimension(path, tag):
             return "\(path): \(tag) is zero; the image has no pixels"
         case let .unsupportedTransferSyntax(path, uid, name):
