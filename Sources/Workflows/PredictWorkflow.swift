@@ -126,6 +126,14 @@ public struct PredictWorkflow {
             guard let uid = pathToUID[f.path] else { continue }
             failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
         }
+        // Regions that do not fit the image were not trusted (auto crop): say so per file, named by
+        // its path only with --include-identifiers (paths of exports often hold patient names).
+        var warned = Set<String>()
+        for frame in inference.frames where warned.insert(frame.path).inserted {
+            for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
+                events.warning("\(includeIdentifiers ? frame.path : "instance " + keys.instanceKey(frame.sopInstanceUID)): \(warning)")
+            }
+        }
         let frames = inference.frames.map(PredictedFrame.init)
         let card = trained.card
         let model = PredictionModel(card: card)
