@@ -18,6 +18,18 @@ public enum DCMTKTools {
         return output.stdout
     }
 
+    /// What dicom3tools' `dciodvfy` (the IOD validator; Debian package `dicom3tools`, installed by
+    /// scripts/setup.sh) says about the file: its standard error and output together, one message
+    /// per line ("Error - ...", "Warning - ..."). dciodvfy exits non-zero for files with errors,
+    /// so the status is not used: callers look for lines starting with "Error".
+    public static func dciodvfy(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["dciodvfy", "-new", path]
+        let output = try ChildProcess.run(process)
+        return output.stderr + output.stdout
+    }
+
     /// The DCMTK renderer that can decode a transfer syntax: dcml2pnm for JPEG-LS, dcmj2pnm
     /// (JPEG, RLE and native) otherwise.
     public static func renderer(forTransferSyntax uid: String) -> String {

@@ -175,6 +175,30 @@ final class PredictCommandTests: XCTestCase {
         }
     }
 
+    // MARK: Every SR passes dciodvfy (dicom3tools), the peer validator of IODs
+    // Pseudonymous (every study of SampleStudies) and with --include-identifiers (the patient and
+    // study modules copied from the source): no "Error" line. Warnings (the private 99SONOKIT
+    // scheme is not a defined term; DICOMDIR keys left empty in the pseudonymous SR) are allowed.
+    func testEverySRPassesDciodvfy() throws {
+        let srFolder = reports.appendingPathComponent("sr")
+        var files = try FileManager.default.contentsOfDirectory(atPath: srFolder.path).filter { $0.hasSuffix(".dcm") }.map {
+            srFolder.appendingPathComponent($0).path
+        }
+        XCTAssertEqual(files.count, try jsonReports().count)
+        let identified = Self.work.appendingPathComponent("identified-dciodvfy")
+        let r = try SonoKitCommand.run(["predict", Self.run, RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/PC1BAD4").path,
+                                        "-o", identified.path, "--sr", "--include-identifiers"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        files += try FileManager.default.contentsOfDirectory(atPath: identified.appendingPathComponent("sr").path).map {
+            identified.appendingPathComponent("sr/\($0)").path
+        }
+        for path in files {
+            let output = try DCMTKTools.dciodvfy(path)
+            XCTAssertTrue(output.contains("Comprehensive3DSR"), "\(path): dciodvfy did not recognise the IOD\n\(output)")
+            XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("Error") }, [], "\(path)\n\(output)")
+        }
+    }
+
     // MARK: The HTML pages load completely in a headless browser
 
     func testHTMLPagesLoadEveryImage() throws {
