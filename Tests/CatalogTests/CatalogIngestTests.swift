@@ -62,6 +62,27 @@ final class CatalogIngestTests: XCTestCase {
             + catalog.problems().map { "\($0.kind) \($0.path)" }.sorted()
     }
 
+    // MARK: The catalog holds identifiers: it and its -wal/-shm files are owner-only (0600)
+    // Checked with the common umask 022, under which SQLite alone creates 0644 files.
+    func testTheCatalogAndItsWALFilesAreOwnerOnly() throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        func mode(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) & 0o777 }
+        let (catalog, _) = try ingest(try makeExport())
+        XCTAssertFalse(try catalog.allInstances().isEmpty)
+        let path = work.appendingPathComponent("catalog.sqlite").path
+        for file in [path, path + "-wal", path + "-shm"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: file), file)
+            XCTAssertEqual(try mode(file), 0o600, file)
+        }
+        // A catalog left 0644 by an older SonoKit is tightened when it is opened.
+        let old = work.appendingPathComponent("old.sqlite").path
+        _ = try Catalog(path: old)
+        XCTAssertEqual(chmod(old, 0o644), 0)
+        _ = try Catalog(path: old)
+        XCTAssertEqual(try mode(old), 0o600)
+    }
+
     // MARK: Indexing by content
     func testIndexesEveryInstanceByContentAndCountsTheRest() throws {
         let (catalog, run) = try ingest(try makeExport())

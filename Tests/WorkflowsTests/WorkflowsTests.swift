@@ -79,6 +79,17 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(assignment.splitOfPatient.count, 30)
         let text = try String(contentsOfFile: f.splits, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("# sonokit manifest split ratios=0.5,0.25,0.25 seed=7 group=patient_id stratify=label"), text)
+        // Keys, never the manifest's patient ids: the written file is the assignment pseudonymised
+        // with the catalog's keys, and reads back as such.
+        let patientKey = try Catalog(path: f.catalog).pseudonymizer.patientKey
+        XCTAssertFalse(text.contains("SKP0"), text)
+        XCTAssertEqual(try SplitsFile.read(path: f.splits), assignment.pseudonymized(patientKey: patientKey))
+        // The demo's test-split lookup reads it through the catalog.
+        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog)
+        let testKeys = Set(assignment.splitOfPatient.filter { $0.value == "test" }.keys)
+        XCTAssertEqual(demoTest.studies, try Manifest.load(path: f.labels, delimiter: nil, classes: Self.classes).rows
+            .filter { testKeys.contains($0.patientID ?? "") }.count)
+        XCTAssertGreaterThan(demoTest.studies, 0)
     }
 
     // MARK: A missing catalog is an invalid input naming the file and the command that makes one
