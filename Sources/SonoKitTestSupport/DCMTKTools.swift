@@ -11,7 +11,7 @@ public enum DCMTKTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
-        let output = try ChildProcess.run(process)
+        let output = try ChildProcess.run(process, timeout: 300)
         guard output.status == 0 else {
             throw Failure(description: "\(tool) \(arguments.joined(separator: " ")): \(output.stderr)")
         }
@@ -26,7 +26,7 @@ public enum DCMTKTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["dciodvfy", "-new", path]
-        let output = try ChildProcess.run(process)
+        let output = try ChildProcess.run(process, timeout: 120)
         return output.stderr + output.stdout
     }
 
