@@ -179,6 +179,28 @@ final class CatalogIngestTests: XCTestCase {
         }
     }
 
+    // MARK: Shards spread the files: each of N shards gets about 1/N, by FNV-1a 64 of the path
+    // A partition alone (the test above) also holds if shard 0 took everything; this one fails
+    // then, and pins the hash to FNV-1a 64's published test vectors ("a", "foobar").
+    func testShardsSpreadTheFilesEvenly() throws {
+        XCTAssertTrue(Shard(index: Int(0xaf63dc4c8601ec8c as UInt64 % 7), count: 7).owns(relativePath: "a"))
+        XCTAssertTrue(Shard(index: Int(0x85944171f73967e8 as UInt64 % 5), count: 5).owns(relativePath: "foobar"))
+        let samples = Self.readerFixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("SampleStudies")
+        let all = Set(try ExportWalker.files(under: [samples.path]).map(\.relativePath))
+        XCTAssertGreaterThan(all.count, 50)
+        var union = Set<String>()
+        for i in 0..<4 {
+            let part = Set(try ExportWalker.files(under: [samples.path], shard: Shard(index: i, count: 4)).map(\.relativePath))
+            XCTAssertTrue(union.isDisjoint(with: part), "shard \(i) repeats files")
+            union.formUnion(part)
+            // Binomial(n, 1/4): mean n/4, sd about sqrt(n)/2.3; half the mean is more than 3 sd away.
+            XCTAssertGreaterThanOrEqual(part.count, all.count / 8, "shard \(i)/4 has \(part.count) of \(all.count) files")
+            XCTAssertLessThanOrEqual(part.count, all.count * 3 / 8, "shard \(i)/4 has \(part.count) of \(all.count) files")
+        }
+        XCTAssertEqual(union, all)
+    }
+
     func testShardParsing() {
         XCTAssertEqual(Shard(parsing: "2/4"), Shard(index: 2, count: 4))
         XCTAssertNil(Shard(parsing: "4/4"))
