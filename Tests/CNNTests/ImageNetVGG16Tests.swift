@@ -49,8 +49,8 @@ final class ImageNetVGG16Tests: XCTestCase {
         let bf16 = try model.features(caffe(f["rgb"]!))
         let bfErr = relativeError(bf16, f["features"]!)
         print("ImageNet VGG16 pooled features: fp32 relative error \(err), bf16 \(bfErr)")
-        // Measured 2.5e-3 on avx512_core_bf16 (README: 2.7e-3); 1.6x that fails a truncating bf16
-        // conversion (about twice the error), and the lower bound one that silently ran fp32.
+        // Measured 2.5e-3 on avx512_core_bf16 (README: 2.7e-3); the bound is 1.6x that (a truncating bf16
+        // conversion errs up to twice as much per operand); the lower bound fails a silent fp32 path.
         XCTAssertLessThan(bfErr, 4e-3)
         XCTAssertGreaterThan(bfErr, 5e-4)
     }
