@@ -158,3 +158,26 @@ extension SplitMix64 {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
+
+extension BinormalScenario {
+    /// The scenarios of `scripts/validity/coverage` (population AUC 0.85 and σ = 1 unless stated;
+    /// 1–3 studies per patient unless stated). "Realistic" ones, the ones the 93–97% criterion is
+    /// applied to, have at least 40 studies, prevalence 0.2–0.5 and within-patient correlation:
+    /// B2–D2. A1/A2 show small sets, the ρ = 0 ones the unclustered baseline, S an extreme of
+    /// clustering (every patient 3 studies sharing one label, ρ = 0.9).
+    public static let standardStudy: [BinormalScenario] = [
+        .init(name: "A1", studies: 10, prevalence: 0.5, correlation: 0),
+        .init(name: "A2", studies: 20, prevalence: 0.3, correlation: 0.5),
+        .init(name: "B1", studies: 40, prevalence: 0.3, correlation: 0),
+        .init(name: "B2", studies: 40, prevalence: 0.3, correlation: 0.5),
+        .init(name: "B3", studies: 40, prevalence: 0.3, correlation: 0.5, labels: .perPatient),
+        .init(name: "C1", studies: 100, prevalence: 0.2, correlation: 0),
+        .init(name: "C2", studies: 100, prevalence: 0.2, correlation: 0.5),
+        .init(name: "C3", studies: 100, prevalence: 0.5, correlation: 0.5, labels: .perPatient),
+        .init(name: "C4", studies: 100, prevalence: 0.3, correlation: 0.5, auc: 0.95, positiveStandardDeviation: 1.5, labels: .perPatient),
+        .init(name: "D1", studies: 200, prevalence: 0.3, correlation: 0.5),
+        .init(name: "D2", studies: 200, prevalence: 0.3, correlation: 0.8, labels: .perPatient),
+        .init(name: "D3", studies: 200, prevalence: 0.5, correlation: 0, auc: 0.95),
+        .init(name: "S", studies: 90, prevalence: 0.5, correlation: 0.9, studiesPerPatient: 3...3, labels: .perPatient),
+    ]
+}
