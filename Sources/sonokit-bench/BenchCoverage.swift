@@ -20,12 +20,12 @@ struct BenchCoverage: ParsableCommand {
         Deterministic from --seed, whatever --threads.
 
         Example:
-          sonokit-bench coverage --replicates 2000 --bootstrap 1000 --csv coverage.csv
+          sonokit-bench coverage --replicates 5000 --csv coverage.csv
         """
     )
 
-    @Option(help: "Replicates (simulated evaluation sets) per scenario.") var replicates: Int = 2000
-    @Option(help: "Bootstrap replicates per evaluation (sonokit evaluate uses 2000).") var bootstrap: Int = 1000
+    @Option(help: "Replicates (simulated evaluation sets) per scenario.") var replicates: Int = 5000
+    @Option(help: "Bootstrap replicates per evaluation (as sonokit evaluate).") var bootstrap: Int = 2000
     @Option(help: "Seed of the study.") var seed: UInt64 = 20_261_207
     @Option(help: "Threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Scenario names to run, comma-separated (default: all).") var scenarios: String?
@@ -66,7 +66,7 @@ struct BenchCoverage: ParsableCommand {
                 let t = summary.tallies[kind]!
                 let coverage = t.coverage.map { "\(Self.format(100 * $0, 1))% ± \(Self.format(100 * t.monteCarloStandardError!, 1))" } ?? "n/a"
                 let flag = t.coverage.map { $0 < 0.93 || $0 > 0.97 ? "  outside 93-97%" : "" } ?? ""
-                print("  \(kind.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(coverage.padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                print("  \(kind.rawValue.padding(toLength: 22, withPad: " ", startingAt: 0)) \(coverage.padding(toLength: 16, withPad: " ", startingAt: 0)) "
                     + "(width \(t.meanWidth.map { Self.format($0, 3) } ?? "n/a"); unavailable \(t.unavailable) of \(t.replicates))\(flag)")
                 rows.append(Self.csvRow(summary, kind, t, seed: seed))
             }

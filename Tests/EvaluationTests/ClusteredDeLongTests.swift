@@ -56,7 +56,10 @@ final class ClusteredDeLongTests: XCTestCase {
     func testTooFewClustersOfAClassIsRefusedByName() throws {
         let o = try BinaryOutcomes(labels01: [1, 1, 0, 0], scores: [0.9, 0.8, 0.3, 0.2])
         XCTAssertThrowsError(try DeLong.clusteredVariance(o, clusters: ["a", "a", "b", "c"])) { error in
-            XCTAssertTrue("\(error)".contains("cluster-aware DeLong"), "\(error)")
+            XCTAssertEqual(error as? EvaluationError, .tooFewPatientsForVariance(method: "the cluster-aware DeLong variance",
+                                                                                 positivePatients: 1, negativePatients: 2, needed: 2))
+            XCTAssertEqual("\(error)", "the cluster-aware DeLong variance needs at least 2 patients with a positive and 2 with a "
+                + "negative sample; there are 1 and 2.")
         }
         XCTAssertThrowsError(try DeLong.clusteredVariance(o, clusters: ["a", "b"]))
     }

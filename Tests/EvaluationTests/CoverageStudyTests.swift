@@ -87,14 +87,19 @@ final class CoverageStudyTests: XCTestCase {
     }
 
     /// Strong clustering (30 patients of 3 studies sharing a label, ρ = 0.9): the patient bootstrap
-    /// still covers; a bootstrap over studies (what resampling studies as if independent gives)
-    /// does not — the check that would catch a bootstrap resampling the wrong unit.
+    /// and the cluster-aware DeLong interval still cover; a bootstrap over studies (what resampling
+    /// studies as if independent gives) and DeLong's variance over independent studies do not —
+    /// the check that would catch an interval ignoring the patient.
     func testPatientBootstrapCoversUnderStrongClusteringAndAStudyBootstrapDoesNot() throws {
         let scenario = BinormalScenario(name: "clustered", studies: 90, prevalence: 0.5, correlation: 0.9,
                                         studiesPerPatient: 3...3, labels: .perPatient)
         let study = CoverageStudy(scenario: scenario, bootstrapReplicates: 200, seed: 2)
         let replicates = 200
-        XCTAssertGreaterThanOrEqual(try study.run(replicates: replicates, threads: 2).tallies[.bootstrapAUC]!.coverage!, 0.86)
+        let summary = try study.run(replicates: replicates, threads: 2)
+        XCTAssertGreaterThanOrEqual(summary.tallies[.bootstrapAUC]!.coverage!, 0.86)
+        // DeLong as reported (cluster-aware over patients) covers; DeLong over independent studies does not.
+        XCTAssertGreaterThanOrEqual(summary.tallies[.delongAUC]!.coverage!, 0.89)
+        XCTAssertLessThan(summary.tallies[.independentDeLongAUC]!.coverage!, 0.85)
 
         var overStudies = CoverageTally()
         for i in 0..<replicates {

@@ -4,7 +4,8 @@ import SonoKitCore
 
 /// The intervals SonoKit reports for a split, as the coverage study judges them.
 public enum StudiedInterval: String, CaseIterable, Codable, Sendable {
-    /// `auc.delong.interval` (the settings' DeLong scale, logit by default) against the population AUC.
+    /// `auc.delong.interval` (the settings' DeLong scale, logit by default; cluster-aware over
+    /// patients when a patient has several studies, `DeLong.patientAwareInterval`) against the population AUC.
     case delongAUC = "delong-auc"
     /// `auc.bootstrap.interval`, the patient bootstrap's percentile interval, against the population AUC.
     case bootstrapAUC = "bootstrap-auc"
@@ -12,9 +13,9 @@ public enum StudiedInterval: String, CaseIterable, Codable, Sendable {
     case wilsonSensitivity = "wilson-sensitivity"
     /// `atThreshold.specificity.interval` (Wilson) against the population specificity at the fitted threshold.
     case wilsonSpecificity = "wilson-specificity"
-    /// The candidate replacement for `delongAUC` when patients have several studies: Obuchowski's
-    /// cluster-aware DeLong variance over patients (`DeLong.interval(_:clusters:)`), same scale.
-    case clusteredDeLongAUC = "delong-clustered-auc"
+    /// For comparison, not reported: DeLong's variance treating every study as independent
+    /// (`DeLong.interval(_:)`, same scale), what SonoKit reported before the coverage study.
+    case independentDeLongAUC = "delong-independent-auc"
 }
 
 /// Empirical coverage of one interval over the replicates of one scenario.
@@ -117,7 +118,7 @@ public struct CoverageStudy: Sendable {
         let test = scenario.draw(&generator)
         let settings = EvaluationSettings(bootstrapReplicates: bootstrapReplicates, bootstrapSeed: generator.next(), rocBandStep: 1)
         var result = CoverageReplicate(patients: Set(test.map(\.group)).count, intervals: [:],
-                                       truths: [.delongAUC: scenario.auc, .bootstrapAUC: scenario.auc, .clusteredDeLongAUC: scenario.auc],
+                                       truths: [.delongAUC: scenario.auc, .bootstrapAUC: scenario.auc, .independentDeLongAUC: scenario.auc],
                                        testSetHadOneClass: false, validationSetHadOneClass: false)
         let threshold: ThresholdChoice?
         if let outcomes = try? BinaryOutcomes(validation) {
@@ -138,8 +139,8 @@ public struct CoverageStudy: Sendable {
         let level = try Evaluator.evaluate(test, level: .study, split: "test", threshold: threshold ?? .fixed(0.5), settings: settings)
         result.intervals[.delongAUC] = level.auc.delong?.interval
         result.intervals[.bootstrapAUC] = level.auc.bootstrap?.interval
-        result.intervals[.clusteredDeLongAUC] = try? DeLong.interval(BinaryOutcomes(test), confidenceLevel: settings.confidenceLevel,
-                                                                    scale: settings.delongScale, clusters: test.map(\.group)).interval
+        result.intervals[.independentDeLongAUC] = try? DeLong.interval(BinaryOutcomes(test), confidenceLevel: settings.confidenceLevel,
+                                                                      scale: settings.delongScale).interval
         if threshold != nil {
             result.intervals[.wilsonSensitivity] = level.atThreshold.sensitivity.interval
             result.intervals[.wilsonSpecificity] = level.atThreshold.specificity.interval
