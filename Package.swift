@@ -149,7 +149,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit-bench",
-            dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/sonokit-bench"
         ),
     ],
