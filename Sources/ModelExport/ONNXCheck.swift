@@ -58,8 +58,8 @@ public enum ONNXCheck {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, script.path, model.path, dir.path]
         let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
-        fm.createFile(atPath: out.path, contents: nil)
-        fm.createFile(atPath: err.path, contents: nil)
+        _ = fm.createFile(atPath: out.path, contents: nil)
+        _ = fm.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         do { try process.run() } catch { throw ExportError.checkFailed("cannot run \(python): \(error)") }

@@ -60,18 +60,27 @@ final class ONNXExportTests: XCTestCase {
         var rng = SplitMix64(seed: 2026)
         let model = try spec.make(rng: &rng)
         if let imagenet { try model.loadWeights(from: imagenet) }
+        // BatchNorm statistics as training leaves them: near the statistics of the layer's input
+        // (per channel, over the frames and positions), each off by a random factor, and random γ, β.
+        var context = ForwardContext(training: false)
+        var h = tensor(frames, preprocess)
         for layer in model.layers {
-            guard let bn = layer as? BatchNorm else { continue }
-            func uniform(_ lo: Float, _ hi: Float) -> Tensor {
-                Tensor(shape: [bn.channels], scalars: (0..<bn.channels).map { _ in lo + (hi - lo) * rng.nextUnitFloat() })
+            if let bn = layer as? BatchNorm {
+                func uniform(_ lo: Float, _ hi: Float) -> [Float] { (0..<bn.channels).map { _ in lo + (hi - lo) * rng.nextUnitFloat() } }
+                let c = bn.channels, count = h.count / c
+                var mean = [Float](repeating: 0, count: c), square = [Float](repeating: 0, count: c)
+                for i in 0..<h.count { mean[i % c] += h.scalars[i]; square[i % c] += h.scalars[i] * h.scalars[i] }
+                let m = mean.map { $0 / Float(count) }
+                let v = (0..<c).map { max(square[$0] / Float(count) - m[$0] * m[$0], 1e-2) }
+                let (dm, dv) = (uniform(-0.2, 0.2), uniform(0.7, 1.4))
+                bn.movingMean.value = Tensor(shape: [c], scalars: (0..<c).map { m[$0] + dm[$0] * v[$0].squareRoot() })
+                bn.movingVariance.value = Tensor(shape: [c], scalars: (0..<c).map { v[$0] * dv[$0] })
+                bn.gamma.value = Tensor(shape: [c], scalars: uniform(0.5, 1.5))
+                bn.beta.value = Tensor(shape: [c], scalars: uniform(-0.3, 0.3))
             }
-            bn.gamma.value = uniform(0.5, 1.5)
-            bn.beta.value = uniform(-0.3, 0.3)
-            bn.movingMean.value = uniform(-0.5, 0.5)
-            bn.movingVariance.value = uniform(0.5, 2)
+            h = try layer.forward(h, keepForBackward: false, context: &context)
         }
         try model.freeze(["base", "head"])
-        var context = ForwardContext(training: false)
         let z = try model.logits(images: tensor(frames, preprocess), context: &context).scalars.map(Double.init)
         let mean = z.reduce(0, +) / Double(z.count)
         let sd = (z.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(z.count)).squareRoot()
