@@ -85,6 +85,11 @@ public struct ONNXExporter {
         self.weightsSHA256 = sha
     }
 
+    /// True when the run's recorded preprocessing hash is not this SonoKit's hash of the same
+    /// options: it was trained with another preprocessing algorithm version, so frames this
+    /// SonoKit preprocesses may differ from those the network was trained on.
+    public var hasPreprocessingDrift: Bool { card.preprocessHash != card.preprocess.hash }
+
     // MARK: The model
 
     /// The ONNX model for `opset` and `layout`; throws `unsupportedOpset` outside `supportedOpsets`.
@@ -170,8 +175,11 @@ public struct ONNXExporter {
     ///     sonokit.output                "probability: float32 (N, 1), sigmoid of the logit, class <positive>"
     ///     sonokit.output_activation     sigmoid
     ///     sonokit.preprocess            the PreprocessConfig as JSON (SonoKit's convention: snake_case keys)
-    ///     sonokit.preprocess_canonical  the canonical JSON whose SHA-256 is the preprocessing hash
-    ///     sonokit.preprocess_hash       the card's preprocessing hash (= SHA-256 of sonokit.preprocess_canonical)
+    ///     sonokit.preprocess_hash       the preprocessing hash the run recorded at training (the card's)
+    ///     sonokit.preprocess_canonical  this SonoKit's canonical JSON of those options (`algorithm_version` included)
+    ///     sonokit.preprocess_canonical_sha256  its SHA-256: equal to sonokit.preprocess_hash unless the run was
+    ///                                   trained by a SonoKit with another preprocessing algorithm version
+    ///                                   (`hasPreprocessingDrift`; the export warns)
     ///     sonokit.normalization         caffe | unit | imagenet
     ///     sonokit.normalization_formula JSON {"channel_order", "divide_by", "mean", "std"}:
     ///                                   input = (pixel / divide_by − mean) / std per channel in channel_order,
@@ -203,6 +211,7 @@ public struct ONNXExporter {
             "sonokit.output_activation": OutputActivation.sigmoid.rawValue,
             "sonokit.preprocess": json(pre),
             "sonokit.preprocess_canonical": pre.canonicalJSON,
+            "sonokit.preprocess_canonical_sha256": pre.hash,
             "sonokit.preprocess_hash": card.preprocessHash,
             "sonokit.normalization": pre.normalize.rawValue,
             "sonokit.normalization_formula": NormalizationFormula(pre.normalize).json,

@@ -68,6 +68,11 @@ public struct ExportWorkflow {
         do {
             let exporter = try ONNXExporter(runDirectory: options.run, checkpoint: options.checkpoint)
             events.log?("export: \(exporter.card.modelID) (\(exporter.card.architecture), \(options.checkpoint.rawValue) checkpoint) -> ONNX opset \(options.opset), input \(options.layout.rawValue.uppercased())\n")
+            if exporter.hasPreprocessingDrift {
+                events.warning("\(options.run): the run recorded preprocessing hash \(exporter.card.preprocessHash.prefix(12))…, this SonoKit "
+                               + "computes \(exporter.card.preprocess.hash.prefix(12))… for the same options (another preprocessing algorithm "
+                               + "version): frames preprocessed now may differ from the training frames; the metadata records both")
+            }
             // The check's frames first: unusable check inputs stop the export before any file is written.
             let checkInput = options.check ? try checkImages(exporter) : nil
             let bytes = try exporter.write(to: url, opset: options.opset, layout: options.layout)

@@ -63,7 +63,8 @@ struct ExportCommand: ParsableCommand {
         print("export: \(result.modelID) (\(result.architecture)) -> \(result.file.path) (\(result.bytes) bytes, ONNX opset \(result.opset), input \(result.layout.rawValue.uppercased()))")
         if let c = result.check {
             print("check: onnx.checker passed; ONNX Runtime \(c.onnxruntime) on \(result.checkFrames ?? "\(c.frames) frames"): "
-                  + "max |p_onnxruntime - p_sonokit| = \(String(format: "%.3g", c.maxAbsDifference)); metadata round-trips")
+                  + "max |p_onnxruntime - p_sonokit| = \(String(format: "%.3g", c.maxAbsDifference)); metadata round-trips"
+                  + (c.preprocessHashMatches ? "" : " (preprocessing hash differs from the run's: see the warning)"))
         }
     }
 }

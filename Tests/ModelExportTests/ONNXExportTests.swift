@@ -278,7 +278,8 @@ final class ONNXExportTests: XCTestCase {
         let m = Dictionary(uniqueKeysWithValues: proto.metadataProps.map { ($0.key, $0.value) })
         XCTAssertEqual(try SonoKitJSON.decoder().decode(PreprocessConfig.self, from: Data(m["sonokit.preprocess"]!.utf8)), pre)
         XCTAssertEqual(m["sonokit.preprocess_canonical"], pre.canonicalJSON)
-        XCTAssertEqual(SHA256Hex.of(m["sonokit.preprocess_canonical"]!), m["sonokit.preprocess_hash"])
+        XCTAssertEqual(SHA256Hex.of(m["sonokit.preprocess_canonical"]!), m["sonokit.preprocess_canonical_sha256"])
+        XCTAssertEqual(m["sonokit.preprocess_canonical_sha256"], m["sonokit.preprocess_hash"])
         XCTAssertEqual(m["sonokit.preprocess_hash"], run.card.preprocessHash)
         XCTAssertEqual(m["sonokit.normalization"], "caffe")
         XCTAssertEqual(m["sonokit.normalization_formula"],

@@ -41,6 +41,29 @@ final class ExportWorkflowTests: XCTestCase {
         XCTAssertLessThanOrEqual(try XCTUnwrap(random.check?.maxAbsDifference), 1e-5)
     }
 
+    /// A run trained by a SonoKit with another preprocessing algorithm version (its card's hash is
+    /// not this SonoKit's hash of the same options) exports with a warning naming both hashes, and
+    /// the check reports the mismatch instead of hiding it.
+    func testPreprocessingDriftIsWarnedAndReported() throws {
+        let cardURL = URL(fileURLWithPath: run).appendingPathComponent("model-card.json")
+        var card = try JSONSerialization.jsonObject(with: Data(contentsOf: cardURL)) as! [String: Any]
+        card["preprocess_hash"] = String(repeating: "ab", count: 32)
+        try JSONSerialization.data(withJSONObject: card).write(to: cardURL)
+        var warnings: [String] = []
+        var options = ExportWorkflow.Options(run: run, output: work.appendingPathComponent("m.onnx").path)
+        options.check = true
+        options.checkFrameCount = 2
+        let result = try ExportWorkflow(options, events: WorkflowEvents(warning: { warnings.append($0) })).run()
+        XCTAssertEqual(result.check?.preprocessHashMatches, false)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings.first?.contains("recorded preprocessing hash abababababab…") ?? false, "\(warnings)")
+
+        let fresh = work.appendingPathComponent("fresh").path
+        try HandSetRun.write(to: fresh, size: 64, crop: .auto, frames: .uniform(2))
+        options.run = fresh
+        XCTAssertEqual(try ExportWorkflow(options).run().check?.preprocessHashMatches, true)
+    }
+
     func testErrorsAreInvalidInputOrFailure() throws {
         func error(_ change: (inout ExportWorkflow.Options) -> Void) -> WorkflowError? {
             var options = ExportWorkflow.Options(run: run, output: work.appendingPathComponent("m.onnx").path)

@@ -12,10 +12,13 @@ Checks, in order (the first failure exits 1 with a sentence on stderr):
   1. onnx.checker.check_model(model, full_check=True)   (structure, opset, strict shape inference)
   2. metadata_props equal expected.json's metadata, key for key
   3. the preprocessing round-trips: SHA-256 of sonokit.preprocess_canonical is
-     sonokit.preprocess_hash; sonokit.preprocess parses as JSON with the same size and
-     normalisation as sonokit.input_size and sonokit.normalization
+     sonokit.preprocess_canonical_sha256; sonokit.preprocess parses as JSON with the same size and
+     normalisation as sonokit.input_size and sonokit.normalization (whether that hash is also the
+     run's sonokit.preprocess_hash is reported, not required: a run trained by a SonoKit with
+     another preprocessing algorithm version differs there, and the export says so)
   4. ONNX Runtime (CPU) on the inputs: output (N, 1), max |p_onnxruntime - p_sonokit| <= tolerance
-Prints one JSON line: {"max_abs_difference", "frames", "onnx", "onnxruntime", "opset", "ir_version"}.
+Prints one JSON line: {"max_abs_difference", "frames", "onnx", "onnxruntime", "opset", "ir_version",
+"preprocess_hash_matches"}.
 The same text is embedded in Sources/ModelExport/ONNXCheck.swift (a test keeps them equal).
 """
 import hashlib
@@ -53,8 +56,9 @@ def main():
     if extra:
         fail(f"metadata keys not expected: {extra}")
     canonical = metadata["sonokit.preprocess_canonical"]
-    if hashlib.sha256(canonical.encode("utf-8")).hexdigest() != metadata["sonokit.preprocess_hash"]:
-        fail("SHA-256 of sonokit.preprocess_canonical differs from sonokit.preprocess_hash")
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if digest != metadata["sonokit.preprocess_canonical_sha256"]:
+        fail("SHA-256 of sonokit.preprocess_canonical differs from sonokit.preprocess_canonical_sha256")
     pre = json.loads(metadata["sonokit.preprocess"])
     if str(pre["size"]) != metadata["sonokit.input_size"] or pre["normalize"] != metadata["sonokit.normalization"]:
         fail(f"sonokit.preprocess {pre} disagrees with sonokit.input_size / sonokit.normalization")
@@ -74,7 +78,8 @@ def main():
         fail(f"ONNX Runtime's probabilities differ from SonoKit's by up to {diff:.3g} (tolerance {expected['tolerance']})")
     print(json.dumps({"max_abs_difference": diff, "frames": int(shape[0]), "onnx": onnx.__version__,
                       "onnxruntime": ort.__version__, "opset": model.opset_import[0].version,
-                      "ir_version": model.ir_version}))
+                      "ir_version": model.ir_version,
+                      "preprocess_hash_matches": digest == metadata["sonokit.preprocess_hash"]}))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ ONNX Runtime, reproducing SonoKit's input from the model's own metadata (the REA
     python score_dicom.py MODEL.onnx FILE.dcm [--sonokit PATH] [--work DIR]
 
 1. Reads the model's metadata_props with ONNX Runtime: the preprocessing (sonokit.preprocess_canonical,
-   whose SHA-256 must be sonokit.preprocess_hash), the normalisation formula, the input layout,
+   whose SHA-256 must be sonokit.preprocess_canonical_sha256; a warning when that is not the run's
+   sonokit.preprocess_hash), the normalisation formula, the input layout,
    the positive class, the threshold and the study aggregation rule.
 2. Runs `sonokit preview FILE` with exactly those preprocessing options: its *-input.png files are
    the 8-bit frames the network sees (crop, resampling and frame choice done by SonoKit).
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -39,8 +41,13 @@ def main():
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta().custom_metadata_map
     canonical = meta["sonokit.preprocess_canonical"]
-    if hashlib.sha256(canonical.encode("utf-8")).hexdigest() != meta["sonokit.preprocess_hash"]:
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if digest != meta["sonokit.preprocess_canonical_sha256"]:
         raise SystemExit("the model's preprocessing metadata does not match its hash")
+    if digest != meta["sonokit.preprocess_hash"]:
+        print("warning: the run was trained with another preprocessing algorithm version "
+              f"({meta['sonokit.preprocess_hash'][:12]}, now {digest[:12]}): frames may differ from the training frames",
+              file=sys.stderr)
     pre = json.loads(canonical)
     formula = json.loads(meta["sonokit.normalization_formula"])
 
