@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Synthesis", targets: ["Synthesis"]),
+        .library(name: "ModelExport", targets: ["ModelExport"]),
         .library(name: "SonoKitCore", targets: ["SonoKitCore"]),
     ],
     dependencies: [
@@ -45,6 +46,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // ONNX export: the runtime library only (the ONNX messages are generated once, committed;
+        // scripts/onnx/generate-proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: SonoKitCore: what every library shares (seeded generator, atomic writes, SHA-256, keyed pseudonyms, JSON convention)
@@ -128,13 +132,23 @@ let package = Package(
         .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
+        // MARK: ModelExport: a trained run as one ONNX model (swift-protobuf, code generated from onnx.proto3),
+        // checked by ONNX's checker and ONNX Runtime (scripts/onnx/)
+        .target(
+            name: "ModelExport",
+            dependencies: ["CNN", "Training", "Preprocess", "Evaluation", "SonoKitCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport", "CNN", "Training", "Preprocess", "DICOM", "Imaging", "Evaluation", "SonoKitCore",
+                                                      "SonoKitTestSupport", "SonoKitTrainingTestSupport"]),
+
         // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
         // typed options in, typed results out; the commands are thin shells over them
         .target(
             name: "Workflows",
-            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis"]
+            dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis",
+                           "ModelExport"]
         ),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "ModelExport", "SonoKitTrainingTestSupport", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
         // MARK: The command-line tools: `sonokit` (user commands) and `sonokit-bench` (benchmarks),
         // thin ArgumentParser shells over the workflows, sharing the option groups and output
@@ -145,7 +159,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "ModelExport",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "sonokit-bench",

@@ -16,9 +16,9 @@ import Imaging
 public enum Normalization: String, Codable, CaseIterable, Sendable {
     case caffe, unit, imagenet
 
-    static let caffeMeansBGR: (Float, Float, Float) = (103.939, 116.779, 123.68)
-    static let imagenetMean: (Float, Float, Float) = (0.485, 0.456, 0.406)
-    static let imagenetStd: (Float, Float, Float) = (0.229, 0.224, 0.225)
+    public static let caffeMeansBGR: (Float, Float, Float) = (103.939, 116.779, 123.68)
+    public static let imagenetMean: (Float, Float, Float) = (0.485, 0.456, 0.406)
+    public static let imagenetStd: (Float, Float, Float) = (0.229, 0.224, 0.225)
 
     /// Channel order of the tensor.
     public var channelOrder: String { self == .caffe ? "BGR" : "RGB" }
