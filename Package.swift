@@ -126,7 +126,7 @@ let package = Package(
         // MARK: Synthesis: synthetic ultrasound cohorts (B-mode fans, speckle, lesions, burned-in text) written as DICOM
         // through DCMTK, deterministic from a seed (`sonokit synth`, the demo's cohort, load tests)
         .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "SonoKitCore", "SonoKitTestSupport"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "Imaging", "SonoKitCore", "SonoKitTestSupport"]),
 
         // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
         // typed options in, typed results out; the commands are thin shells over them
@@ -134,7 +134,7 @@ let package = Package(
             name: "Workflows",
             dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis"]
         ),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "Synthesis", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
         // MARK: The command-line tools: `sonokit` (user commands) and `sonokit-bench` (benchmarks),
         // thin ArgumentParser shells over the workflows, sharing the option groups and output
@@ -145,7 +145,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "Synthesis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "sonokit-bench",

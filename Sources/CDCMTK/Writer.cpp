@@ -56,6 +56,8 @@ void registerJPEG(SKEncoding encoding) {
     if (jpegConfiguration >= 0) DJEncoderRegistration::cleanup();
     DJEncoderRegistration::registerCodecs(configuration == 1 ? ECC_lossyRGB : ECC_lossyYCbCr, EUC_never, OFFalse, 0, 0, 0, OFTrue,
                                           configuration == 2 ? ESS_444 : ESS_422);
+    // 4:4:4 keeps registerCodecs' default photometric label YBR_FULL_422 (dcmcjpeg +s4 writes
+    // YBR_FULL, which dciodvfy refuses for lossy JPEG); the sampling factors are in the stream.
     jpegConfiguration = configuration;
 }
 
@@ -93,6 +95,7 @@ void putJFIF(DcmDataset &dataset, const SKWriteObject &object) {
     DcmPixelSequence *sequence = new DcmPixelSequence(DCM_PixelSequenceTag);
     sequence->insert(new DcmPixelItem(DCM_PixelItemTag));   // empty basic offset table
     const size_t frameBytes = size_t(object.rows) * size_t(object.columns) * 3;
+    size_t compressed = 0;
     for (int f = 0; f < object.frames; f++) {
         unsigned char *jpeg = NULL;
         unsigned long size = 0;
@@ -113,10 +116,14 @@ void putJFIF(DcmDataset &dataset, const SKWriteObject &object) {
             if (even != size) bytes[size] = 0;
         }
         tjFree(jpeg);
+        compressed += even;
         if (status.bad()) { tjDestroy(handle); delete item; delete sequence; require(status, "JFIF pixel data"); }
         sequence->insert(item);
     }
     tjDestroy(handle);
+    char ratio[32];
+    std::snprintf(ratio, sizeof(ratio), "%.2f", double(frameBytes) * double(object.frames) / double(compressed ? compressed : 1));
+    require(dataset.putAndInsertString(DCM_LossyImageCompressionRatio, ratio), "LossyImageCompressionRatio");
     DcmPixelData *pixels = new DcmPixelData(DCM_PixelData);
     pixels->putOriginalRepresentation(EXS_JPEGProcess1, NULL, sequence);
     require(dataset.insert(pixels, OFTrue), "JFIF pixel data");
@@ -205,6 +212,7 @@ void write(const SKWriteObject &object, const char *path) {
 } // namespace
 
 extern "C" int sk_write_object(const SKWriteObject *object, const char *path, SKError *error) {
+    sk_initialize();   // DCMTK's logging silenced (SonoKit reports problems itself)
     try {
         write(*object, path);
         return 1;
@@ -218,6 +226,7 @@ extern "C" int sk_write_object(const SKWriteObject *object, const char *path, SK
 
 extern "C" int sk_write_dicomdir(const char *dicomdir_path, const char *root, const char *fileset_id, const char *media_uid,
                                  const char *const *files, size_t file_count, SKError *error) {
+    sk_initialize();
     try {
         // An empty DICOMDIR with the deterministic media UID first; appending keeps its file meta.
         {
@@ -227,8 +236,6 @@ extern "C" int sk_write_dicomdir(const char *dicomdir_path, const char *root, co
             require(meta.putAndInsertString(DCM_MediaStorageSOPInstanceUID, media_uid), "DICOMDIR meta");
             DcmDataset &ds = *empty.getDataset();
             require(ds.putAndInsertString(DCM_FileSetID, fileset_id), "FileSetID");
-            require(ds.putAndInsertUint32(DCM_OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity, 0), "DICOMDIR offsets");
-            require(ds.putAndInsertUint32(DCM_OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity, 0), "DICOMDIR offsets");
             require(ds.putAndInsertUint16(DCM_FileSetConsistencyFlag, 0), "FileSetConsistencyFlag");
             require(ds.insertEmptyElement(DCM_DirectoryRecordSequence), "DirectoryRecordSequence");
             require(empty.saveFile(dicomdir_path, EXS_LittleEndianExplicit, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0,

@@ -4,18 +4,25 @@ import Evaluation
 import Foundation
 import Manifest
 import Preprocess
+import Synthesis
 import Training
 
-/// `demo`: the user's path on the bundled SampleStudies/, as the typed options of each workflow
-/// (ingest, validate, split, train, evaluate, predict) and the command line a user would type for
-/// it. The caller runs the steps in order and shows each command line; `predictStep()` needs the
-/// splits file that the split step writes.
+/// `demo`: the user's path on a synthetic cohort it generates (`sonokit synth`, under
+/// `<output>/cohort`, reused when its cohort.json says it was made with the same parameters and
+/// generator version) or on an existing export with labels.csv (`samples`, e.g. SampleStudies),
+/// as the typed options of each workflow (generate, ingest, validate, split, train, evaluate,
+/// predict) and the command line a user would type for it. The caller runs the steps in order
+/// and shows each command line; `predictStep()` needs the splits file that the split step writes.
 public struct DemoWorkflow {
     public struct Options: Sendable {
         /// Folder for the outputs.
         public var output = "demo-output"
-        /// The sample export, with labels.csv inside.
-        public var samples = "SampleStudies"
+        /// An existing export with labels.csv inside; nil: generate the cohort.
+        public var samples: String?
+        /// Patients of the generated cohort.
+        public var cohortPatients = 200
+        /// Seed of the generated cohort.
+        public var cohortSeed: UInt64 = 1
         public init() {}
     }
 
@@ -29,6 +36,8 @@ public struct DemoWorkflow {
     }
 
     public let options: Options
+    /// The export the demo runs on (the generated cohort's folder, or `samples`).
+    public let export: String
     public let labels: String
     public let catalog: String
     public let splits: String
@@ -38,22 +47,39 @@ public struct DemoWorkflow {
     /// frozen base, else `small` from scratch.
     public let hasImageNet: Bool
 
+    /// Step 1 when the demo generates its cohort (nil with `samples`).
+    public let generate: Step<SynthWorkflow.Options>?
     public let ingest: Step<IngestWorkflow.Options>
     public let validate: Step<ManifestInput>
     public let split: Step<ManifestWorkflow.SplitOptions>
     public let train: Step<TrainWorkflow.Options>
     public let evaluate: Step<EvaluateWorkflow.Options>
 
-    /// Checks that the samples are there and creates the output folder.
+    /// Checks that the samples are there (or the cohort's parameters are usable) and creates the
+    /// output folder.
     public init(_ options: Options) throws {
         self.options = options
-        let samples = options.samples, output = options.output
-        labels = (samples as NSString).appendingPathComponent("labels.csv")
-        guard FileManager.default.fileExists(atPath: labels) else {
-            throw WorkflowError.failed("\(labels): not found; run the demo from the repository root or pass --samples DIR")
-        }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let output = options.output
         func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+        if let samples = options.samples {
+            export = samples
+            generate = nil
+            labels = (samples as NSString).appendingPathComponent("labels.csv")
+            guard FileManager.default.fileExists(atPath: labels) else {
+                throw WorkflowError.failed("\(labels): not found; give --samples an export with labels.csv inside (e.g. SampleStudies)")
+            }
+        } else {
+            export = path("cohort")
+            let parameters = CohortParameters(patients: options.cohortPatients, seed: options.cohortSeed)
+            do { _ = try parameters.validated() } catch let error as SynthesisError { throw WorkflowError.invalidInput(error.description) }
+            let synth = SynthWorkflow.Options(output: export, parameters: parameters)
+            generate = Step(number: 1, title: "generate the synthetic cohort (\(options.cohortPatients) patients, seed \(options.cohortSeed))",
+                            commandLine: synth.commandLine, options: synth)
+            labels = (export as NSString).appendingPathComponent("labels.csv")
+        }
+        let samples = export
+        let first = generate == nil ? 1 : 2
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         catalog = path("catalog.sqlite")
         splits = path("splits.csv")
         run = path("run")
@@ -62,11 +88,11 @@ public struct DemoWorkflow {
         let classArguments = "--classes benign,malignant --positive malignant"
         let input = ManifestInput(manifest: labels, catalog: catalog, classes: classes)
 
-        ingest = Step(number: 1, title: "index the export", commandLine: "ingest \(samples) --catalog \(catalog)",
+        ingest = Step(number: first, title: "index the export", commandLine: "ingest \(samples) --catalog \(catalog)",
                       options: IngestWorkflow.Options(folders: [samples], catalog: catalog))
-        validate = Step(number: 2, title: "validate the labels", commandLine: "manifest validate \(labels) --catalog \(catalog) \(classArguments)",
+        validate = Step(number: first + 1, title: "validate the labels", commandLine: "manifest validate \(labels) --catalog \(catalog) \(classArguments)",
                         options: input)
-        split = Step(number: 3, title: "split by patient (train / validation / test)",
+        split = Step(number: first + 2, title: "split by patient (train / validation / test)",
                      commandLine: "manifest split \(labels) --catalog \(catalog) \(classArguments) --group patient_id --stratify label "
                          + "--ratios 0.6,0.2,0.2 --seed 7 -o \(splits)",
                      options: ManifestWorkflow.SplitOptions(input: input, plan: try SplitPlan.ratios([0.6, 0.2, 0.2]).validated(),
@@ -90,7 +116,7 @@ public struct DemoWorkflow {
             config.seed = 1
             modelArguments = "--model small --epochs 8 --batch 16 --size 64 --normalize unit --augment flip --seed 1"
         }
-        train = Step(number: 4, title: "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))",
+        train = Step(number: first + 3, title: "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch: no ImageNet weights installed"))",
                      commandLine: "train \(labels) --catalog \(catalog) \(classArguments) --splits \(splits) \(modelArguments) -o \(run)",
                      options: TrainWorkflow.Options(manifest: input, splits: splits, config: config, runDirectory: run))
 
@@ -98,7 +124,7 @@ public struct DemoWorkflow {
         var evaluation = EvaluateWorkflow.Options(runDirectory: run)
         evaluation.split = "test"
         evaluation.catalog = catalog
-        evaluate = Step(number: 5, title: "evaluate the test split (study level, CIs, calibration, HTML)",
+        evaluate = Step(number: first + 4, title: "evaluate the test split (study level, CIs, calibration, HTML)",
                         commandLine: "evaluate \(run) --split test --catalog \(catalog)", options: evaluation)
     }
 
@@ -116,7 +142,7 @@ public struct DemoWorkflow {
         var predict = PredictWorkflow.Options(runDirectory: run, inputs: testFiles.paths, output: reports)
         predict.html = true
         predict.sr = true
-        return Step(number: 6, title: "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)",
+        return Step(number: evaluate.number + 1, title: "predict the \(testFiles.studies) studies of the test split (HTML pages, DICOM SR)",
                     commandLine: "predict \(run) <\(testFiles.paths.count) files of the test split> -o \(reports) --html --sr",
                     options: predict)
     }

@@ -217,7 +217,7 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(demo.ingest.options.catalog, output + "/catalog.sqlite")
         XCTAssertEqual(demo.split.options.provenance, "sonokit manifest split ratios=0.6,0.2,0.2 seed=7 group=patient_id stratify=label")
         XCTAssertEqual(demo.train.options.config.network.architecture, demo.hasImageNet ? .vgg16 : .small)
-        XCTAssertTrue(demo.train.commandLine.hasPrefix("train \(options.samples)/labels.csv --catalog \(output)/catalog.sqlite"), demo.train.commandLine)
+        XCTAssertTrue(demo.train.commandLine.hasPrefix("train \(options.samples!)/labels.csv --catalog \(output)/catalog.sqlite"), demo.train.commandLine)
         XCTAssertEqual(demo.evaluate.options.catalog, demo.catalog)
         XCTAssertEqual([demo.ingest.number, demo.validate.number, demo.split.number, demo.train.number, demo.evaluate.number], [1, 2, 3, 4, 5])
 
