@@ -126,7 +126,7 @@ let package = Package(
         // MARK: Synthesis: synthetic ultrasound cohorts (B-mode fans, speckle, lesions, burned-in text) written as DICOM
         // through DCMTK, deterministic from a seed (`sonokit synth`, the demo's cohort, load tests)
         .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "Imaging", "SonoKitCore", "SonoKitTestSupport"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "Imaging", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: Workflows: one type per job a user runs (ingest, manifest validate/split, train, evaluate, predict, demo),
         // typed options in, typed results out; the commands are thin shells over them

@@ -57,35 +57,36 @@ struct AnnotationCanvas: Sendable {
         }
     }
 
-    /// A filled polygon: the pixels whose centre lies inside or on its edges, on every row
-    /// crossing it (the vertices may be fractional).
+    /// A filled polygon the way Pillow fills one (ImageDraw.polygon with a fill): the vertices
+    /// are truncated to whole pixels, and on every row between the lowest and the highest vertex
+    /// the pixels from the left-most to the right-most crossing of the edges, each rounded to the
+    /// nearest pixel, are set.
     mutating func fillPolygon(_ points: [(x: Double, y: Double)], colour: RGBColour) {
-        guard let minY = points.map(\.y).min(), let maxY = points.map(\.y).max() else { return }
-        var y = Int(minY.rounded(.up))
-        while Double(y) <= maxY {
+        let p = points.map { (x: Double(Int($0.x)), y: Double(Int($0.y))) }
+        guard let minY = p.map(\.y).min(), let maxY = p.map(\.y).max() else { return }
+        for y in Int(minY)...Int(maxY) {
             let yc = Double(y)
-            var xs: [Double] = []
-            for k in points.indices {
-                let a = points[k], b = points[(k + 1) % points.count]
-                if (a.y <= yc && yc <= b.y) || (b.y <= yc && yc <= a.y) {
-                    if a.y == b.y { xs += [a.x, b.x] } else { xs.append(a.x + (yc - a.y) * (b.x - a.x) / (b.y - a.y)) }
-                }
+            var lo = Double.infinity, hi = -Double.infinity
+            for k in p.indices {
+                let a = p[k], b = p[(k + 1) % p.count]
+                guard (a.y <= yc && yc <= b.y) || (b.y <= yc && yc <= a.y) else { continue }
+                let xs = a.y == b.y ? [a.x, b.x] : [a.x + (yc - a.y) * (b.x - a.x) / (b.y - a.y)]
+                for x in xs { lo = min(lo, x); hi = max(hi, x) }
             }
-            if let lo = xs.min(), let hi = xs.max() {
-                var x = Int(lo.rounded(.up))
-                while Double(x) <= hi { set(x, y, colour); x += 1 }
-            }
-            y += 1
+            guard lo <= hi else { continue }
+            for x in Int(lo.rounded())...Int(hi.rounded()) { set(x, y, colour) }
         }
     }
 
-    /// A filled ellipse in the inclusive box [x0, x1] × [y0, y1] (ImageDraw.ellipse): the pixels
-    /// whose centre lies in the ellipse through the box's outer pixel edges.
+    /// A filled ellipse in the box [x0, x1] × [y0, y1] the way Pillow fills one
+    /// (ImageDraw.ellipse): the box is truncated to whole pixels (inclusive), and the pixels whose
+    /// centre lies in the ellipse through the box's outer pixel edges are set.
     mutating func fillEllipse(x0: Double, y0: Double, x1: Double, y1: Double, colour: RGBColour) {
-        let cx = (x0 + x1) / 2, cy = (y0 + y1) / 2
-        let rx = (x1 - x0 + 1) / 2, ry = (y1 - y0 + 1) / 2
-        for y in Int(y0.rounded(.down))...Int(y1.rounded(.up)) {
-            for x in Int(x0.rounded(.down))...Int(x1.rounded(.up)) {
+        let bx0 = Int(x0), by0 = Int(y0), bx1 = Int(x1), by1 = Int(y1)
+        let cx = Double(bx0 + bx1) / 2, cy = Double(by0 + by1) / 2
+        let rx = Double(bx1 - bx0 + 1) / 2, ry = Double(by1 - by0 + 1) / 2
+        for y in by0...by1 {
+            for x in bx0...bx1 {
                 let u = (Double(x) - cx) / rx, v = (Double(y) - cy) / ry
                 if u * u + v * v <= 1 { set(x, y, colour) }
             }
@@ -120,9 +121,10 @@ enum BurnedInAnnotations {
     /// no trailing zeros).
     static func g(_ x: Double) -> String { String(format: "%g", x) }
 
-    /// Draws everything except the frame counter; returns the grey bar's box.
-    static func drawStatic(on canvas: inout AnnotationCanvas, fans: [FanGeometry], probe: Probe,
-                           deviceModel: String, settings ui: ScannerSettings) -> PixelBox {
+    /// Draws frame k's annotations, in draw_ui's order (later drawings cover earlier ones);
+    /// returns the grey bar's box.
+    static func draw(on canvas: inout AnnotationCanvas, fans: [FanGeometry], probe: Probe, deviceModel: String,
+                     settings ui: ScannerSettings, frame k: Int, of n: Int) -> PixelBox {
         let w = canvas.width, h = canvas.height
         let depth = fans[0].depthCm
         canvas.text("SONOKIT DEMO  \(probe.name)  \(g(depth))cm", x: 4, y: 2, font: font, colour: .white)
@@ -131,7 +133,9 @@ enum BurnedInAnnotations {
         canvas.text(mi, x: w - 6 - font.width(of: mi), y: 2, font: font, colour: .yellow)
         let model = deviceModel.uppercased()
         canvas.text(model, x: w - 6 - font.width(of: model), y: h - 13, font: font, colour: .grey)
+        canvas.text(counter(frame: k, of: n), x: 4, y: h - 13, font: font, colour: .white)
         for fan in fans {
+            // Depth ruler: a tick per cm, long ticks with labels every 5 cm (2 cm for shallow depths).
             let x = Int(fan.fanRightX.rounded(.toNearestOrEven)) + 5
             let major = fan.depthCm > 6 ? 5 : 2
             let yTop = fan.depthToY(0), yBottom = fan.depthToY(fan.depthCm)
@@ -142,13 +146,16 @@ enum BurnedInAnnotations {
                 canvas.line(x0: x, y0: y, x1: x + (long ? 6 : 3), y1: y, colour: .white)
                 if long && d > 0 { canvas.text(String(d), x: x + 8, y: y - 5, font: font, colour: .white) }
             }
+            // Focus marker: a yellow triangle left of the ruler.
             let yf = fan.depthToY(ui.focus * fan.depthCm)
             let xd = Double(x)
             canvas.fillPolygon([(xd - 1, yf), (xd - 6, yf - 3), (xd - 6, yf + 3)], colour: .yellow)
+            // Probe orientation marker next to the fan's upper-left corner.
             let r0 = fan.probe.faceRadiusCm, s = fan.pixelsPerCm, half = fan.probe.halfAngle
             let cx = fan.apexX - r0 * s * sin(half) - 8, cy = fan.apexY + r0 * s * cos(half) + 2
             canvas.fillEllipse(x0: cx - 3, y0: cy - 3, x1: cx + 3, y1: cy + 3, colour: .cyan)
         }
+        // Grey bar: a 255 → 0 ramp at the left edge.
         let barHeight = min(128, h - 70), x0 = 5, y0 = 32
         for i in 0..<barHeight {
             let v = UInt8((255 * (1 - Double(i) / Double(barHeight - 1))).rounded(.toNearestOrEven))
@@ -160,9 +167,5 @@ enum BurnedInAnnotations {
     /// "F kk/nn" for frame k of a cine loop, "FRZ" (frozen) for a single frame.
     static func counter(frame k: Int, of n: Int) -> String {
         n > 1 ? String(format: "F %02d/%02d", k + 1, n) : "FRZ"
-    }
-
-    static func drawCounter(on canvas: inout AnnotationCanvas, frame k: Int, of n: Int) {
-        canvas.text(counter(frame: k, of: n), x: 4, y: canvas.height - 13, font: font, colour: .white)
     }
 }

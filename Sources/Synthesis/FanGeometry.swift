@@ -19,6 +19,8 @@ public struct FanGeometry: Sendable {
     public let apexY: Double
     /// The part of the image the fan was fitted into; pixels outside it are never fan pixels.
     public let viewport: PixelBox
+    /// r₀², r_max² and tan α, for `contains`.
+    private let minRadiusSquared: Double, maxRadiusSquared: Double, tanHalfAngle: Double
 
     public init(probe: Probe, depthCm: Double, pixelsPerCm: Double, apexX: Double, apexY: Double, viewport: PixelBox) {
         self.probe = probe
@@ -27,6 +29,9 @@ public struct FanGeometry: Sendable {
         self.apexX = apexX
         self.apexY = apexY
         self.viewport = viewport
+        minRadiusSquared = probe.faceRadiusCm * probe.faceRadiusCm
+        maxRadiusSquared = (probe.faceRadiusCm + depthCm) * (probe.faceRadiusCm + depthCm)
+        tanHalfAngle = tan(probe.halfAngle)
     }
 
     /// r₀ + depth: the distance apex → deepest sample (cm).
@@ -64,9 +69,20 @@ public struct FanGeometry: Sendable {
     }
 
     /// Whether the centre of pixel (x, y) is in the fan (see the type's definition).
+    ///
+    /// Pixels clearly inside or outside (by more than a relative 10⁻⁹ in r² and in
+    /// |Δx|/Δy against tan α, where |θ| ≤ α ⇔ Δy > 0 and |Δx|/Δy ≤ tan α for α < 90°) are decided
+    /// without hypot and atan2; the few near an edge take bmode.py's exact test.
     @inline(__always)
     public func contains(x: Int, y: Int) -> Bool {
         guard viewport.contains(x: x, y: y) else { return false }
+        let dx = (Double(x) - apexX) / pixelsPerCm, dy = (Double(y) - apexY) / pixelsPerCm
+        let r2 = dx * dx + dy * dy
+        let rMin2 = minRadiusSquared, rMax2 = maxRadiusSquared, tanHalf = tanHalfAngle
+        if r2 < rMin2 * (1 - 1e-9) || r2 > rMax2 * (1 + 1e-9) || dy <= 0 { return false }
+        let slope = abs(dx) / dy
+        if slope > tanHalf * (1 + 1e-9) { return false }
+        if slope < tanHalf * (1 - 1e-9) && r2 > rMin2 * (1 + 1e-9) && r2 < rMax2 * (1 - 1e-9) { return true }
         let (r, theta) = polar(x: x, y: y)
         return r >= probe.faceRadiusCm && r <= maxRadiusCm && abs(theta) <= probe.halfAngle
     }
@@ -82,19 +98,21 @@ public struct FanGeometry: Sendable {
         return mask
     }
 
-    /// The inclusive bounding box of the fan's pixels (bmode.py's `bounding_box`). A fan that
-    /// fits its viewport always has pixels; an empty one gives the (invalid) box maxX < minX.
+    /// The inclusive bounding box of the fan's pixels (bmode.py's `bounding_box`), found by
+    /// scanning rows inwards from the top and the bottom and then columns from the left and the
+    /// right, each scan stopping at the first fan pixel. A fan that fits its viewport always has
+    /// pixels; an empty one gives the (invalid) box (0, 0, −1, −1).
     public func boundingBox(width: Int, height: Int) -> PixelBox {
-        var result = PixelBox(minX: Int.max, minY: Int.max, maxX: Int.min, maxY: Int.min)
         let box = candidateBox(width: width, height: height)
-        guard box.minX <= box.maxX, box.minY <= box.maxY else { return PixelBox(minX: 0, minY: 0, maxX: -1, maxY: -1) }
-        for y in box.minY...box.maxY {
-            for x in box.minX...box.maxX where contains(x: x, y: y) {
-                result.minX = min(result.minX, x); result.maxX = max(result.maxX, x)
-                result.minY = min(result.minY, y); result.maxY = max(result.maxY, y)
-            }
-        }
-        return result.minX == Int.max ? PixelBox(minX: 0, minY: 0, maxX: -1, maxY: -1) : result
+        let empty = PixelBox(minX: 0, minY: 0, maxX: -1, maxY: -1)
+        guard box.minX <= box.maxX, box.minY <= box.maxY else { return empty }
+        func rowHasFan(_ y: Int) -> Bool { (box.minX...box.maxX).contains { contains(x: $0, y: y) } }
+        guard let minY = (box.minY...box.maxY).first(where: rowHasFan),
+              let maxY = (minY...box.maxY).reversed().first(where: rowHasFan) else { return empty }
+        func columnHasFan(_ x: Int) -> Bool { (minY...maxY).contains { contains(x: x, y: $0) } }
+        guard let minX = (box.minX...box.maxX).first(where: columnHasFan),
+              let maxX = (minX...box.maxX).reversed().first(where: columnHasFan) else { return empty }
+        return PixelBox(minX: minX, minY: minY, maxX: maxX, maxY: maxY)
     }
 
     /// Viewport ∩ image: the only pixels that can be fan pixels.

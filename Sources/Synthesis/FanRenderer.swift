@@ -30,8 +30,13 @@ import Foundation
 /// 7. Scan conversion (`ScanConversion`): each fan pixel samples the polar image bilinearly in
 ///    (r, θ).
 ///
+/// Random streams, all from the scene's seed: `SyntheticDraws(seed: seed, path: [0])` for the
+/// scatterer field's key and the two texture fields, `[1, k]` for frame k's thermal noise and
+/// `[2, k]` for its fresh speckle, so that a frame does not depend on how many came before.
+///
 /// The hot loops work on flat Float buffers; everything that does not change between frames
-/// (tissue coordinates of the grid, gain, the texture fields) is computed once in `init`.
+/// (the grid's depths and beam directions, gain, apodisation, the texture fields, the
+/// scan-conversion weights) is computed once per fan.
 struct FanRenderer: Sendable {
     static let sampleSpacingCm = 0.02
 
@@ -39,12 +44,15 @@ struct FanRenderer: Sendable {
     let scene: TissueScene
     /// Depth samples per beam, beams.
     let nR: Int, nT: Int
-    /// dᵢ (cm) and θⱼ (radians).
+    /// dᵢ (cm) and θⱼ (radians), with sin θⱼ and cos θⱼ.
     let depths: [Double], angles: [Double]
+    let sinAngles: [Double], cosAngles: [Double]
     /// Gain after TGC per depth sample (linear) and apodisation per beam.
     let depthGain: [Float], apodisation: [Float]
     let scatterers: ScattererField
-    let texture1: TextureField, texture2: TextureField
+    /// The parenchyma's texture fields (cells 0.55 and 0.16 cm); `var` so that a test can make the
+    /// tissue homogeneous.
+    var texture1: TextureField, texture2: TextureField
 
     init(geometry: FanGeometry, scene: TissueScene) {
         self.geometry = geometry
@@ -57,6 +65,8 @@ struct FanRenderer: Sendable {
         depths = (0..<nR).map { (Double($0) + 0.5) * dd }
         let beamStep = 2 * half / Double(nT)
         angles = (0..<nT).map { -half + (Double($0) + 0.5) * beamStep }
+        sinAngles = angles.map { sin($0) }
+        cosAngles = angles.map { cos($0) }
         let extentX = (r0 + depth) * sin(half) + 1.0
         var draws = SyntheticDraws(seed: scene.seed, path: [0])
         scatterers = ScattererField(key: UInt64(draws.integer(below: Int.max)), cell: 0.012, extentX: extentX, extentZ: depth + 1.0)
@@ -78,46 +88,69 @@ struct FanRenderer: Sendable {
     /// the capsule 2.3), then the textured parenchyma P·(1 + A·clamp(t₁, ±2.5) + 0.08·t₂) with,
     /// deeper than the capsule, the diaphragm (2.6, and 0.55× below it), vessels (0.03, walls 2.2),
     /// a cyst (0), the lesion's halo (1.9) and interior (contrast·P·(1 + 0.35·t₂)).
-    @inline(__always)
     func echogenicity(x: Double, z: Double, d: Double) -> Double {
+        let inLesion = scene.lesion?.inside(x, z) ?? false
+        let inCyst = scene.cyst.map { $0.rhoSquared(x, z) < 1 } ?? false
+        return echogenicity(x: x, z: z, d: d, inLesion: inLesion, inCyst: inCyst)
+    }
+
+    /// `echogenicity(x:z:d:)` with the lesion and cyst membership of (x, z) already known (the
+    /// render loop needs them for the posterior shadows too).
+    @inline(__always)
+    func echogenicity(x: Double, z: Double, d: Double, inLesion: Bool, inCyst: Bool) -> Double {
         let sc = scene
-        let fatBottom = sc.fatBottom + sc.fatWave.at(x)
-        let muscleBottom = sc.muscleBottom + sc.muscleWave.at(x)
-        let capsuleBottom = muscleBottom + (sc.capsule - sc.muscleBottom)
-        if d < sc.skin { return 1.9 }
-        if d < fatBottom {
-            for septum in sc.septa where abs(d - (septum.depth + septum.slope * x + septum.wave.at(x))) < 0.035 {
-                return 1.5
+        // Deeper than every layer boundary can reach (the common case): skip the waves.
+        if d <= layersEnd {
+            let fatBottom = sc.fatBottom + sc.fatWave.at(x)
+            let muscleBottom = sc.muscleBottom + sc.muscleWave.at(x)
+            let capsuleBottom = muscleBottom + (sc.capsule - sc.muscleBottom)
+            if d < sc.skin { return 1.9 }
+            if d < fatBottom {
+                for septum in sc.septa where abs(d - (septum.depth + septum.slope * x + septum.wave.at(x))) < 0.035 {
+                    return 1.5
+                }
+                return max(0, 0.38 * (1 + 0.25 * texture2.bilinear(x * 1.7, z * 1.7)))
             }
-            return max(0, 0.38 * (1 + 0.25 * texture2.bilinear(x * 1.7, z * 1.7)))
+            if d < muscleBottom {
+                let s = max(0.0, sin(2 * Double.pi * (d + sc.striationTilt * x) / sc.striationPeriod))
+                let s2 = s * s
+                return 0.55 + 0.6 * s2 * s2 * s2
+            }
+            if d < capsuleBottom { return 0.3 }
+            if d < capsuleBottom + 0.07 { return 2.3 }
+            if !(d > capsuleBottom + 0.07) { return max(parenchyma(x, z), 0) }
         }
-        if d < muscleBottom {
-            let s = max(0.0, sin(2 * Double.pi * (d + sc.striationTilt * x) / sc.striationPeriod))
-            let s2 = s * s
-            return 0.55 + 0.6 * s2 * s2 * s2
-        }
-        if d < capsuleBottom { return 0.3 }
-        if d < capsuleBottom + 0.07 { return 2.3 }
-        let t2 = texture2.bilinear(x, z)
-        var e = sc.parenchymaLevel * (1 + sc.textureAmplitude * min(max(texture1.bilinear(x, z), -2.5), 2.5) + 0.08 * t2)
-        guard d > capsuleBottom + 0.07 else { return max(e, 0) }
+        var e = parenchyma(x, z)
         if let diaphragm = sc.diaphragm {
             let zd = diaphragm.z0 + diaphragm.curvature * x * x
             if abs(z - zd) < 0.09 { e = 2.6 } else if z >= zd + 0.09 { e *= 0.55 }
         }
         for v in sc.vessels {
-            let rho = v.rho(x, z)
-            if v.wall > 0, rho >= 1.0, rho < 1.0 + v.wall / min(v.a, v.b) { e = 2.2 }
-            if rho < 1.0 { e = 0.03 }
+            let rho2 = v.rhoSquared(x, z)
+            if v.wall > 0, rho2 >= 1.0, rho2 < v.wallEdge * v.wallEdge { e = 2.2 }
+            if rho2 < 1.0 { e = 0.03 }
         }
-        if let cyst = sc.cyst, cyst.rho(x, z) < 1.0 { e = 0 }
+        if inCyst { e = 0 }
         if let lesion = sc.lesion {
             if lesion.halo, lesion.inside(x, z, grow: 0.08) { e = 1.9 }
-            if lesion.inside(x, z) {
-                e = lesion.contrast * sc.parenchymaLevel * (1 + 0.35 * texture2.bilinear(x * 2.3, z * 2.3))
-            }
+            if inLesion { e = lesion.contrast * sc.parenchymaLevel * (1 + 0.35 * texture2.bilinear(x * 2.3, z * 2.3)) }
         }
         return max(e, 0)
+    }
+
+    /// The textured parenchyma P·(1 + A·clamp(t₁, ±2.5) + 0.08·t₂).
+    @inline(__always)
+    func parenchyma(_ x: Double, _ z: Double) -> Double {
+        let t1 = min(max(texture1.bilinear(x, z), -2.5), 2.5)
+        return scene.parenchymaLevel * (1 + scene.textureAmplitude * t1 + 0.08 * texture2.bilinear(x, z))
+    }
+
+    /// A depth (cm) below which no layer boundary lies for any x: the deepest the capsule's lower
+    /// edge can be, 0.07 + capsule + |muscle wave amplitude| (and the skin and fat above it).
+    var layersEnd: Double {
+        let sc = scene
+        return max(sc.skin, sc.fatBottom + abs(sc.fatWave.amplitude), sc.muscleBottom + abs(sc.muscleWave.amplitude),
+                   sc.capsule + abs(sc.muscleWave.amplitude) + 0.07)
     }
 
     // MARK: Frames
@@ -132,18 +165,33 @@ struct FanRenderer: Sendable {
     /// The envelope of frame k of n on the polar grid (row i = depth sample, column j = beam),
     /// after PSF, gain and thermal noise, before log compression (steps 1–5 of the type's doc).
     func envelope(frame k: Int, of n: Int) -> [Float] {
+        var (re, im) = radioFrequency(frame: k, of: n)
+        let axial = Self.gaussianKernel(sigma: 1.3), lateral = Self.gaussianKernel(sigma: 0.9)
+        Self.convolveAxial(&re, rows: nR, columns: nT, kernel: axial)
+        Self.convolveAxial(&im, rows: nR, columns: nT, kernel: axial)
+        Self.convolveLateral(&re, rows: nR, columns: nT, kernel: lateral)
+        Self.convolveLateral(&im, rows: nR, columns: nT, kernel: lateral)
+        return detect(re, im, frame: k)
+    }
+
+    /// Steps 1–3: echogenicity × scatterers on the polar grid, with the posterior shadows and
+    /// enhancement applied; (real, imaginary) parts.
+    @inline(never)
+    func radioFrequency(frame k: Int, of n: Int) -> (re: [Float], im: [Float]) {
         let count = nR * nT
         let (ox, oz) = motionOffset(frame: k, of: n)
         let r0 = geometry.probe.faceRadiusCm
-        let sinT = angles.map { sin($0) }, cosT = angles.map { cos($0) }
+        let sinT = sinAngles, cosT = cosAngles
         var rfRe = [Float](repeating: 0, count: count), rfIm = [Float](repeating: 0, count: count)
         var echo = [Float](repeating: 0, count: count)
-        var lesionMask = [Bool](repeating: false, count: scene.lesion == nil ? 0 : count)
-        var cystMask = [Bool](repeating: false, count: scene.cyst == nil ? 0 : count)
+        let lesion = scene.lesion, cyst = scene.cyst
+        var lesionMask = [Bool](repeating: false, count: lesion == nil ? 0 : count)
+        var cystMask = [Bool](repeating: false, count: cyst == nil ? 0 : count)
         let deepLimit = scene.capsule + 0.07   // bmode.py's `_behind_masks` uses the mean capsule depth
         let decorrelation = k > 0 ? scene.motion.decorrelation : 0
         var fresh = SyntheticDraws(seed: scene.seed, path: [2, UInt64(k)])
         let keep = Float((1 - decorrelation * decorrelation).squareRoot()), mix = Float(decorrelation)
+        let field = scatterers
 
         echo.withUnsafeMutableBufferPointer { e in
             rfRe.withUnsafeMutableBufferPointer { re in
@@ -153,8 +201,10 @@ struct FanRenderer: Sendable {
                         for j in 0..<nT {
                             let x = r * sinT[j] - ox, z = r * cosT[j] - r0 - oz
                             let idx = i * nT + j
-                            e[idx] = Float(echogenicity(x: x, z: z, d: d))
-                            var s = scatterers.value(cell: scatterers.nearestCell(x, z))
+                            let inLesion = lesion?.inside(x, z) ?? false
+                            let inCyst = cyst.map { $0.rhoSquared(x, z) < 1 } ?? false
+                            e[idx] = Float(echogenicity(x: x, z: z, d: d, inLesion: inLesion, inCyst: inCyst))
+                            var s = field.value(cell: field.nearestCell(x, z))
                             if decorrelation > 0 {
                                 let f = fresh.complexNormal()
                                 s = (keep * s.re + mix * f.re, keep * s.im + mix * f.im)
@@ -162,29 +212,30 @@ struct FanRenderer: Sendable {
                             re[idx] = s.re
                             im[idx] = s.im
                             if d > deepLimit {
-                                if let lesion = scene.lesion, lesion.inside(x, z) { lesionMask[idx] = true }
-                                if let cyst = scene.cyst, cyst.rho(x, z) < 1.0 { cystMask[idx] = true }
+                                if inLesion { lesionMask[idx] = true }
+                                if inCyst { cystMask[idx] = true }
                             }
                         }
                     }
                 }
             }
         }
-        if let lesion = scene.lesion { applyBehind(mask: lesionMask, factor: -lesion.shadow, to: &echo) }
-        if scene.cyst != nil { applyBehind(mask: cystMask, factor: 0.55, to: &echo) }
+        if let lesion { applyBehind(mask: lesionMask, factor: -lesion.shadow, to: &echo) }
+        if cyst != nil { applyBehind(mask: cystMask, factor: 0.55, to: &echo) }
         for idx in 0..<count {
             rfRe[idx] *= echo[idx]
             rfIm[idx] *= echo[idx]
         }
-        let axial = Self.gaussianKernel(sigma: 1.3), lateral = Self.gaussianKernel(sigma: 0.9)
-        Self.convolveAxial(&rfRe, rows: nR, columns: nT, kernel: axial)
-        Self.convolveAxial(&rfIm, rows: nR, columns: nT, kernel: axial)
-        Self.convolveLateral(&rfRe, rows: nR, columns: nT, kernel: lateral)
-        Self.convolveLateral(&rfIm, rows: nR, columns: nT, kernel: lateral)
+        return (rfRe, rfIm)
+    }
 
+    /// Steps 4 (after the PSF) and 5: |RF|·gain·apodisation, then |· + thermal noise|.
+    @inline(never)
+    func detect(_ rfRe: [Float], _ rfIm: [Float], frame k: Int) -> [Float] {
         var noise = SyntheticDraws(seed: scene.seed, path: [1, UInt64(k)])
-        let noiseSigma = Float(scene.noiseFloor * 0.05)
-        var env = [Float](repeating: 0, count: count)
+        // complexNormal has variance ½ per part; bmode.py's noise has σ = 0.05·floor per part.
+        let noiseScale = Float(scene.noiseFloor * 0.05 * 2.0.squareRoot())
+        var env = [Float](repeating: 0, count: nR * nT)
         env.withUnsafeMutableBufferPointer { out in
             for i in 0..<nR {
                 let g = depthGain[i]
@@ -192,7 +243,7 @@ struct FanRenderer: Sendable {
                     let idx = i * nT + j
                     let a = (rfRe[idx] * rfRe[idx] + rfIm[idx] * rfIm[idx]).squareRoot() * g * apodisation[j]
                     let n = noise.complexNormal()
-                    let nr = a + noiseSigma * n.re * Float(2).squareRoot(), ni = noiseSigma * n.im * Float(2).squareRoot()
+                    let nr = a + noiseScale * n.re, ni = noiseScale * n.im
                     out[idx] = (nr * nr + ni * ni).squareRoot()
                 }
             }
@@ -231,10 +282,10 @@ struct FanRenderer: Sendable {
     /// the mean of the two middle values of an even count).
     func referenceMedian(_ envelope: [Float]) -> Double {
         let lo = Int(Double(nR) * 0.3), hi = Int(Double(nR) * 0.6)
-        var values = envelope[(lo * nT)..<(hi * nT)].map { Double(20 * log10($0 + 1e-6)) }
+        var values = envelope[(lo * nT)..<(hi * nT)].map { 20 * log10($0 + 1e-6) }
         values.sort()
         let n = values.count
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2
+        return n % 2 == 1 ? Double(values[n / 2]) : (Double(values[n / 2 - 1]) + Double(values[n / 2])) / 2
     }
 
     /// The grey polar images (0...255) of n frames.
@@ -277,6 +328,7 @@ struct FanRenderer: Sendable {
     }
 
     /// Convolves every column (along the depth axis) of a row-major rows × columns image.
+    @inline(never)
     static func convolveAxial(_ a: inout [Float], rows: Int, columns: Int, kernel: [Double]) {
         let half = kernel.count / 2, w = kernel.map { Float($0) }
         var out = [Float](repeating: 0, count: a.count)
@@ -295,6 +347,7 @@ struct FanRenderer: Sendable {
     }
 
     /// Convolves every row (across the beams) of a row-major rows × columns image.
+    @inline(never)
     static func convolveLateral(_ a: inout [Float], rows: Int, columns: Int, kernel: [Double]) {
         let half = kernel.count / 2, w = kernel.map { Float($0) }
         var out = [Float](repeating: 0, count: a.count)
@@ -338,9 +391,9 @@ struct ScanConversion: Sendable {
         let r0 = geometry.probe.faceRadiusCm, half = geometry.probe.halfAngle
         let beamStep = 2 * half / Double(nT)
         var pixels: [Int32] = [], source: [Int32] = [], wi: [Float] = [], wj: [Float] = []
-        let mask = geometry.mask(width: width, height: height)
-        for y in 0..<height {
-            for x in 0..<width where mask[y * width + x] {
+        let vp = geometry.viewport
+        for y in max(0, vp.minY)...min(height - 1, vp.maxY) {
+            for x in max(0, vp.minX)...min(width - 1, vp.maxX) where geometry.contains(x: x, y: y) {
                 let (r, theta) = geometry.polar(x: x, y: y)
                 let fi = min(max((r - r0) / FanRenderer.sampleSpacingCm - 0.5, 0), Double(nR) - 1.001)
                 let fj = min(max((theta + half) / beamStep - 0.5, 0), Double(nT) - 1.001)

@@ -45,6 +45,16 @@ public struct RenderedInstance: Sendable {
     public let fans: [FanGeometry]
     /// The grey bar's box.
     public let greyBar: PixelBox
+
+    public init(width: Int, height: Int, frames: Int, rgb: [[UInt8]], grey: [[Float]], fans: [FanGeometry], greyBar: PixelBox) {
+        self.width = width
+        self.height = height
+        self.frames = frames
+        self.rgb = rgb
+        self.grey = grey
+        self.fans = fans
+        self.greyBar = greyBar
+    }
 }
 
 /// Renders an instance the way make_sample_studies.py's `render_instance` does.
@@ -84,14 +94,14 @@ public enum InstanceRenderer {
             for (k, polar) in renderer.polarFrames(n).enumerated() { conversion.apply(polar, into: &bmode[k]) }
         }
         let settings = ScannerSettings.random(&draws)
-        var base = AnnotationCanvas(width: w, height: h)
-        let bar = BurnedInAnnotations.drawStatic(on: &base, fans: fans, probe: probe, deviceModel: look.deviceModel, settings: settings)
         var rgb: [[UInt8]] = [], grey: [[Float]] = []
         rgb.reserveCapacity(n)
         grey.reserveCapacity(n)
+        var bar = PixelBox(minX: 0, minY: 0, maxX: -1, maxY: -1)
         for k in 0..<n {
-            var canvas = base
-            BurnedInAnnotations.drawCounter(on: &canvas, frame: k, of: n)
+            var canvas = AnnotationCanvas(width: w, height: h)
+            bar = BurnedInAnnotations.draw(on: &canvas, fans: fans, probe: probe, deviceModel: look.deviceModel,
+                                           settings: settings, frame: k, of: n)
             let (frameRGB, frameGrey) = compose(bmode[k], canvas)
             rgb.append(frameRGB)
             grey.append(frameGrey)

@@ -8,7 +8,7 @@ import Foundation
 /// drawn row by row; a point (x, z) maps to grid coordinates u = (x + extentX)/cell,
 /// w = (z + 1)/cell, clamped to [0, n − 1.001] so that both neighbours exist.
 struct TextureField: Sendable {
-    let values: [Float]
+    var values: [Float]
     let nx: Int, nz: Int
     let cell: Double, extentX: Double
 
@@ -44,14 +44,15 @@ struct TextureField: Sendable {
 ///
 /// bmode.py draws the whole rectangle (about 3 million cells for a 16 cm C5-2 fan) although a
 /// frame reads only the ~250,000 cells under its polar samples. Here a cell's value is a pure
-/// function of (key, cell index): the first two uniforms u₁, u₂ of the stream
-/// `SyntheticDraws(seed: key, path: [index])`, turned into a complex normal by the Box–Muller
-/// transform with both branches, √(−ln(1 − u₁)) · (cos 2πu₂, sin 2πu₂) (|s|² is then exponential
-/// with mean 1). Same field, same statistics, computed only where it is looked at.
+/// function of (key, cell index): `SyntheticDraws(seed: key, path: [index]).complexNormal()`
+/// (computed inline, the same numbers; a test checks it). Same field, same statistics, computed
+/// only where it is looked at.
 struct ScattererField: Sendable {
     let key: UInt64
     let nx: Int, nz: Int
     let cell: Double, extentX: Double
+    /// SplitMix64(seed: key).next(): the first step of every cell's stream.
+    private let keyState: UInt64
 
     init(key: UInt64, cell: Double, extentX: Double, extentZ: Double) {
         self.key = key
@@ -59,6 +60,7 @@ struct ScattererField: Sendable {
         nz = Int((extentZ + 1.0) / cell) + 3
         self.cell = cell
         self.extentX = extentX
+        keyState = Self.splitMixOutput(key &+ Self.golden)
     }
 
     /// The index of the cell nearest to (x, z) (numpy's `rint`: halves to even).
@@ -69,23 +71,52 @@ struct ScattererField: Sendable {
         return Int(w.rounded(.toNearestOrEven)) * nx + Int(u.rounded(.toNearestOrEven))
     }
 
-    /// The scatterer of one cell.
+    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    /// SplitMix64's output function of a state (SonoKitCore.SplitMix64.next after the increment).
+    @inline(__always)
+    static func splitMixOutput(_ state: UInt64) -> UInt64 {
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The scatterer of one cell: SyntheticDraws(seed: key, path: [index]).complexNormal(), with
+    /// the stream's SplitMix64 steps written out so that they inline.
     @inline(__always)
     func value(cell index: Int) -> (re: Float, im: Float) {
-        var draws = SyntheticDraws(seed: key, path: [UInt64(index)])
-        return draws.complexNormal()
+        var state = Self.splitMixOutput((keyState ^ (UInt64(index) &* Self.golden)) &+ Self.golden)
+        while true {
+            // unit() = (next >> 11)·2⁻⁵³; through Int64 (exact below 2⁵³), the fast conversion.
+            state &+= Self.golden
+            let u = 2 * (Double(Int64(bitPattern: Self.splitMixOutput(state) >> 11)) * 0x1p-53) - 1
+            state &+= Self.golden
+            let v = 2 * (Double(Int64(bitPattern: Self.splitMixOutput(state) >> 11)) * 0x1p-53) - 1
+            if let z = SyntheticDraws.polarComplexNormal(u, v) { return z }
+        }
     }
 }
 
 extension SyntheticDraws {
-    /// A circular complex Gaussian with E|z|² = 1 (real and imaginary parts independent
-    /// N(0, ½)): Box–Muller with both branches, √(−ln u₁)·(cos 2πu₂, sin 2πu₂), u₁ ∈ (0, 1].
+    /// A circular complex Gaussian with E|z|² = 1 (real and imaginary parts independent N(0, ½))
+    /// by Marsaglia's polar method: uniform (u, v) in (−1, 1)², redrawn until 0 < s = u² + v² < 1,
+    /// then z = (u, v)·√(−ln s / s) (Box–Muller without the sine and cosine).
     @inline(__always)
     mutating func complexNormal() -> (re: Float, im: Float) {
-        let u1 = 1.0 - unit()
-        let u2 = unit()
-        let radius = (-Foundation.log(u1)).squareRoot()
-        let angle = 2.0 * Double.pi * u2
-        return (Float(radius * Foundation.cos(angle)), Float(radius * Foundation.sin(angle)))
+        while true {
+            let u = 2 * unit() - 1, v = 2 * unit() - 1
+            if let z = Self.polarComplexNormal(u, v) { return z }
+        }
+    }
+
+    /// The polar method's step: nil when (u, v) is rejected.
+    @inline(__always)
+    static func polarComplexNormal(_ u: Double, _ v: Double) -> (re: Float, im: Float)? {
+        let x = Float(u), y = Float(v)   // single precision: ample for speckle and noise, and a faster log
+        let s = x * x + y * y
+        guard s > 0, s < 1 else { return nil }
+        let f = (-Foundation.log(s) / s).squareRoot()
+        return (x * f, y * f)
     }
 }

@@ -69,13 +69,13 @@ struct Lesion: Sendable {
         let dx = x - cx, dz = z - cz
         let u = (dx * cosAngle + dz * sinAngle) / (a + grow)
         let v = (-dx * sinAngle + dz * cosAngle) / (b + grow)
-        let rho = hypot(u, v)
-        if rho > 1 + harmonicBound { return false }
-        if rho <= 1 - harmonicBound { return true }
+        let rho2 = u * u + v * v
+        if rho2 > (1 + harmonicBound) * (1 + harmonicBound) { return false }
+        if harmonicBound < 1, rho2 <= (1 - harmonicBound) * (1 - harmonicBound) { return true }
         let phi = atan2(v, u)
         var edge = 1.0
         for h in harmonics { edge += h.amplitude * sin(h.k * phi + h.phase) }
-        return rho <= edge
+        return rho2.squareRoot() <= edge
     }
 }
 
@@ -93,10 +93,18 @@ struct Blob: Sendable {
     }
 
     @inline(__always)
-    func rho(_ x: Double, _ z: Double) -> Double {
+    func rho(_ x: Double, _ z: Double) -> Double { rhoSquared(x, z).squareRoot() }
+
+    /// ρ²: enough to compare ρ with a bound.
+    @inline(__always)
+    func rhoSquared(_ x: Double, _ z: Double) -> Double {
         let dx = x - cx, dz = z - cz
-        return hypot((dx * cosAngle + dz * sinAngle) / a, (-dx * sinAngle + dz * cosAngle) / b)
+        let u = (dx * cosAngle + dz * sinAngle) / a, v = (-dx * sinAngle + dz * cosAngle) / b
+        return u * u + v * v
     }
+
+    /// ρ at the outer edge of the wall: 1 + wall / min(a, b).
+    var wallEdge: Double { 1.0 + wall / min(a, b) }
 }
 
 /// Everything random about one view of tissue (bmode.py's `Scene`); `FanRenderer` turns it into
