@@ -23,6 +23,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "CDCMTKWriter.h"
 
@@ -46,6 +47,7 @@ void fail(SKError *error, const std::string &message) {
 /// The dcmjpeg encoders in one configuration; JPEG encodes hold `jpegLock` from registration to
 /// the end of the encode (registration is process-wide).
 std::mutex jpegLock;
+
 int jpegConfiguration = -1;
 std::once_flag otherEncoders;
 
@@ -178,6 +180,39 @@ void encodePixels(DcmDataset &dataset, SKEncoding encoding, E_TransferSyntax xfe
     }
 }
 
+/// Makes the pad byte after each fragment's EOI marker 0x00 (PS3.5 A.4). DCMTK 3.6.7's JPEG-LS
+/// encoder stores an odd-length bitstream as an odd-length fragment, which DCMTK pads on writing
+/// from an uninitialised byte, so the same pixels gave files differing in that one byte from run
+/// to run (found by the determinism test).
+void zeroFragmentPadding(DcmDataset &dataset, E_TransferSyntax xfer) {
+    if (!DcmXfer(xfer).isEncapsulated()) return;
+    DcmElement *element = NULL;
+    if (dataset.findAndGetElement(DCM_PixelData, element).bad() || !element) return;
+    DcmPixelData *pixels = OFstatic_cast(DcmPixelData *, element);
+    DcmPixelSequence *sequence = NULL;
+    E_TransferSyntax current = EXS_Unknown;
+    const DcmRepresentationParameter *parameter = NULL;   // the one the encoder stored (none matches NULL)
+    pixels->getCurrentRepresentationKey(current, parameter);
+    if (current != xfer) throw StepFailure{"pixel data", "not in the transfer syntax it was encoded to"};
+    require(pixels->getEncapsulatedRepresentation(xfer, parameter, sequence), "pixel data fragments");
+    if (!sequence) throw StepFailure{"pixel data", "no fragments after encoding"};
+    for (unsigned long i = 1; i < sequence->card(); i++) {   // item 0 is the offset table
+        DcmPixelItem *item = NULL;
+        Uint8 *bytes = NULL;
+        if (sequence->getItem(item, i).bad() || !item || item->getUint8Array(bytes).bad() || !bytes) continue;
+        const Uint32 length = item->getLength();
+        if (length % 2 == 1) {
+            // An odd-length fragment is padded by DCMTK when written, from an uninitialised byte:
+            // store it padded with 0x00 instead.
+            std::vector<Uint8> padded(bytes, bytes + length);
+            padded.push_back(0);
+            require(item->putUint8Array(padded.data(), length + 1), "padding a pixel data fragment");
+        } else if (length >= 3 && bytes[length - 3] == 0xFF && bytes[length - 2] == 0xD9) {
+            bytes[length - 1] = 0;
+        }
+    }
+}
+
 void write(const SKWriteObject &object, const char *path) {
     DcmFileFormat file;
     DcmDataset &dataset = *file.getDataset();
@@ -205,6 +240,7 @@ void write(const SKWriteObject &object, const char *path) {
         registerOthers();
         encodePixels(dataset, object.encoding, xfer);
     }
+    if (object.pixel_data) zeroFragmentPadding(dataset, xfer);
     require(file.saveFile(path, xfer, EET_ExplicitLength, EGL_recalcGL, EPD_noChange, 0, 0, EWM_createNewMeta),
             std::string("saving ") + path);
 }

@@ -205,7 +205,7 @@ public struct SyntheticStudy: Codable, Equatable, Sendable {
 ///
 /// - Patients: sites half and half (shuffled); birth dates uniform over 1938-01-01 + 0..<55·365
 ///   days; sex F/M/O uniform; one study with probability 0.6, two with 0.3, three with 0.1 (per
-///   patient stream). Later studies of a patient come 60–399 days after the first.
+///   patient stream). Each later study of a patient comes 60–399 days after the one before.
 /// - Labels are dealt round robin within each site in a random order (the starting class
 ///   rotating from site to site), so the classes are balanced to one study per site and the site
 ///   says nothing of the class.
@@ -337,18 +337,18 @@ public struct CohortPlan: Codable, Equatable, Sendable {
         var modelTurn: [String: Int] = [:]
         for site in [Site.siteA, .siteB] { for name in classes { modelTurn["\(site.rawValue)|\(name)"] = plan.integer(below: 2) } }
         let kinds = lesionKinds(parameters)
-        var firstDate: [Int: Int] = [:]
+        var lastDate: [Int: Int] = [:]
         var studies: [SyntheticStudy] = []
         for (s, owner) in owners.enumerated() {
             var draws = SyntheticDraws(seed: seed, path: [3, UInt64(s)])
             let patient = patients[owner.patient], label = labels[s]
             let date: Int
-            if let earlier = firstDate[owner.patient] {
+            if let earlier = lastDate[owner.patient] {
                 date = earlier + draws.integer(in: 60...399)
             } else {
                 date = CivilDate.days(2024, 1, 8) + draws.integer(below: 300)
-                firstDate[owner.patient] = date
             }
+            lastDate[owner.patient] = date
             let key = "\(patient.site.rawValue)|\(label)"
             let model = modelsBySite[patient.site]![modelTurn[key]! % 2]
             modelTurn[key]! += 1

@@ -8,6 +8,7 @@ import SonoKitCore
 import SonoKitTestSupport
 import Training
 import Workflows
+import Synthesis
 import XCTest
 
 /// The workflows called directly, as the commands call them (no `sonokit` process): typed
@@ -221,8 +222,32 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(demo.evaluate.options.catalog, demo.catalog)
         XCTAssertEqual([demo.ingest.number, demo.validate.number, demo.split.number, demo.train.number, demo.evaluate.number], [1, 2, 3, 4, 5])
 
+        XCTAssertNil(demo.generate)
+
         var missing = DemoWorkflow.Options()
         missing.samples = "/nonexistent"
         XCTAssertThrowsError(try DemoWorkflow(missing)) { XCTAssertTrue("\($0)".contains("/nonexistent/labels.csv"), "\($0)") }
+    }
+
+    /// Without --samples the demo first generates its cohort under <output>/cohort and runs on it.
+    func testDemoPlanOnAGeneratedCohort() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-demo-cohort-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var options = DemoWorkflow.Options()
+        options.output = output
+        options.cohortPatients = 120
+        options.cohortSeed = 3
+        let demo = try DemoWorkflow(options)
+        let generate = try XCTUnwrap(demo.generate)
+        XCTAssertEqual(generate.number, 1)
+        XCTAssertEqual(generate.commandLine, "synth -o \(output)/cohort --patients 120 --seed 3")
+        XCTAssertEqual(generate.options.parameters, CohortParameters(patients: 120, seed: 3, classes: ["benign", "malignant"], positive: "malignant"))
+        XCTAssertEqual(demo.export, output + "/cohort")
+        XCTAssertEqual(demo.labels, output + "/cohort/labels.csv")
+        XCTAssertEqual(demo.ingest.commandLine, "ingest \(output)/cohort --catalog \(output)/catalog.sqlite")
+        XCTAssertEqual([demo.ingest.number, demo.validate.number, demo.split.number, demo.train.number, demo.evaluate.number], [2, 3, 4, 5, 6])
+        var none = options
+        none.cohortPatients = 0
+        XCTAssertThrowsError(try DemoWorkflow(none)) { XCTAssertTrue("\($0)".contains("--patients"), "\($0)") }
     }
 }

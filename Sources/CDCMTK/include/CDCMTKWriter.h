@@ -12,7 +12,8 @@
  *
  * Thread safety: objects may be written from several threads at once. The dcmjpeg encoders are
  * registered per configuration (colour space, subsampling), so JPEG (10918) encodes take one
- * process-wide lock; JPEG-LS, RLE and the uncompressed syntaxes run in parallel.
+ * process-wide lock; JPEG-LS, RLE and the uncompressed syntaxes run in parallel. The pad byte
+ * after a fragment's EOI is always 0x00 (DCMTK's JPEG-LS encoder leaves it uninitialised).
  */
 #ifndef SONOKIT_CDCMTKWRITER_H
 #define SONOKIT_CDCMTKWRITER_H
