@@ -104,7 +104,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL"),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5"),
         .target(name: "CNN", dependencies: ["CDNNL", "CHDF5", "SonoKitCore"], swiftSettings: releaseFlags),
-        .testTarget(name: "CNNTests", dependencies: ["CNN", "SonoKitCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CNNTests", dependencies: ["CNN", "SonoKitCore", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
 
         // MARK: Training: the training loop, callbacks, checkpoints, feature cache, trained runs for inference
         .target(
@@ -149,7 +149,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit-bench",
-            dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SonoKitCLI", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "CNN", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/sonokit-bench"
         ),
     ],

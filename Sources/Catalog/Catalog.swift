@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import SonoKitCore
 import GRDB
 
 /// The SQLite index of one or more DICOM exports: patients, studies, series, instances, frames
@@ -25,9 +26,17 @@ public final class Catalog {
     public let pseudonymizer: Pseudonymizer
 
     /// Opens the catalog at `path`, creating it (and its secret) when it does not exist.
+    ///
+    /// The catalog holds patient names, IDs and birth dates, and the secret of every key: it is
+    /// created owner-only (0600) before SQLite opens it, and SQLite gives its -wal and -shm files
+    /// the mode of the database file. A catalog made by an older SonoKit (0644) is tightened to
+    /// 0600, with its -wal/-shm files, when it is opened.
     public init(path: String) throws {
         self.path = path
         do {
+            try OwnerOnly.createEmptyFile(path)
+            // Best effort: another user's catalog (opened read-only, say) cannot be chmod-ed.
+            for file in [path, path + "-wal", path + "-shm"] { try? OwnerOnly.restrict(file) }
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(30)

@@ -11,6 +11,9 @@ public enum DicomError: Error, Equatable, Sendable, CustomStringConvertible {
     case pixelDataTooShort(path: String, expected: Int, actual: Int)
     /// Rows, Columns or Number of Frames is zero.
     case zeroDimension(path: String, tag: DicomTag)
+    /// Image dimensions no real image has: a negative Number of Frames, or a frame whose decoded
+    /// RGB would exceed `DicomFile.maximumDecodedFrameBytes` (a damaged or hostile header).
+    case implausibleDimensions(path: String, detail: String)
     /// Compressed in a transfer syntax DCMTK cannot decode (JPEG 2000, ...).
     case unsupportedTransferSyntax(path: String, uid: String, name: String)
     /// A frame index past the last frame.
@@ -28,6 +31,7 @@ public enum DicomError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noPixelData: return "no_pixel_data"
         case .pixelDataTooShort: return "pixel_data_too_short"
         case .zeroDimension: return "zero_dimension"
+        case .implausibleDimensions: return "implausible_dimensions"
         case .unsupportedTransferSyntax: return "unsupported_transfer_syntax"
         case .frameOutOfRange: return "frame_out_of_range"
         case .decodeFailed: return "decode_failed"
@@ -38,7 +42,7 @@ public enum DicomError: Error, Equatable, Sendable, CustomStringConvertible {
     public var path: String {
         switch self {
         case let .notDICOM(path), let .truncated(path, _), let .noPixelData(path),
-             let .pixelDataTooShort(path, _, _), let .zeroDimension(path, _),
+             let .pixelDataTooShort(path, _, _), let .zeroDimension(path, _), let .implausibleDimensions(path, _),
              let .unsupportedTransferSyntax(path, _, _), let .frameOutOfRange(path, _, _),
              let .decodeFailed(path, _, _), let .unreadable(path, _):
             return path
@@ -54,9 +58,11 @@ public enum DicomError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .noPixelData(path):
             return "\(path): no Pixel Data \(DicomTag.pixelData); this object has no image to decode"
         case let .pixelDataTooShort(path, expected, actual):
-            return "\(path): Pixel Data \(DicomTag.pixelData) holds \(actual) bytes but Rows x Columns x Samples x Frames x Bits Allocated need \(expected); the file is damaged"
+            return "\(path): Pixel Data \(DicomTag.pixelData) holds \(actual) bytes but Rows x Columns x stored samples per pixel (2 for YBR_FULL_422 and YBR_PARTIAL_422, else Samples per Pixel) x Frames x Bits Allocated / 8 need \(expected); the file is damaged"
         case let .zeroDimension(path, tag):
             return "\(path): \(tag) is zero; the image has no pixels"
+        case let .implausibleDimensions(path, detail):
+            return "\(path): \(detail); the header is damaged, the file is not decoded"
         case let .unsupportedTransferSyntax(path, uid, name):
             return "\(path): transfer syntax \(name) (\(uid)) cannot be decoded by DCMTK; convert the file to an uncompressed or JPEG syntax first (e.g. with a PACS export option)"
         case let .frameOutOfRange(path, frame, count):

@@ -22,6 +22,10 @@ public final class DicomFile {
 
     private let handle: OpaquePointer
 
+    /// The largest decoded RGB frame SonoKit accepts (256 MiB: about 9400 x 9400 pixels, far
+    /// beyond any ultrasound matrix), so that one damaged header cannot exhaust memory.
+    public static let maximumDecodedFrameBytes = 256 << 20
+
     /// Media Storage SOP Class UID of a DICOMDIR (Media Storage Directory Storage).
     public static let dicomdirSOPClassUID = "1.2.840.10008.1.3.10"
 
@@ -162,6 +166,16 @@ public final class DicomFile {
         if m.rows == 0 { throw DicomError.zeroDimension(path: path, tag: .rows) }
         if m.columns == 0 { throw DicomError.zeroDimension(path: path, tag: .columns) }
         if m.numberOfFrames == 0 { throw DicomError.zeroDimension(path: path, tag: .numberOfFrames) }
+        if m.numberOfFrames < 0 {
+            throw DicomError.implausibleDimensions(path: path, detail: "\(DicomTag.numberOfFrames) is \(m.numberOfFrames) (negative, or beyond 2^31 - 1)")
+        }
+        // Checked before anything is allocated: a compressed file's header alone decides the size
+        // of every decoded frame, and 65535 x 65535 would ask for 12 GiB.
+        let (frameBytes, overflow) = (m.rows * m.columns).multipliedReportingOverflow(by: 3)
+        if m.rows < 0 || m.columns < 0 || overflow || frameBytes > Self.maximumDecodedFrameBytes {
+            throw DicomError.implausibleDimensions(path: path, detail: "a \(m.rows) x \(m.columns) frame would need \(frameBytes >> 20) MiB decoded, "
+                + "over the \(Self.maximumDecodedFrameBytes >> 20) MiB SonoKit allows per frame")
+        }
         guard sk_transfer_syntax_is_decodable(m.transferSyntaxUID) != 0 else {
             throw DicomError.unsupportedTransferSyntax(path: path, uid: m.transferSyntaxUID, name: m.transferSyntaxName)
         }

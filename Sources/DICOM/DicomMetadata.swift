@@ -60,10 +60,29 @@ public struct DicomMetadata: Codable, Hashable, Sendable {
         photometricInterpretation == "MONOCHROME1" || photometricInterpretation == "MONOCHROME2"
     }
 
-    /// Bytes the native (uncompressed) pixel data must hold for all frames.
+    /// Samples stored per pixel in native (uncompressed) pixel data: `samplesPerPixel`, except for
+    /// the horizontally subsampled YBR_FULL_422 and YBR_PARTIAL_422, which store two luminance
+    /// samples and one Cb/Cr pair for every two pixels (Y1 Y2 Cb Cr, PS3.3 C.7.6.3.1.2 and
+    /// PS3.5 8.2.1): 4 samples per 2 pixels, so 2 per pixel although Samples per Pixel is 3.
+    public var storedSamplesPerPixel: Int {
+        switch photometricInterpretation {
+        case "YBR_FULL_422", "YBR_PARTIAL_422": return samplesPerPixel == 3 ? 2 : samplesPerPixel
+        default: return samplesPerPixel
+        }
+    }
+
+    /// Bytes the native (uncompressed) pixel data must hold for all frames:
+    /// ceil(rows x columns x storedSamplesPerPixel x frames x bitsAllocated / 8). Saturates at
+    /// `Int.max` instead of trapping when header values are absurd (65535 x 65535 x 2^31 frames):
+    /// no file can be that long, so the length check then refuses it.
     public var expectedNativePixelBytes: Int {
-        let bits = rows * columns * samplesPerPixel * numberOfFrames * bitsAllocated
-        return (bits + 7) / 8
+        var bits = 1
+        for factor in [rows, columns, storedSamplesPerPixel, numberOfFrames, bitsAllocated] {
+            let (product, overflow) = bits.multipliedReportingOverflow(by: max(0, factor))
+            if overflow { return Int.max }
+            bits = product
+        }
+        return bits / 8 + (bits % 8 == 0 ? 0 : 1)
     }
 }
 

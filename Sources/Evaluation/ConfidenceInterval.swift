@@ -4,7 +4,8 @@ public struct ConfidenceInterval: Codable, Equatable, Sendable {
     public var upper: Double
     /// Nominal coverage, e.g. 0.95.
     public var level: Double
-    /// How it was computed: "wilson", "delong-logit", "delong-wald", "bootstrap-percentile".
+    /// How it was computed: "wilson", "delong-logit", "delong-wald", "delong-clustered-logit",
+    /// "delong-clustered-wald" (Obuchowski's cluster-aware variance over patients), "bootstrap-percentile".
     public var method: String
 
     public init(lower: Double, upper: Double, level: Double, method: String) {

@@ -46,6 +46,77 @@ public enum DeLong {
         return sampleVariance(v10) / p + sampleVariance(v01) / n
     }
 
+    /// The DeLong components of every sample, in input order: V₁₀ for positives, V₀₁ for negatives
+    /// (see `variance`), by the mid-rank algorithm of Sun & Xu.
+    static func components(_ outcomes: BinaryOutcomes) -> [Double] {
+        let posIndex = outcomes.labels.indices.filter { outcomes.labels[$0] }
+        let negIndex = outcomes.labels.indices.filter { !outcomes.labels[$0] }
+        let pos = posIndex.map { outcomes.scores[$0] }, neg = negIndex.map { outcomes.scores[$0] }
+        let all = midranks(pos + neg)
+        let rPos = midranks(pos), rNeg = midranks(neg)
+        let p = Double(pos.count), n = Double(neg.count)
+        var result = [Double](repeating: 0, count: outcomes.count)
+        for (k, i) in posIndex.enumerated() { result[i] = (all[k] - rPos[k]) / n }
+        for (k, i) in negIndex.enumerated() { result[i] = 1 - (all[pos.count + k] - rNeg[k]) / p }
+        return result
+    }
+
+    /// The cluster-aware DeLong variance of Obuchowski (1997, Biometrics 53(2):567–578), for
+    /// samples that come in clusters (a patient's studies or frames) correlated within and
+    /// independent between clusters.
+    ///
+    /// With cluster i holding mᵢ positives and nᵢ negatives (M = Σ mᵢ, N = Σ nᵢ), the cluster sums of
+    /// the DeLong components V₁₀(i) = Σ_{positives of i} V₁₀, V₀₁(i) = Σ_{negatives of i} V₀₁, I₁₀
+    /// the clusters with a positive, I₀₁ those with a negative and I all clusters:
+    ///
+    ///     S₁₀ = I₁₀ / ((I₁₀ − 1) M) · Σᵢ (V₁₀(i) − mᵢ Â)²
+    ///     S₀₁ = I₀₁ / ((I₀₁ − 1) N) · Σᵢ (V₀₁(i) − nᵢ Â)²
+    ///     S₁₁ = I / (I − 1) · Σᵢ (V₁₀(i) − mᵢ Â)(V₀₁(i) − nᵢ Â)
+    ///     Var(Â) = S₁₀ / M + S₀₁ / N + 2 S₁₁ / (M N).
+    ///
+    /// With one sample per cluster S₁₁ = 0 and S₁₀, S₀₁ are the sample variances of the components:
+    /// exactly `variance(_:)`. Treating a patient's correlated studies as independent (plain
+    /// DeLong) understates the variance when they are positively correlated; this does not.
+    /// Clamped at 0 (a negative S₁₁ can push the sum below 0 in tiny samples).
+    ///
+    /// - Parameter clusters: the cluster key of each sample (`ScoredSample.group`, the patient).
+    /// - Throws: `tooFewPatientsForVariance` when fewer than 2 clusters hold a positive or fewer
+    ///   than 2 a negative; `lengthMismatch` when `clusters` and the outcomes differ in length.
+    public static func clusteredVariance(_ outcomes: BinaryOutcomes, clusters: [String]) throws -> Double {
+        guard clusters.count == outcomes.count else {
+            throw EvaluationError.lengthMismatch(labels: outcomes.count, scores: clusters.count)
+        }
+        var index: [String: Int] = [:]
+        let clusterOf = clusters.map { key -> Int in
+            if let i = index[key] { return i }
+            index[key] = index.count
+            return index.count - 1
+        }
+        let count = index.count
+        var m = [Int](repeating: 0, count: count), n = m
+        var v10 = [Double](repeating: 0, count: count), v01 = v10
+        let v = components(outcomes)
+        for (s, c) in clusterOf.enumerated() {
+            if outcomes.labels[s] { m[c] += 1; v10[c] += v[s] } else { n[c] += 1; v01[c] += v[s] }
+        }
+        let i10 = m.filter { $0 > 0 }.count, i01 = n.filter { $0 > 0 }.count
+        guard i10 >= 2, i01 >= 2 else {
+            throw EvaluationError.tooFewPatientsForVariance(method: "the cluster-aware DeLong variance", positivePatients: i10,
+                                                            negativePatients: i01, needed: 2)
+        }
+        let bigM = Double(outcomes.positives), bigN = Double(outcomes.negatives)
+        let auc = v10.reduce(0, +) / bigM
+        var s10 = 0.0, s01 = 0.0, s11 = 0.0
+        for c in 0..<count {
+            let d10 = v10[c] - Double(m[c]) * auc, d01 = v01[c] - Double(n[c]) * auc
+            s10 += d10 * d10; s01 += d01 * d01; s11 += d10 * d01
+        }
+        s10 *= Double(i10) / (Double(i10 - 1) * bigM)
+        s01 *= Double(i01) / (Double(i01 - 1) * bigN)
+        s11 *= Double(count) / Double(count - 1)
+        return max(0, s10 / bigM + s01 / bigN + 2 * s11 / (bigM * bigN))
+    }
+
     /// A confidence interval for the AUC from the DeLong variance.
     ///
     /// Why the logit scale by default: the AUC lives in [0, 1] and the AUCs a medical classifier is
@@ -58,11 +129,15 @@ public enum DeLong {
     /// the interval is the single point [Â, Â]: the data give no spread to estimate. Report it, but
     /// read it as "too small a sample to see an error", not as certainty; the bootstrap interval is
     /// the same point for the same reason.
-    public static func interval(_ outcomes: BinaryOutcomes, confidenceLevel: Double = 0.95,
-                                scale: DeLongIntervalScale = .logit) throws -> (auc: Double, variance: Double, interval: ConfidenceInterval) {
+    ///
+    /// With `clusters` (each sample's patient) the variance is Obuchowski's cluster-aware one
+    /// (`clusteredVariance`) and the method is named "delong-clustered-logit" / "-wald"; without,
+    /// DeLong's, which treats the samples as independent.
+    public static func interval(_ outcomes: BinaryOutcomes, confidenceLevel: Double = 0.95, scale: DeLongIntervalScale = .logit,
+                                clusters: [String]? = nil) throws -> (auc: Double, variance: Double, interval: ConfidenceInterval) {
         let z = try criticalValue(confidenceLevel: confidenceLevel)
         let auc = ROC.auc(outcomes)
-        let v = try variance(outcomes)
+        let v = try clusters.map { try clusteredVariance(outcomes, clusters: $0) } ?? variance(outcomes)
         let se = v.squareRoot()
         var lower: Double, upper: Double
         switch scale {
@@ -80,7 +155,22 @@ public enum DeLong {
             }
         }
         return (auc, v, ConfidenceInterval(lower: min(lower, auc), upper: max(upper, auc), level: confidenceLevel,
-                                           method: scale == .logit ? "delong-logit" : "delong-wald"))
+                                           method: (clusters == nil ? "delong-" : "delong-clustered-") + scale.rawValue))
+    }
+
+    /// The interval SonoKit reports for samples of patients: Obuchowski's cluster-aware interval
+    /// (`clusters: patients`) when some patient has several samples, DeLong's otherwise (the two are
+    /// then equal). Why: a patient's studies (and frames) are alike, and DeLong's variance, which
+    /// treats them as independent, is then too small — in SonoKit's coverage study
+    /// (`CoverageStudy`, scripts/validity/coverage) with 1–3 studies per patient sharing a label it
+    /// covered 78–88% instead of 95%, the cluster-aware interval 92–95%.
+    ///
+    /// - Parameter patients: each sample's patient (`ScoredSample.group`), in the order of `outcomes`.
+    public static func patientAwareInterval(_ outcomes: BinaryOutcomes, patients: [String], confidenceLevel: Double = 0.95,
+                                            scale: DeLongIntervalScale = .logit) throws
+        -> (auc: Double, variance: Double, interval: ConfidenceInterval) {
+        let clustered = Set(patients).count < patients.count
+        return try interval(outcomes, confidenceLevel: confidenceLevel, scale: scale, clusters: clustered ? patients : nil)
     }
 
     /// Sample variance with denominator n - 1.

@@ -18,6 +18,8 @@ public enum EvaluationError: Error, Equatable, Sendable, CustomStringConvertible
     case probabilityOutOfRange(index: Int, key: String?, value: Double)
     /// Too few samples of a class for a variance estimate (DeLong needs two of each).
     case tooFewForVariance(method: String, positives: Int, negatives: Int, needed: Int)
+    /// Too few patients with a sample of a class for a cluster-aware variance (needs two of each).
+    case tooFewPatientsForVariance(method: String, positivePatients: Int, negativePatients: Int, needed: Int)
     /// A parameter outside its domain (confidence level, number of bins, target rate, ...).
     case invalidParameter(name: String, value: String, expected: String)
     /// Frames of one study disagree about something that must be constant within a study.
@@ -41,6 +43,9 @@ public enum EvaluationError: Error, Equatable, Sendable, CustomStringConvertible
         case .tooFewForVariance(let method, let positives, let negatives, let needed):
             return "\(method) needs at least \(needed) positive and \(needed) negative samples; "
                 + "there are \(positives) positive and \(negatives) negative."
+        case .tooFewPatientsForVariance(let method, let positivePatients, let negativePatients, let needed):
+            return "\(method) needs at least \(needed) patients with a positive and \(needed) with a negative sample; "
+                + "there are \(positivePatients) and \(negativePatients)."
         case .invalidParameter(let name, let value, let expected):
             return "Invalid \(name) '\(value)': expected \(expected)."
         case .inconsistentStudy(let studyKey, let field, let values):

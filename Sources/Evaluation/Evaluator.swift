@@ -15,7 +15,8 @@ public enum Evaluator {
 
         var auc = AUCResult(estimate: ROC.auc(outcomes), delong: nil, bootstrap: nil)
         do {
-            let d = try DeLong.interval(outcomes, confidenceLevel: settings.confidenceLevel, scale: settings.delongScale)
+            let d = try DeLong.patientAwareInterval(outcomes, patients: samples.map(\.group), confidenceLevel: settings.confidenceLevel,
+                                                    scale: settings.delongScale)
             auc.delong = .init(variance: d.variance, interval: d.interval)
             if d.variance == 0 {
                 notes.append("The classes are perfectly separated: the AUC intervals are the single point \(auc.estimate); "
@@ -42,6 +43,7 @@ public enum Evaluator {
             notes.append("Bootstrap turned off (0 replicates).")
         }
         notes += SampleSizeWarning.notes(positives: outcomes.positives, negatives: outcomes.negatives, auc: auc, level: level)
+        notes += CoverageWarning.notes(samples, auc: auc, level: level)
 
         let report = ThresholdReport(threshold, evaluatedSplit: split)
         if report.evaluatedOnFittingSplit {

@@ -18,7 +18,9 @@ public struct SampleCounts: Codable, Equatable, Sendable {
 /// The AUC with both of its intervals.
 public struct AUCResult: Codable, Equatable, Sendable {
     public var estimate: Double
-    /// DeLong variance and interval; nil when there are fewer than 2 samples of a class (see `notes`).
+    /// DeLong variance and interval — Obuchowski's cluster-aware one over patients when some patient
+    /// has several samples (`DeLong.patientAwareInterval`); nil when there are fewer than 2 samples
+    /// (or patients) of a class (see `notes`).
     public var delong: DeLongResult?
     /// Patient-bootstrap percentile interval; nil when turned off or degenerate (see `notes`).
     public var bootstrap: BootstrapResult?

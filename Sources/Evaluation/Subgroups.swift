@@ -48,10 +48,18 @@ public enum Subgroups {
                         + "metrics need at least \(minimumPerClass) of each"
                 } else {
                     let outcomes = try BinaryOutcomes(members, what: "subgroup \(attribute)=\(value)")
-                    let delong = try DeLong.interval(outcomes, confidenceLevel: confidenceLevel, scale: delongScale)
-                    let m = try ThresholdMetrics(outcomes, threshold: threshold, confidenceLevel: confidenceLevel)
-                    result.metrics = SubgroupMetrics(auc: delong.auc, aucInterval: delong.interval,
-                                                     sensitivity: m.sensitivity, specificity: m.specificity)
+                    do {
+                        let delong = try DeLong.patientAwareInterval(outcomes, patients: members.map(\.group),
+                                                                     confidenceLevel: confidenceLevel, scale: delongScale)
+                        let m = try ThresholdMetrics(outcomes, threshold: threshold, confidenceLevel: confidenceLevel)
+                        result.metrics = SubgroupMetrics(auc: delong.auc, aucInterval: delong.interval,
+                                                         sensitivity: m.sensitivity, specificity: m.specificity)
+                    } catch EvaluationError.tooFewPatientsForVariance(_, let withPositives, let withNegatives, _) {
+                        // Enough samples of each class but from fewer than 2 patients of a class.
+                        result.omittedBecause = "\(counts.positives) positive and \(counts.negatives) negative samples from "
+                            + "\(withPositives) patient(s) with a positive and \(withNegatives) with a negative; "
+                            + "the patient-aware AUC interval needs at least 2 of each"
+                    }
                 }
                 results.append(result)
             }

@@ -25,9 +25,12 @@ extension Manifest {
 }
 
 extension SplitAssignment {
-    /// The same splits with every patient id replaced by `patientKey(id)`.
+    /// The same splits with every patient id replaced by `patientKey(id)`; unchanged when they
+    /// already hold keys.
     public func pseudonymized(patientKey: (String) -> String) -> SplitAssignment {
-        SplitAssignment(splitNames: splitNames,
-                        splitOfPatient: Dictionary(uniqueKeysWithValues: splitOfPatient.map { (patientKey($0.key), $0.value) }))
+        guard !holdsPatientKeys else { return self }
+        return SplitAssignment(splitNames: splitNames,
+                               splitOfPatient: Dictionary(uniqueKeysWithValues: splitOfPatient.map { (patientKey($0.key), $0.value) }),
+                               holdsPatientKeys: true)
     }
 }

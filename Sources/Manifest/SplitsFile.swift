@@ -10,9 +10,14 @@ import SonoKitCore
 ///     P002,test
 ///
 /// one row per patient (sorted by patient_id), split names `train`/`validation`/`test` or
-/// `fold0`...`fold{K-1}`. It holds patient ids copied from the user's own manifest, so it is as
-/// sensitive as the manifest itself; nothing else SonoKit prints contains them.
+/// `fold0`...`fold{K-1}`. `manifest split` writes the catalog's pseudonymous patient keys in the
+/// patient_id column, never patient IDs, and says so in the comment line `patientKeysComment`;
+/// a file without that line (written by hand, or by SonoKit before it keyed them) holds the
+/// manifest's patient ids and is read as such.
 public enum SplitsFile {
+    /// The comment line that marks patient_id as holding the catalog's pseudonymous patient keys.
+    public static let patientKeysComment = "patient_id: the catalog's pseudonymous patient keys (P-...), not patient IDs"
+
     public static func write(_ assignment: SplitAssignment, comments: [String], to path: String) throws {
         try AtomicFile.write(try data(assignment, comments: comments), to: path)
     }
@@ -21,7 +26,8 @@ public enum SplitsFile {
     public static func data(_ assignment: SplitAssignment, comments: [String]) throws -> Data {
         let rows = assignment.splitOfPatient.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
             .map { [$0.key, $0.value] }
-        return try CSVText.make(comments: comments + ["splits: " + assignment.splitNames.joined(separator: ",")],
+        return try CSVText.make(comments: comments + (assignment.holdsPatientKeys ? [patientKeysComment] : [])
+                                    + ["splits: " + assignment.splitNames.joined(separator: ",")],
                                 header: ["patient_id", "split"], rows: rows)
     }
 
@@ -36,11 +42,13 @@ public enum SplitsFile {
         let lines = ManifestParser.physicalLines(text)
         var headerIndex = 0
         var declaredNames: [String]?
+        var holdsPatientKeys = false
         while headerIndex < lines.count {
             let trimmed = String(Substring(lines[headerIndex])).trimmingWhitespace()
             if trimmed.isEmpty { headerIndex += 1; continue }
             guard trimmed.hasPrefix("#") else { break }
             let body = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
+            if body == patientKeysComment { holdsPatientKeys = true }
             if body.hasPrefix("splits:") {
                 declaredNames = body.dropFirst("splits:".count).split(separator: ",").map { String($0).trimmingWhitespace() }
             }
@@ -72,7 +80,7 @@ public enum SplitsFile {
         if let declaredNames {
             names = declaredNames + names.filter { !declaredNames.contains($0) }
         }
-        return SplitAssignment(splitNames: names, splitOfPatient: assignment)
+        return SplitAssignment(splitNames: names, splitOfPatient: assignment, holdsPatientKeys: holdsPatientKeys)
     }
 }
 

@@ -38,6 +38,15 @@ public enum CropPlanner {
         case .none:
             return CropDecision(box: whole, source: .none)
         case .regions:
+            let misfits = regionsOutside(regions, width: width, height: height)
+            if !misfits.isEmpty {
+                // Regions share one coordinate system: one that overhangs the image says the whole
+                // sequence was written for another matrix (an acquisition larger than the stored
+                // image), and clamping it would crop the wrong part of the picture.
+                let auto = automatic(frames: try analysisFrames(), width: width, height: height)
+                return CropDecision(box: auto.box, source: .auto,
+                                    warnings: untrustedRegionWarnings(regions, width: width, height: height) + auto.warnings)
+            }
             if let (box, warnings) = tissueUnion(regions, width: width, height: height) {
                 return CropDecision(box: box, source: .regions, warnings: warnings)
             }
@@ -53,6 +62,38 @@ public enum CropPlanner {
     }
 
     // MARK: Regions
+
+    /// The regions (with their 0-based position in the sequence) that do not lie inside the
+    /// `width` x `height` image: inclusive bounds must satisfy 0 <= MinX0 <= MaxX1 < Columns and
+    /// 0 <= MinY0 <= MaxY1 < Rows (PS3.3 C.8.5.5.1.1). Any such region makes `decide` distrust the
+    /// whole sequence and fall back to `auto`.
+    public static func regionsOutside(_ regions: [UltrasoundRegion], width: Int, height: Int)
+        -> [(index: Int, region: UltrasoundRegion)] {
+        regions.enumerated().filter { _, r in
+            !(r.minX0 >= 0 && r.minX0 <= r.maxX1 && r.maxX1 < width && r.minY0 >= 0 && r.minY0 <= r.maxY1 && r.maxY1 < height)
+        }.map { (index: $0.offset, region: $0.element) }
+    }
+
+    /// The warnings `decide` records for the regions that do not fit (one per region, in
+    /// sequence order; empty when all fit). Workflows print them with the file's path.
+    public static func untrustedRegionWarnings(_ regions: [UltrasoundRegion], width: Int, height: Int) -> [String] {
+        regionsOutside(regions, width: width, height: height).map { misfitWarning($0, width: width, height: height) }
+    }
+
+    /// True for a warning made by `misfitWarning` (a crop decision's warnings mix several kinds).
+    public static func isUntrustedRegionWarning(_ warning: String) -> Bool {
+        warning.hasPrefix("ultrasound region #") && warning.contains(untrustedMarker)
+    }
+
+    static let untrustedMarker = "are not trusted: crop found from the pixels instead (auto)"
+
+    /// The warning recorded for a region that does not fit: which item, its bounds, the image size.
+    static func misfitWarning(_ misfit: (index: Int, region: UltrasoundRegion), width: Int, height: Int) -> String {
+        let r = misfit.region
+        return "ultrasound region #\(misfit.index + 1) of (0018,6011) (\(r.dataTypeName), columns \(r.minX0)...\(r.maxX1), "
+            + "rows \(r.minY0)...\(r.maxY1)) does not fit inside the \(width) x \(height) image (Columns x Rows); "
+            + "the regions were written for another image size and " + untrustedMarker
+    }
 
     /// The union of the tissue regions (RegionDataType 1) that share one physical spacing.
     ///

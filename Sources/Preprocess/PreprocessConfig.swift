@@ -20,7 +20,9 @@ public enum CropMode: String, Codable, CaseIterable, Sendable {
 public struct PreprocessConfig: Codable, Hashable, Sendable {
     /// Version of the preprocessing code's behaviour; bumped whenever the same options would give
     /// different pixels, so that old caches and features are not reused by mistake.
-    public static let algorithmVersion = 1
+    /// 2: ultrasound regions that do not fit inside the image are no longer clamped (`regions`
+    /// then falls back to `auto`).
+    public static let algorithmVersion = 2
 
     public var frames: FramePolicy
     public var crop: CropMode

@@ -15,9 +15,12 @@ public struct PredictionInstance: Hashable, Sendable {
     public var studyInstanceUID: String
     public var modality: String?
     public var manufacturer: String?
+    /// Number of Frames (1 for a single-frame image): the SR lists the frames it used only for a
+    /// multi-frame instance (Referenced Frame Number shall not be present otherwise, PS3.3 10.3).
+    public var numberOfFrames: Int
 
     public init(path: String, sopClassUID: String, sopInstanceUID: String, seriesInstanceUID: String,
-                studyInstanceUID: String, modality: String? = nil, manufacturer: String? = nil) {
+                studyInstanceUID: String, modality: String? = nil, manufacturer: String? = nil, numberOfFrames: Int) {
         self.path = path
         self.sopClassUID = sopClassUID
         self.sopInstanceUID = sopInstanceUID
@@ -25,6 +28,7 @@ public struct PredictionInstance: Hashable, Sendable {
         self.studyInstanceUID = studyInstanceUID
         self.modality = modality
         self.manufacturer = manufacturer
+        self.numberOfFrames = numberOfFrames
     }
 }
 

@@ -30,6 +30,8 @@ public enum StudyReportSR {
     public static let seriesDescription = "CAUTION: Not for Diagnostic Use, for research use only"
 
     /// The SR of `report`, whose instances are `instances` (raw UIDs, as read from the files).
+    /// The frames used (`framesUsed`, 0-based) are referenced, 1-based, for multi-frame instances
+    /// only: a single-frame image is referenced whole (PS3.3 10.3, checked by dciodvfy).
     public static func document(for report: PredictionReport, instances: [PredictionInstance], framesUsed: [String: [Int]],
                                 softwareVersion: String, includeIdentifiers: Bool) -> ClassificationStructuredReport {
         let model = report.model
@@ -38,7 +40,7 @@ public enum StudyReportSR {
         let images = sorted.map { instance in
             StructuredReportImage(sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID,
                                   seriesInstanceUID: instance.seriesInstanceUID,
-                                  frameNumbers: (framesUsed[instance.sopInstanceUID] ?? []).map { $0 + 1 })
+                                  frameNumbers: instance.numberOfFrames > 1 ? (framesUsed[instance.sopInstanceUID] ?? []).map { $0 + 1 } : [])
         }
         let studyUID = sorted.first?.studyInstanceUID ?? ""
         var parameters = [

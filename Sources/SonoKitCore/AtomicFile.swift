@@ -29,9 +29,34 @@ public enum AtomicFile {
             throw WriteError(path: url.path, reason: "cannot create the folder \(folder.path): \(error.localizedDescription)")
         }
         let temporary = temporaryURL(for: url)
-        let attributes: [FileAttributeKey: Any]? = permissions.map { [.posixPermissions: $0] }
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: attributes) else {
-            throw WriteError(path: url.path, reason: "cannot create a temporary file in \(folder.path)")
+        if let permissions {
+            // Created with its final mode (open's mode, not a chmod afterwards): an owner-only
+            // file is never readable by others, not even while it is being written.
+            let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(permissions))
+            guard fd >= 0 else { throw WriteError(path: url.path, reason: "cannot create a temporary file in \(folder.path): \(String(cString: strerror(errno)))") }
+            // open's mode is reduced by the umask; fchmod sets exactly `permissions`.
+            var ok = fchmod(fd, mode_t(permissions)) == 0
+            if ok {
+                ok = data.withUnsafeBytes { raw -> Bool in
+                    var offset = 0
+                    while offset < raw.count {
+                        let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                        if n < 0 { if errno == EINTR { continue }; return false }
+                        offset += n
+                    }
+                    return true
+                }
+            }
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            guard ok else {
+                try? FileManager.default.removeItem(at: temporary)
+                throw WriteError(path: url.path, reason: reason)
+            }
+        } else {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
+                throw WriteError(path: url.path, reason: "cannot create a temporary file in \(folder.path)")
+            }
         }
         try replace(url, with: temporary)
     }

@@ -11,11 +11,23 @@ public enum DCMTKTools {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
-        let output = try ChildProcess.run(process)
+        let output = try ChildProcess.run(process, timeout: 300)
         guard output.status == 0 else {
             throw Failure(description: "\(tool) \(arguments.joined(separator: " ")): \(output.stderr)")
         }
         return output.stdout
+    }
+
+    /// What dicom3tools' `dciodvfy` (the IOD validator; Debian package `dicom3tools`, installed by
+    /// scripts/setup.sh) says about the file: its standard error and output together, one message
+    /// per line ("Error - ...", "Warning - ..."). dciodvfy exits non-zero for files with errors,
+    /// so the status is not used: callers look for lines starting with "Error".
+    public static func dciodvfy(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["dciodvfy", "-new", path]
+        let output = try ChildProcess.run(process, timeout: 120)
+        return output.stderr + output.stdout
     }
 
     /// The DCMTK renderer that can decode a transfer syntax: dcml2pnm for JPEG-LS, dcmj2pnm

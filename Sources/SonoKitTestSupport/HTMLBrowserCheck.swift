@@ -74,7 +74,8 @@ public enum HTMLBrowserCheck {
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = profile.path
         process.environment = environment
-        let output = try ChildProcess.run(process)
+        // --virtual-time-budget is 10 s of page time; a browser alive after 2 minutes is hung.
+        let output = try ChildProcess.run(process, timeout: 120)
         guard output.status == 0 else {
             throw Failure.browserFailed(status: output.status, stderr: output.stderr)
         }

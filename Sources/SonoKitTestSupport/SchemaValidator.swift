@@ -29,17 +29,10 @@ public enum SchemaValidator {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script, schema]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(document)
-        try input.fileHandleForWriting.close()
-        let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(schemaName): \(message.isEmpty ? "validator exited with \(process.terminationStatus)" : message)")
+        let output = try ChildProcess.run(process, input: document, timeout: 120)
+        let message = output.stdout + output.stderr
+        guard output.status == 0 else {
+            throw Failure(description: "\(schemaName): \(message.isEmpty ? "validator exited with \(output.status)" : message)")
         }
     }
 }

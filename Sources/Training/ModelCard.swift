@@ -36,11 +36,17 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// How to rebuild the network before loading the weights (head width, dropout, input side).
     /// Added to the contract so that a run can be loaded without its config.json.
     public var network: NetworkSpec
+    /// Crop fallbacks of training and validation instances that the preprocessing options alone
+    /// do not explain, as "inst-<unkeyed pseudonym of the SOP Instance UID>: <warning>": today the
+    /// instances whose ultrasound regions (0018,6011) do not fit inside the image, cropped by
+    /// `auto` instead of `regions`. Absent (nil) when there were none, and in cards written
+    /// before it was recorded.
+    public var cropWarnings: [String]?
 
     public init(modelID: String, architecture: String, weightsSHA256: String, weightsOrigin: String?, frozenLayers: [String],
                 preprocess: PreprocessConfig, preprocessHash: String, classes: [String], positiveClass: String,
                 manifestHash: String, seed: UInt64, threshold: ThresholdChoice?, aggregation: StudyAggregation = .mean,
-                softwareVersions: [String: String], createdAt: String, network: NetworkSpec) {
+                softwareVersions: [String: String], createdAt: String, network: NetworkSpec, cropWarnings: [String]? = nil) {
         self.modelID = modelID
         self.architecture = architecture
         self.weightsSHA256 = weightsSHA256
@@ -57,13 +63,14 @@ public struct ModelCard: Codable, Sendable, Equatable {
         self.softwareVersions = softwareVersions
         self.createdAt = createdAt
         self.network = network
+        self.cropWarnings = cropWarnings
     }
 
     /// Keys as `RunJSON` writes them (snake_case: model_id, weights_sha256, ...); the raw values
     /// are what the snake_case conversion maps back to, so that acronyms survive the round trip.
     enum CodingKeys: String, CodingKey {
         case modelID = "modelId", architecture, weightsSHA256 = "weightsSha256", weightsOrigin, frozenLayers, preprocess,
-             preprocessHash, classes, positiveClass, manifestHash, seed, threshold, aggregation, softwareVersions, createdAt, network
+             preprocessHash, classes, positiveClass, manifestHash, seed, threshold, aggregation, softwareVersions, createdAt, network, cropWarnings
     }
 
     /// "sonokit-small-1a2b3c4d".

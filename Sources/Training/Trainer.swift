@@ -22,6 +22,8 @@ public final class Trainer {
     public var allowFeatureCache = true
     /// Files copied into RUN_DIR/inputs/ at the start of a new run.
     public var inputCopies: (manifest: Data, splits: Data)?
+    /// Recorded in the model card (`ModelCard.cropWarnings`); empty leaves the field out.
+    public var cropWarnings: [String] = []
 
     public init(config: TrainingConfig, data: TrainingData, store: FrameStore, featureCache: FeatureCache?, run: RunDirectory) {
         self.config = config
@@ -173,7 +175,8 @@ public final class Trainer {
                              preprocess: config.preprocess, preprocessHash: config.preprocessHash, classes: config.classes,
                              positiveClass: config.positiveClass, manifestHash: config.manifestHash, seed: config.seed,
                              threshold: threshold, aggregation: .mean, softwareVersions: SoftwareVersions.all,
-                             createdAt: formatter.string(from: Date()), network: config.network)
+                             createdAt: formatter.string(from: Date()), network: config.network,
+                             cropWarnings: cropWarnings.isEmpty ? nil : cropWarnings)
         return try TrainedRun.write(model: model, card: card, to: run.path)
     }
 }

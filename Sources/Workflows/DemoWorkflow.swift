@@ -157,7 +157,8 @@ public struct DemoWorkflow {
         let store = try Catalog(path: catalog)
         var paths: [String] = [], studies = 0
         for row in manifest.rows {
-            guard let patient = row.patientID, assignment.split(of: patient) == "test",
+            guard let patient = row.patientID,
+                  assignment.split(ofManifestPatient: patient, patientKey: store.pseudonymizer.patientKey) == "test",
                   case .studyUID(let uid)? = row.reference else { continue }
             let files = try store.instances(forStudy: uid).filter(\.isImage).map(\.path)
             if !files.isEmpty { studies += 1; paths += files }

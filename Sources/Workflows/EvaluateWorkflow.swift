@@ -90,6 +90,16 @@ public struct EvaluateWorkflow {
             warnings.append("\(failures.count) instance(s) could not be read or preprocessed and are not in the results (listed in the HTML report).")
         }
 
+        // Instances whose ultrasound regions do not fit the image were cropped by `auto`: printed
+        // with the path, recorded in evaluation.json by instance key.
+        var warned = Set<String>()
+        for frame in inference.frames where warned.insert(frame.path).inserted {
+            for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
+                events.warning("\(frame.path): \(warning)")
+                warnings.append("instance \(keys.instanceKey(path: frame.path)): \(warning)")
+            }
+        }
+
         // 3. Frame predictions with the manifest's labels, and the Evaluation library.
         let rows = try inference.frames.map { try keys.row(for: $0) }
         let evaluated = rows.filter { $0.split == split }, validation = rows.filter { $0.split == validationSplit }

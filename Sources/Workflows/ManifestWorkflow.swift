@@ -34,6 +34,8 @@ public enum ManifestWorkflow {
                                 skipPixelCheck: Bool = false, events: WorkflowEvents = .silent) throws -> ValidationResult {
         let parsed = try Manifest.load(path: input.manifest, delimiter: input.delimiter, classes: input.classes)
         let store = try openExistingCatalog(input.catalog)
+        // A splits file of patient keys is matched through this catalog's keys.
+        let splits = splits?.byManifestPatients(Set(parsed.rows.compactMap(\.patientID)), patientKey: store.pseudonymizer.patientKey)
         let hasher = input.noPixelCheck || skipPixelCheck ? nil : DecodedPixelHasher(catalog: store)
         let progress = events.progress("pixel hashes", unit: "images")
         let result = ManifestValidator.validate(parsed, resolver: CatalogImageResolver(catalog: store), pixelHasher: hasher, splits: splits,
@@ -74,7 +76,8 @@ public enum ManifestWorkflow {
         /// The splits were made but fail the checks every later workflow applies (e.g. a split
         /// without a positive study): not written.
         case impossibleSplits(summary: SplitSummary, errors: [ValidationIssue])
-        /// The splits file was written.
+        /// The splits file was written (with patient keys); `assignment` is by the manifest's
+        /// patient ids, in memory only.
         case written(summary: SplitSummary, assignment: SplitAssignment)
     }
 
@@ -87,7 +90,10 @@ public enum ManifestWorkflow {
         let check = try validate(options.input, splits: assignment, skipPixelCheck: true, events: events)
         let summary = ManifestSplitter.summary(first.resolved, assignment: assignment)
         guard check.report.errors.isEmpty else { return .impossibleSplits(summary: summary, errors: check.report.errors) }
-        try SplitsFile.write(assignment, comments: [options.provenance], to: options.output)
+        // The file holds the catalog's patient keys, never the manifest's patient ids (which are
+        // usually the DICOM Patient IDs); every reader matches them through the same catalog.
+        let patientKey = try openExistingCatalog(options.input.catalog).pseudonymizer.patientKey
+        try SplitsFile.write(assignment.pseudonymized(patientKey: patientKey), comments: [options.provenance], to: options.output)
         return .written(summary: summary, assignment: assignment)
     }
 }

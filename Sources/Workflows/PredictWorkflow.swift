@@ -94,7 +94,14 @@ public struct PredictWorkflow {
         guard let threshold = trained.card.threshold else {
             throw WorkflowError.failed("\(options.runDirectory)/model-card.json has no threshold: the run did not fit one on a validation split; retrain with a validation split")
         }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        // With identifiers the folder is owner-only (0700) before anything is written into it,
+        // and every file and folder in it is made 0600/0700 at the end.
+        if includeIdentifiers {
+            try OwnerOnly.createFolder(output)
+        } else {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        }
+        defer { if includeIdentifiers { try? OwnerOnly.restrict(output, recursive: true) } }
         let secret = try PredictionKeys.secret(inOutputFolder: output)
 
         // 1. The instances, grouped by study (inputs sorted by study so progress counts studies).
@@ -125,6 +132,14 @@ public struct PredictWorkflow {
         for f in inference.failures {
             guard let uid = pathToUID[f.path] else { continue }
             failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
+        }
+        // Regions that do not fit the image were not trusted (auto crop): say so per file, named by
+        // its path only with --include-identifiers (paths of exports often hold patient names).
+        var warned = Set<String>()
+        for frame in inference.frames where warned.insert(frame.path).inserted {
+            for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
+                events.warning("\(includeIdentifiers ? frame.path : "instance " + keys.instanceKey(frame.sopInstanceUID)): \(warning)")
+            }
         }
         let frames = inference.frames.map(PredictedFrame.init)
         let card = trained.card

@@ -29,7 +29,7 @@ public enum PredictionInputs {
                     out.catalogStudyKeys[i.studyInstanceUID] = i.studyKey
                     out.instances.append(PredictionInstance(path: i.path, sopClassUID: i.sopClassUID, sopInstanceUID: i.sopInstanceUID,
                                                             seriesInstanceUID: i.seriesInstanceUID, studyInstanceUID: i.studyInstanceUID,
-                                                            modality: i.modality, manufacturer: i.manufacturer))
+                                                            modality: i.modality, manufacturer: i.manufacturer, numberOfFrames: i.numberOfFrames))
                 }
                 continue
             }
@@ -43,7 +43,7 @@ public enum PredictionInputs {
                     seen.insert(m.sopInstanceUID)
                     out.instances.append(PredictionInstance(path: f.path, sopClassUID: m.sopClassUID, sopInstanceUID: m.sopInstanceUID,
                                                             seriesInstanceUID: m.seriesInstanceUID, studyInstanceUID: m.studyInstanceUID,
-                                                            modality: m.modality, manufacturer: m.manufacturer))
+                                                            modality: m.modality, manufacturer: m.manufacturer, numberOfFrames: m.numberOfFrames))
                 } catch {
                     out.unreadable.append((f.path, "\(error)"))
                 }

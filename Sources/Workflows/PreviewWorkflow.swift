@@ -64,6 +64,9 @@ public struct PreviewWorkflow {
             let source = MemoizedFrames(file)
             let result: PreprocessedInstance
             do { result = try preprocessor.process(source) } catch { events.warning("skipped: \(error)"); skipped += 1; continue }
+            for warning in result.crop?.warnings ?? [] where CropPlanner.isUntrustedRegionWarning(warning) {
+                events.warning("\(path): \(warning)")
+            }
             let studyName = "study-" + Pseudonym.unkeyed(file.metadata.studyInstanceUID)
             let instanceName = "inst-" + Pseudonym.unkeyed(file.metadata.sopInstanceUID)
             let folder = root.appendingPathComponent(studyName)

@@ -1,5 +1,6 @@
 import CNN
 import Catalog
+import DICOM
 import Foundation
 import Manifest
 import Preprocess
@@ -87,6 +88,7 @@ public final class TrainWorkflow {
         let pre = config.preprocess
         data = try TrainingData.make(checked.resolved, trainSplits: config.trainSplits, validationSplit: config.validationSplit,
                                      frames: pre.frames)
+        let cropWarnings = pre.crop == .regions ? Self.untrustedRegions(inFiles: (data.train + data.validation).map(\.path), events: events) : []
         let catalogFolder = URL(fileURLWithPath: input.catalog).deletingLastPathComponent()
         let frameCacheURL = options.frameCache.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? catalogFolder.appendingPathComponent("frame-cache")
         let store = FrameStore(preprocessor: FramePreprocessor(config: pre, cache: FrameCache(directory: frameCacheURL,
@@ -101,8 +103,27 @@ public final class TrainWorkflow {
         trainer.inputCopies = (try parsed.pseudonymizedCSV(patientKey: patientKey),
                                try SplitsFile.data(assignment.pseudonymized(patientKey: patientKey),
                                                    comments: ["copy of \(URL(fileURLWithPath: options.splits).lastPathComponent) with patient_id as pseudonymous patient keys"]))
+        trainer.cropWarnings = cropWarnings
         trainer.log = events.log
         trainer.logIsTerminal = events.logIsTerminal
+    }
+
+    /// The files among `paths` whose ultrasound regions (0018,6011) do not fit inside the
+    /// image, so that `regions` crops them by `auto` (`CropPlanner.decide`): each is printed with
+    /// its path, and returned as "inst-<unkeyed pseudonym of the SOP Instance UID>: <warning>" for
+    /// the model card. Reads headers only; a file that cannot be opened is left to training,
+    /// which stops on it with its own error.
+    public static func untrustedRegions(inFiles paths: [String], events: WorkflowEvents) -> [String] {
+        var seen = Set<String>(), recorded: [String] = []
+        for path in paths where seen.insert(path).inserted {
+            guard let file = try? DicomFile(path: path) else { continue }
+            let m = file.metadata
+            for warning in CropPlanner.untrustedRegionWarnings(m.regions, width: m.columns, height: m.rows) {
+                events.warning("\(path): \(warning)")
+                recorded.append("inst-\(Pseudonym.unkeyed(m.sopInstanceUID)): \(warning)")
+            }
+        }
+        return recorded
     }
 
     /// Trains (or continues a resumed run) and returns the finished run.

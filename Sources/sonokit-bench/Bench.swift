@@ -8,9 +8,9 @@ import SonoKitCLI
 struct SonoKitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sonokit-bench",
-        abstract: "Benchmarks against the reference tools (same work, same run, ratio printed).",
+        abstract: "Benchmarks against the reference tools (same work, same run, ratio printed), and the coverage study of the intervals.",
         version: "0.1.0",
-        subcommands: [BenchReader.self, BenchPreprocess.self, BenchCNN.self, BenchTrain.self]
+        subcommands: [BenchReader.self, BenchPreprocess.self, BenchCNN.self, BenchTrain.self, BenchCoverage.self]
     )
 
     /// Runs the benchmark with standard output line-buffered: each line as it finishes.

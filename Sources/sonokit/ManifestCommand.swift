@@ -62,7 +62,7 @@ struct ManifestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make stratified, patient-grouped splits (no patient in two splits), deterministic for a seed.",
             discussion: """
-            The algorithm is scikit-learn's StratifiedGroupKFold (greedy: patients with the most uneven class counts first, each to the split that keeps every class's share closest to its target), with studies as the counting unit and ratios allowed. The splits file has one line per patient: 'patient_id,split' with split names fold0..fold{K-1} or train/validation/test (train/test for two ratios). It contains patient ids copied from your manifest: keep it as private as the manifest.
+            The algorithm is scikit-learn's StratifiedGroupKFold (greedy: patients with the most uneven class counts first, each to the split that keeps every class's share closest to its target), with studies as the counting unit and ratios allowed. The splits file has one line per patient: 'patient_id,split' with split names fold0..fold{K-1} or train/validation/test (train/test for two ratios). Its patient_id column holds the catalog's pseudonymous patient keys (P-...), not your patient ids (a comment line says so); validate --splits, train and evaluate match them through the same catalog.
 
             Examples:
               sonokit manifest split labels.csv --catalog work/catalog.sqlite --group patient_id --stratify label --folds 5 --seed 7 -o splits.csv

@@ -1,3 +1,4 @@
+import Catalog
 import DICOM
 import Imaging
 import Evaluation
@@ -55,12 +56,14 @@ final class EvaluateCommandTests: XCTestCase {
 
         let evaluate = try SonoKitCommand.run(["evaluate", run.path, "--split", "test", "--catalog", catalog, "--bootstrap", "200"])
 
-        // The test split's studies, from the manifest and the splits file (not from the command).
+        // The test split's studies, from the manifest and the splits file (not from the command);
+        // the splits file names patients by the catalog's keys.
         let testPatients = Set(try String(contentsOfFile: splits, encoding: .utf8).split(separator: "\n")
             .filter { !$0.hasPrefix("#") }.map { $0.split(separator: ",").map(String.init) }
             .filter { $0.count == 2 && $0[1] == "test" }.map { $0[0] })
+        let patientKey = try Catalog(path: catalog).pseudonymizer.patientKey
         let rows = try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
-        let testStudies = Set(rows.filter { testPatients.contains($0[2]) }.map { $0[0] })
+        let testStudies = Set(rows.filter { testPatients.contains(patientKey($0[2])) }.map { $0[0] })
         return Fixture(work: work, export: export, catalog: catalog, run: run, evaluateResult: evaluate, testStudyUIDs: testStudies)
     }
 

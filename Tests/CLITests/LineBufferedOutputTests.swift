@@ -17,8 +17,14 @@ final class LineBufferedOutputTests: XCTestCase {
         let errors = Pipe()
         process.standardError = errors
         try process.run()
+        // A silent, hung child would block the reads below forever: kill its process group
+        // after 10 minutes (the pipe then ends and the test fails on what it has).
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(-pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 600, execute: watchdog)
         defer {
-            if process.isRunning { process.terminate() }
+            watchdog.cancel()
+            if process.isRunning { kill(-pid, SIGKILL) }
             process.waitUntilExit()
         }
         // Each read returns as soon as anything is written: read until the first step's command

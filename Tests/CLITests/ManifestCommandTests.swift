@@ -113,6 +113,13 @@ final class ManifestCommandTests: XCTestCase {
             return try String(contentsOf: work.appendingPathComponent(name), encoding: .utf8)
         }
         let a = try split(7, "a.csv"), b = try split(7, "b.csv"), c = try split(8, "c.csv")
+        // The file names patients by the catalog's keys, never by their IDs, and says so.
+        assertNoIdentifiers(a, identifiers, "the splits file")
+        XCTAssertTrue(a.contains("# " + SplitsFile.patientKeysComment), a)
+        let catalogKeys = Set(try Catalog(path: catalogPath).allInstances().map(\.patientKey))
+        let rows = a.split(separator: "\n").filter { !$0.hasPrefix("#") }.dropFirst()
+        XCTAssertEqual(rows.count, e.patients)
+        XCTAssertTrue(rows.allSatisfy { catalogKeys.contains(String($0.split(separator: ",")[0])) }, a)
         XCTAssertEqual(a, b, "same seed, same splits file")
         XCTAssertNotEqual(a.components(separatedBy: "\n").dropFirst(), c.components(separatedBy: "\n").dropFirst(), "another seed, other splits")
         let splits = try SplitsFile.read(path: work.appendingPathComponent("a.csv").path)

@@ -49,7 +49,10 @@ final class ImageNetVGG16Tests: XCTestCase {
         let bf16 = try model.features(caffe(f["rgb"]!))
         let bfErr = relativeError(bf16, f["features"]!)
         print("ImageNet VGG16 pooled features: fp32 relative error \(err), bf16 \(bfErr)")
-        XCTAssertLessThan(bfErr, 5e-2)
+        // Measured 2.5e-3 on avx512_core_bf16 (README: 2.7e-3); the bound is 1.6x that (a truncating bf16
+        // conversion errs up to twice as much per operand); the lower bound fails a silent fp32 path.
+        XCTAssertLessThan(bfErr, 4e-3)
+        XCTAssertGreaterThan(bfErr, 5e-4)
     }
 
     func testAskingForVGG16WithoutWeightsSaysHowToGetThem() {

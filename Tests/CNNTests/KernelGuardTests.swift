@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 @testable import CNN
 import SonoKitCore
+import SonoKitTestSupport
 
 /// No oneDNN reference kernel, ever, on any x86-64 CPU.
 ///
@@ -142,13 +143,9 @@ final class KernelGuardTests: XCTestCase {
         environment["ONEDNN_MAX_CPU_ISA"] = maxISA
         environment[Self.childMarker] = "1"
         process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "checks at ONEDNN_MAX_CPU_ISA=\(maxISA) failed:\n\(text)")
+        let output = try ChildProcess.run(process, timeout: 900)
+        let text = output.stdout + output.stderr
+        XCTAssertEqual(output.status, 0, "checks at ONEDNN_MAX_CPU_ISA=\(maxISA) failed:\n\(text)")
         XCTAssertTrue(text.contains("oneDNN ISA \(expectedISA)"), "the child did not run at \(expectedISA):\n\(text)")
         for test in ["testNoReferenceKernelsAtThisISA", "testFrozenPipelineRunsAtThisISA", "testBF16IsRefusedWithoutNativeBF16",
                      "testGuardCatchesAForcedLayoutWithoutKernel"] {

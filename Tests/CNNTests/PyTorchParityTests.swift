@@ -34,9 +34,10 @@ final class PyTorchParityTests: XCTestCase {
     }
 
     func testNarrowVGGBF16FeaturesAreClose() throws {
-        // bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 2e-3 per operand); through 13
-        // layers the pooled features stay within a few percent of fp32 — and must differ from
-        // them (a bf16 path that silently ran fp32 would give 0 here).
+        // bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 2e-3 per operand). Measured on
+        // avx512_core_bf16 (oneDNN 2.6, Zen 5): 7.3e-3 through the 13 narrow layers, the same on
+        // every run. The bound is 1.6x that: truncating to bf16 instead of rounding (biased, up to twice
+        // the error per operand) should exceed it, and a bf16 path that silently ran fp32 (about 1e-7) fails the lower bound.
         guard CPUInfo.current.hasNativeBF16 else {
             throw XCTSkip("no native bf16 at ISA \(CPUInfo.current.isa): bf16 is refused here (KernelGuardTests checks the refusal)")
         }
@@ -44,8 +45,8 @@ final class PyTorchParityTests: XCTestCase {
         model.frozenPrecision = .bf16
         let features = try model.features(f["input"]!)
         let err = relativeError(features, f["features"]!)
-        XCTAssertLessThan(err, 5e-2)
-        XCTAssertGreaterThan(err, 0)
+        XCTAssertLessThan(err, 1.2e-2)
+        XCTAssertGreaterThan(err, 1e-3)
     }
 
     func testTorchvisionNamedWeightsLoadTransposed() throws {

@@ -62,6 +62,27 @@ final class CatalogIngestTests: XCTestCase {
             + catalog.problems().map { "\($0.kind) \($0.path)" }.sorted()
     }
 
+    // MARK: The catalog holds identifiers: it and its -wal/-shm files are owner-only (0600)
+    // Checked with the common umask 022, under which SQLite alone creates 0644 files.
+    func testTheCatalogAndItsWALFilesAreOwnerOnly() throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        func mode(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) & 0o777 }
+        let (catalog, _) = try ingest(try makeExport())
+        XCTAssertFalse(try catalog.allInstances().isEmpty)
+        let path = work.appendingPathComponent("catalog.sqlite").path
+        for file in [path, path + "-wal", path + "-shm"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: file), file)
+            XCTAssertEqual(try mode(file), 0o600, file)
+        }
+        // A catalog left 0644 by an older SonoKit is tightened when it is opened.
+        let old = work.appendingPathComponent("old.sqlite").path
+        _ = try Catalog(path: old)
+        XCTAssertEqual(chmod(old, 0o644), 0)
+        _ = try Catalog(path: old)
+        XCTAssertEqual(try mode(old), 0o600)
+    }
+
     // MARK: Indexing by content
     func testIndexesEveryInstanceByContentAndCountsTheRest() throws {
         let (catalog, run) = try ingest(try makeExport())
@@ -156,6 +177,28 @@ final class CatalogIngestTests: XCTestCase {
         for instance in try merged.allInstances() {
             XCTAssertEqual(instance.studyKey, merged.pseudonymizer.studyKey(instance.studyInstanceUID))
         }
+    }
+
+    // MARK: Shards spread the files: each of N shards gets about 1/N, by FNV-1a 64 of the path
+    // A partition alone (the test above) also holds if shard 0 took everything; this one fails
+    // then, and pins the hash to FNV-1a 64's published test vectors ("a", "foobar").
+    func testShardsSpreadTheFilesEvenly() throws {
+        XCTAssertTrue(Shard(index: Int(0xaf63dc4c8601ec8c as UInt64 % 7), count: 7).owns(relativePath: "a"))
+        XCTAssertTrue(Shard(index: Int(0x85944171f73967e8 as UInt64 % 5), count: 5).owns(relativePath: "foobar"))
+        let samples = Self.readerFixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("SampleStudies")
+        let all = Set(try ExportWalker.files(under: [samples.path]).map(\.relativePath))
+        XCTAssertGreaterThan(all.count, 50)
+        var union = Set<String>()
+        for i in 0..<4 {
+            let part = Set(try ExportWalker.files(under: [samples.path], shard: Shard(index: i, count: 4)).map(\.relativePath))
+            XCTAssertTrue(union.isDisjoint(with: part), "shard \(i) repeats files")
+            union.formUnion(part)
+            // Binomial(n, 1/4): mean n/4, sd about sqrt(n)/2.3; half the mean is more than 3 sd away.
+            XCTAssertGreaterThanOrEqual(part.count, all.count / 8, "shard \(i)/4 has \(part.count) of \(all.count) files")
+            XCTAssertLessThanOrEqual(part.count, all.count * 3 / 8, "shard \(i)/4 has \(part.count) of \(all.count) files")
+        }
+        XCTAssertEqual(union, all)
     }
 
     func testShardParsing() {

@@ -73,6 +73,9 @@ final class ReferenceDecoderTests: XCTestCase {
             ("rgb-jpeg-baseline.dcm", "YBR_FULL_422", .codec),
             ("ybr-full.dcm", "YBR_FULL", .ybrToRGB),
             ("ybr-full-rle.dcm", "YBR_FULL", .ybrToRGB),
+            ("ybr-full-422.dcm", "YBR_FULL_422", .ybrToRGB),
+            ("ybr-partial-422.dcm", "YBR_PARTIAL_422", .ybrToRGB),
+            ("cine-ybr-full-422.dcm", "YBR_FULL_422", .ybrToRGB),
             ("palette.dcm", "PALETTE COLOR", .palette),
             ("mono8-window.dcm", "MONOCHROME2", .none),
         ]
@@ -91,6 +94,51 @@ final class ReferenceDecoderTests: XCTestCase {
         let rgb = try DicomFile(path: Self.fixtures.appendingPathComponent("rgb.dcm").path).decodeFrame(0).image
         let ybr = try DicomFile(path: Self.fixtures.appendingPathComponent("ybr-full.dcm").path).decodeFrame(0).image
         XCTAssertLessThanOrEqual(try XCTUnwrap(rgb.maxAbsoluteDifference(to: ybr)), 3)
+    }
+
+    // MARK: Uncompressed 4:2:2 colour: 2 bytes per pixel for 3 samples (PS3.3 C.7.6.3.1.2)
+    func testUncompressedYBR422IsNotRefusedAsShort() throws {
+        // 64 x 48 pixels stored as Y1 Y2 Cb Cr per pair: 6144 bytes, not 9216. The reader once
+        // required 3 bytes per pixel and called every such file damaged.
+        for (name, frames) in [("ybr-full-422.dcm", 1), ("ybr-partial-422.dcm", 1), ("cine-ybr-full-422.dcm", 3)] {
+            let m = try DicomFile(path: Self.fixtures.appendingPathComponent(name).path).metadata
+            XCTAssertEqual(m.samplesPerPixel, 3, name)
+            XCTAssertEqual(m.storedSamplesPerPixel, 2, name)
+            XCTAssertEqual(m.expectedNativePixelBytes, 64 * 48 * 2 * frames, name)
+        }
+    }
+
+    func testYBRFull422DecodesToTheRGBItWasMadeFrom() throws {
+        // ybr-full-422-color.dcm is rgb.dcm's pattern with each horizontal pair's chroma averaged.
+        // Inside runs of one colour the pair mean is exact, so the pixels agree within the
+        // rounding of the forward and inverse transforms (3 levels, as for YBR_FULL); mistaking
+        // the sample order (Cb Y Cr Y) or reading 3 bytes per pixel is off by tens of levels.
+        let rgb = try DicomFile(path: Self.fixtures.appendingPathComponent("rgb.dcm").path).decodeFrame(0).image
+        let ybr = try DicomFile(path: Self.fixtures.appendingPathComponent("ybr-full-422-color.dcm").path).decodeFrame(0).image
+        // The yellow box (rows 10..<20, columns 10..<30) is one colour with even edges.
+        for y in 11..<19 { for x in 12..<28 {
+            let a = rgb[x, y], b = ybr[x, y]
+            XCTAssertLessThanOrEqual(max(abs(Int(a.r) - Int(b.r)), abs(Int(a.g) - Int(b.g)), abs(Int(a.b) - Int(b.b))), 3, "(\(x), \(y))")
+        } }
+        // Everywhere, luminance is full resolution: the mean error stays small.
+        var total = 0
+        for i in 0..<rgb.pixels.count { total += abs(Int(rgb.pixels[i]) - Int(ybr.pixels[i])) }
+        XCTAssertLessThan(Double(total) / Double(rgb.pixels.count), 4)
+    }
+
+    func testNativePixelLengthSaturatesInsteadOfTrapping() throws {
+        var m = try DicomFile(path: Self.fixtures.appendingPathComponent("rgb.dcm").path).metadata
+        XCTAssertEqual(m.expectedNativePixelBytes, 64 * 48 * 3)
+        m.rows = 65535
+        m.columns = 65535
+        m.numberOfFrames = 1 << 31
+        m.bitsAllocated = 16
+        XCTAssertEqual(m.expectedNativePixelBytes, Int.max)
+        m.photometricInterpretation = "YBR_FULL_422"
+        m.rows = 1; m.columns = 3; m.numberOfFrames = 1; m.bitsAllocated = 8
+        XCTAssertEqual(m.expectedNativePixelBytes, 6)  // 2 bytes per pixel
+        m.bitsAllocated = 1; m.photometricInterpretation = "MONOCHROME2"; m.samplesPerPixel = 1
+        XCTAssertEqual(m.expectedNativePixelBytes, 1)  // 3 bits round up to a byte
     }
 
     func testMonochrome1IsInvertedAfterVOI() throws {

@@ -79,6 +79,27 @@ final class StructuredReportWriterTests: XCTestCase {
         XCTAssertTrue(template.contains("[1500]") && template.contains("[DCMR]"), template)
     }
 
+    // MARK: dciodvfy (dicom3tools, David Clunie's validator) finds no error in what we write
+    // Both patient variants (pseudonymous and copied from the source) and both results. dciodvfy
+    // checks the IOD's modules, every attribute's VR/VM/type and the SR content tree against the
+    // standard: an error there means a PACS may refuse or misread the report.
+    func testDciodvfyFindsNoErrorInTheSR() throws {
+        let files = try sources()
+        let variants: [(String, ClassificationStructuredReport)] = [
+            ("pseudonymous-positive", report(files, patient: .pseudonymous(key: "S-0011223344556677"))),
+            ("pseudonymous-negative", report(files, patient: .pseudonymous(key: "S-0011223344556677"), positive: false)),
+            ("copied-patient", report(files, patient: .copied(from: files[0].path))),
+        ]
+        for (name, sr) in variants {
+            let path = work.appendingPathComponent("\(name).dcm").path
+            try StructuredReportWriter.write(sr, to: path)
+            let output = try DCMTKTools.dciodvfy(path)
+            let errors = output.split(separator: "\n").filter { $0.hasPrefix("Error") }
+            XCTAssertTrue(errors.isEmpty, "\(name): dciodvfy reports\n\(output)")
+            XCTAssertTrue(output.contains("Comprehensive3DSR"), "\(name): dciodvfy did not recognise the IOD\n\(output)")
+        }
+    }
+
     func testANegativeResultCarriesTheNegativeCode() throws {
         let files = try sources()
         let path = work.appendingPathComponent("neg.dcm").path

@@ -14,7 +14,11 @@ final class EvaluatorTests: XCTestCase {
         let studies = try BinaryOutcomes(StudyAggregation.mean.aggregate(test).map(\.sample))
         let validationStudies = try BinaryOutcomes(StudyAggregation.mean.aggregate(validation).map(\.sample))
         XCTAssertEqual(result.study.auc.estimate, ROC.auc(studies))
-        XCTAssertEqual(result.study.auc.delong?.variance, try DeLong.variance(studies))
+        // Patients have one or two studies: the DeLong interval is the cluster-aware one over patients.
+        let patients = try StudyAggregation.mean.aggregate(test).map(\.patientKey)
+        XCTAssertLessThan(Set(patients).count, patients.count)
+        XCTAssertEqual(result.study.auc.delong?.variance, try DeLong.clusteredVariance(studies, clusters: patients))
+        XCTAssertEqual(result.study.auc.delong?.interval.method, "delong-clustered-logit")
         XCTAssertEqual(result.study.threshold.choice.value,
                        try ThresholdChoice.fit(.targetSensitivity(0.9), on: validationStudies, split: "validation", level: .study).value)
         XCTAssertGreaterThanOrEqual(result.study.threshold.choice.fittedOn!.sensitivity, 0.9)

@@ -193,6 +193,33 @@ final class StratifiedGroupSplitterTests: XCTestCase {
         XCTAssertEqual(try SplitsFile.read(path: path), assignment)
     }
 
+    // MARK: Splits of patient keys: marked in the header, matched from raw ids or keys
+    // `manifest split` writes keys; the user's manifest holds raw ids, a run's copy holds keys.
+    func testSplitsOfPatientKeysRoundTripAndMatchRawIDsAndKeys() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-splits-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let key: (String) -> String = { "P-" + String($0.reversed()) }  // any injective map
+        let raw = SplitAssignment(splitNames: ["train", "test"], splitOfPatient: ["SKP1": "train", "SKP2": "test"])
+        let keyed = raw.pseudonymized(patientKey: key)
+        XCTAssertTrue(keyed.holdsPatientKeys)
+        XCTAssertEqual(keyed.splitOfPatient, ["P-1PKS": "train", "P-2PKS": "test"])
+        XCTAssertEqual(keyed.pseudonymized(patientKey: key), keyed, "keys are never keyed twice")
+        let path = dir.appendingPathComponent("splits.csv").path
+        try SplitsFile.write(keyed, comments: ["sonokit manifest split"], to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains("# " + SplitsFile.patientKeysComment + "\n"), text)
+        XCTAssertFalse(text.contains("SKP"), text)
+        let read = try SplitsFile.read(path: path)
+        XCTAssertEqual(read, keyed)
+        XCTAssertEqual(read.split(ofManifestPatient: "SKP1", patientKey: key), "train")
+        XCTAssertEqual(read.split(ofManifestPatient: "P-2PKS", patientKey: key), "test", "a copy's key matches as itself")
+        XCTAssertNil(read.split(ofManifestPatient: "SKP3", patientKey: key))
+        XCTAssertEqual(read.byManifestPatients(["SKP1", "SKP2", "SKP3"], patientKey: key).splitOfPatient, ["SKP1": "train", "SKP2": "test"])
+        // Without the header line the same rows are raw ids, matched as written.
+        XCTAssertFalse(try SplitsFile.read(path: { try! SplitsFile.write(raw, comments: [], to: path); return path }()).holdsPatientKeys)
+        XCTAssertNil(raw.split(ofManifestPatient: "P-1PKS", patientKey: key))
+    }
+
     func testSplitsFileErrorsNameTheLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-splits-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

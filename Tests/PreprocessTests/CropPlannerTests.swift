@@ -33,10 +33,40 @@ final class CropPlannerTests: XCTestCase {
         XCTAssertTrue(decision.warnings[0].contains("spacing"))
     }
 
-    func testRegionsOutsideTheFrameAreClipped() {
-        let d = CropPlanner.decide(mode: .regions, regions: [region(PixelRect(x: 150, y: 100, width: 100, height: 100))],
-                                   width: 200, height: 160, analysisFrames: { [] })
-        XCTAssertEqual(d.box, PixelRect(x: 150, y: 100, width: 50, height: 60))
+    // MARK: A region that overhangs the image is not trusted
+    // Regions written for a larger acquisition matrix than the stored image: clamping them (the
+    // old behaviour) silently crops the wrong part of the picture. The planner must instead fall
+    // back to `auto`, name the region and its bounds, and give the box auto finds.
+    func testARegionOutsideTheImageIsDistrustedAndAutoIsUsed() {
+        let frames = (0..<4).map { us.frame($0) }
+        let expected = CropPlanner.decide(mode: .auto, regions: [], width: us.width, height: us.height, analysisFrames: { frames })
+        let fits = region(PixelRect(x: 10, y: 10, width: 100, height: 100))
+        let overhangs = region(PixelRect(x: 150, y: 100, width: 100, height: 100))  // columns 150...249 of 240
+        var decoded = false
+        let d = CropPlanner.decide(mode: .regions, regions: [fits, overhangs], width: us.width, height: us.height,
+                                   analysisFrames: { decoded = true; return frames })
+        XCTAssertTrue(decoded)
+        XCTAssertEqual(d.source, .auto)
+        XCTAssertEqual(d.box, expected.box)
+        XCTAssertNotEqual(d.box, PixelRect(x: 10, y: 10, width: 230, height: 150), "the clamped union must not be used")
+        let warning = try? XCTUnwrap(d.warnings.first)
+        XCTAssertEqual(d.warnings.filter { $0.contains("does not fit") }.count, 1, "\(d.warnings)")
+        XCTAssertTrue(warning?.contains("#2") ?? false, warning ?? "")
+        XCTAssertTrue(warning?.contains("columns 150...249") ?? false, warning ?? "")
+        XCTAssertTrue(warning?.contains("240 x 160") ?? false, warning ?? "")
+        XCTAssertTrue(warning?.contains("auto") ?? false, warning ?? "")
+        XCTAssertEqual(d.warnings.filter(CropPlanner.isUntrustedRegionWarning), [warning ?? ""])
+    }
+
+    func testOnlyRegionsInsideTheImageFit() {
+        // Inclusive bounds: MaxX1 = Columns - 1 fits, MaxX1 = Columns does not; nor does a
+        // negative origin or an inverted (MinX0 > MaxX1) region.
+        func r(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int) -> UltrasoundRegion {
+            UltrasoundRegion(spatialFormat: 1, dataType: 1, flags: 0, minX0: x0, minY0: y0, maxX1: x1, maxY1: y1,
+                             physicalUnitsX: 3, physicalUnitsY: 3, physicalDeltaX: 0.02, physicalDeltaY: 0.02)
+        }
+        let regions = [r(0, 0, 199, 159), r(0, 0, 200, 159), r(0, 0, 199, 160), r(-1, 0, 10, 10), r(20, 0, 10, 10)]
+        XCTAssertEqual(CropPlanner.regionsOutside(regions, width: 200, height: 160).map(\.index), [1, 2, 3, 4])
     }
 
     // MARK: No regions: falls back to auto and says so

@@ -120,6 +120,33 @@ final class FramePreprocessorTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    // MARK: LRU: a hit refreshes its entry, so eviction removes the least recently *used*
+    // Three entries stored oldest-first (times 1, 2, 3), then the oldest is read: an
+    // implementation that evicted by store time (FIFO), or whose hit did not touch the entry,
+    // would drop entry 0; LRU drops entry 1, the least recently used, and keeps the one just read.
+    func testAHitRefreshesItsEntryForEviction() throws {
+        let image = RGBImage(width: 64, height: 64, fill: (9, 8, 7))  // ~12.3 kB per entry
+        let crop = CropDecision(box: PixelRect(x: 0, y: 0, width: 64, height: 64), source: .none)
+        let keys = (0..<4).map { FrameCache.key(sopInstanceUID: "1.3", frame: $0, pixelHash: "h") }
+        let unbounded = FrameCache(directory: cacheDirectory, maxBytes: 1 << 30)
+        for (i, key) in keys.prefix(3).enumerated() {
+            try unbounded.store(.init(image: image, crop: crop), key: key)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000 + Double(i))],
+                                                  ofItemAtPath: unbounded.url(forKey: key).path)
+        }
+        XCTAssertEqual(unbounded.load(key: keys[0])?.image, image)  // the hit
+        let touched = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: unbounded.url(forKey: keys[0]).path)[.modificationDate] as? Date)
+        XCTAssertGreaterThan(touched, Date(timeIntervalSince1970: 2_000_000), "the hit touched its entry")
+        // A fourth entry over a bound of 3.2 entries: evict down to 90% (2.9 entries) = two removed.
+        let entryBytes = unbounded.currentSize() / 3
+        let bounded = FrameCache(directory: cacheDirectory, maxBytes: entryBytes * 32 / 10)
+        try bounded.store(.init(image: image, crop: crop), key: keys[3])
+        XCTAssertNotNil(bounded.load(key: keys[0]), "the entry just read survives")
+        XCTAssertNotNil(bounded.load(key: keys[3]), "the newest survives")
+        XCTAssertNil(bounded.load(key: keys[1]), "the least recently used is evicted")
+        XCTAssertNil(bounded.load(key: keys[2]))
+    }
+
     // MARK: Batches are NHWC, one normalised frame after another
     func testWriteBatchConcatenatesTensors() throws {
         let pre = FramePreprocessor(config: PreprocessConfig(frames: .all, crop: .none, normalize: .unit, size: 16))

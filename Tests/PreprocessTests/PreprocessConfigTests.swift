@@ -11,17 +11,17 @@ final class PreprocessConfigTests: XCTestCase {
     func testDefaultConfigHasTheCommittedHash() {
         let config = PreprocessConfig.standard
         XCTAssertEqual(config.canonicalJSON,
-                       #"{"algorithm_version":1,"aspect":"pad","crop":"regions","frames":"uniform:8","interpolation":"area","normalize":"caffe","size":224,"window":null}"#)
-        XCTAssertEqual(config.hash, "ebaf356907ad5afb1eb4e5c95ea0bf757930e045ccd702643e05fb38c89f8ddc")
-        XCTAssertEqual(config.shortHash, "ebaf356907ad")
+                       #"{"algorithm_version":2,"aspect":"pad","crop":"regions","frames":"uniform:8","interpolation":"area","normalize":"caffe","size":224,"window":null}"#)
+        XCTAssertEqual(config.hash, "1db5286872c5560dba24bcc3b1e0ea45be93de2ef6601a5375e32a8a12cc02f1")
+        XCTAssertEqual(config.shortHash, "1db5286872c5")
     }
 
     func testEveryFieldSetHasTheCommittedHash() {
         let config = PreprocessConfig(frames: .stride(3), crop: .auto, window: VOIWindow(center: 40, width: 400.5),
                                       aspect: .stretch, interpolation: .nearest, normalize: .imagenet, size: 128)
         XCTAssertEqual(config.canonicalJSON,
-                       #"{"algorithm_version":1,"aspect":"stretch","crop":"auto","frames":"stride:3","interpolation":"nearest","normalize":"imagenet","size":128,"window":{"center":40,"width":400.5}}"#)
-        XCTAssertEqual(config.hash, "824901963469955e0c36d6850cbbb2889c3ea6482d39ec86cefed42df773bbd9")
+                       #"{"algorithm_version":2,"aspect":"stretch","crop":"auto","frames":"stride:3","interpolation":"nearest","normalize":"imagenet","size":128,"window":{"center":40,"width":400.5}}"#)
+        XCTAssertEqual(config.hash, "678232f86d05dc9b1503b16183b6c191cef416c94ca6eb80423aa8d95b7d4f86")
     }
 
     // MARK: Same options => same hash; any change => a new hash

@@ -24,8 +24,8 @@ final class ResamplingTests: XCTestCase {
     // MARK: Pillow agreement
     // Every case in Fixtures/resample/cases.json is Pillow's own output (Image.resize BILINEAR /
     // NEAREST, Image.transform AFFINE BILINEAR, ImageOps.pad, ImageOps.fit); ours must be within
-    // 1 grey level on every sample. Exact reproduction of Resample.c gives 0 for resize/pad/fit/
-    // nearest; the transform reference truncates where we round, hence the 1-level allowance.
+    // 1 grey level on every sample, and identical except where named below (the transform
+    // reference truncates where we round; crop_tall rounds its intermediate differently).
     func testEveryPillowFixtureWithinOneGreyLevel() throws {
         struct File: Decodable { let pillow: String; let cases: [ResampleCase] }
         let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: Fixtures.root.appendingPathComponent("resample/cases.json")))
@@ -49,13 +49,25 @@ final class ResamplingTests: XCTestCase {
                 XCTFail("\(c.name): size \(ours.width)x\(ours.height) vs Pillow \(expected.width)x\(expected.height)"); continue
             }
             XCTAssertLessThanOrEqual(diff, 1, "\(c.name) (\(c.note)): max difference \(diff) grey levels")
-            // Same algorithm, not merely close: most samples must be identical. Pillow 13.0 runs
-            // the vertical pass first for some shapes (crop_tall here) and its 8-bit intermediate
-            // then rounds differently, so up to ~25% of samples are off by one there; Pillow
-            // <= 12.3's Resample.c, which this reproduces pass for pass, gives no differences.
+            // Same algorithm, not merely close: identical samples, except in the two cases whose
+            // references are not Image.resize's own arithmetic. Measured with the committed
+            // Pillow 13.0 fixtures: 14 of 16 cases identical in every sample;
+            // - bilinear_shrink: the reference is Image.transform (AFFINE), which truncates where
+            //   Resample.c rounds: 595 of 1173 samples differ, every one by ours = Pillow + 1;
+            // - crop_tall: 1579 of 6912 samples (22.8%) differ by one, in both directions: an
+            //   8-bit intermediate rounded differently, as when the passes run in the other
+            //   order (the earlier note here put it down to Pillow 13.0 running the vertical pass
+            //   first for this shape; not re-verified). Every other fit/pad shape is identical.
             let differing = zip(ours.pixels, expected.pixels).filter { $0 != $1 }.count
-            XCTAssertLessThanOrEqual(Double(differing) / Double(ours.pixels.count), c.op == "bilinear" ? 0.6 : 0.3,
-                                     "\(c.name): \(differing) of \(ours.pixels.count) samples differ")
+            switch c.name {
+            case "bilinear_shrink":
+                XCTAssertTrue(zip(ours.pixels, expected.pixels).allSatisfy { $0 == $1 || Int($0) == Int($1) + 1 },
+                              "\(c.name): the only difference allowed is Pillow's truncation (ours one higher)")
+            case "crop_tall":
+                XCTAssertLessThanOrEqual(differing, 1600, "\(c.name): \(differing) of \(ours.pixels.count) samples differ (measured 1579)")
+            default:
+                XCTAssertEqual(differing, 0, "\(c.name): \(differing) of \(ours.pixels.count) samples differ from Pillow")
+            }
         }
     }
 

@@ -94,7 +94,7 @@ final class SampleStudiesCropTests: XCTestCase {
     // MARK: Cine loop with static burned-in text: auto finds the fan the file's region declares
     // Loops that carry a tissue region (the generator's true fan box): `--crop auto` ignores it
     // and must find nearly the same box from the moving pixels alone, leaving out the static
-    // text, ruler and grey bar around it (IoU >= 0.9).
+    // text, ruler and grey bar around it: measured IoU 0.985 to 1 on the 9 loops, so >= 0.98 each.
     func testCineAutoCropMatchesTheDeclaredTissueRegion() throws {
         let loops = images({ $0.metadata.numberOfFrames > 1 && $0.metadata.regions.filter(\.isTissue).count == 1 },
                            atLeast: 3, "cine loops with a tissue region")
@@ -102,7 +102,7 @@ final class SampleStudiesCropTests: XCTestCase {
             let truth = try XCTUnwrap(f.metadata.regions.first { $0.isTissue }).bounds
             let crop = try XCTUnwrap(try FramePreprocessor(config: PreprocessConfig(frames: .first, crop: .auto)).process(f).crop)
             XCTAssertEqual(crop.source, .auto)
-            XCTAssertGreaterThanOrEqual(iou(crop.box, truth), 0.9, "\(f.path): auto \(crop.box) vs region \(truth)")
+            XCTAssertGreaterThanOrEqual(iou(crop.box, truth), 0.98, "\(f.path): auto \(crop.box) vs region \(truth)")
         }
     }
 
@@ -136,7 +136,8 @@ final class SampleStudiesCropTests: XCTestCase {
 
     // MARK: Single frames: auto (non-background, largest part) vs the declared tissue region
     // Every SampleStudies image with exactly one tissue region: `--crop auto` must find nearly
-    // the region from the pixels alone (IoU >= 0.8 on each, >= 0.9 on average), burned-in text and rulers left out.
+    // the region from the pixels alone, burned-in text and rulers left out. README states mean IoU
+    // 0.99 (two decimals): measured 0.986 over 47 files, worst 0.941; the bounds sit just below.
     func testAutoCropAgreesWithTheTissueRegionOnEveryFile() throws {
         var checked = 0
         var worst = (1.0, ""), total = 0.0
@@ -151,8 +152,8 @@ final class SampleStudiesCropTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThanOrEqual(checked, 30)
-        XCTAssertGreaterThanOrEqual(worst.0, 0.8, "worst: \(worst.1)")
-        XCTAssertGreaterThanOrEqual(total / Double(checked), 0.9)
+        XCTAssertGreaterThanOrEqual(worst.0, 0.94, "worst: \(worst.1)")
+        XCTAssertGreaterThanOrEqual(total / Double(checked), 0.985, "README: mean IoU 0.99")
         print("auto crop vs tissue region on \(checked) files: mean IoU \(total / Double(checked)), worst \(worst.0)")
     }
 }

@@ -23,6 +23,20 @@ final class PredictionReportTests: XCTestCase {
         return try XCTUnwrap(reports.first { $0.studyKey == key })
     }
 
+    // MARK: The SR references frames of multi-frame instances only (PS3.3 10.3; dciodvfy: an
+    // error for a single-frame SOP instance)
+    func testTheSRListsFramesOnlyForMultiFrameInstances() throws {
+        let built = try build()
+        for (study, expected) in [("1.2.3", ["1.2.3.1.1": [Int](), "1.2.3.1.2": []]), ("1.2.4", ["1.2.4.1.1": [1, 5, 10]])] {
+            let r = try report(built.reports, study: study)
+            let members = D.instances.filter { $0.studyInstanceUID == study }
+            let used = Dictionary(grouping: D.frames.filter { f in members.contains { $0.sopInstanceUID == f.sopInstanceUID } }, by: \.sopInstanceUID)
+                .mapValues { $0.map(\.frameIndex).sorted() }
+            let sr = StudyReportSR.document(for: r, instances: members, framesUsed: used, softwareVersion: "0", includeIdentifiers: false)
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: sr.images.map { ($0.sopInstanceUID, $0.frameNumbers) }), expected, study)
+        }
+    }
+
     // MARK: Every report conforms to Schemas/prediction-report.schema.json (checked by python-jsonschema)
 
     func testReportsValidateAgainstTheSchema() throws {

@@ -34,13 +34,13 @@ enum PredictionTestData {
 
     static let instances = [
         PredictionInstance(path: "/x/a1.dcm", sopClassUID: usImage, sopInstanceUID: "1.2.3.1.1", seriesInstanceUID: "1.2.3.1",
-                           studyInstanceUID: "1.2.3", modality: "US", manufacturer: "Acme"),
+                           studyInstanceUID: "1.2.3", modality: "US", manufacturer: "Acme", numberOfFrames: 1),
         PredictionInstance(path: "/x/a2.dcm", sopClassUID: usImage, sopInstanceUID: "1.2.3.1.2", seriesInstanceUID: "1.2.3.1",
-                           studyInstanceUID: "1.2.3", modality: "US", manufacturer: "Acme"),
+                           studyInstanceUID: "1.2.3", modality: "US", manufacturer: "Acme", numberOfFrames: 1),
         PredictionInstance(path: "/x/b1.dcm", sopClassUID: usMultiframe, sopInstanceUID: "1.2.4.1.1", seriesInstanceUID: "1.2.4.1",
-                           studyInstanceUID: "1.2.4", modality: "US", manufacturer: "Acme"),
+                           studyInstanceUID: "1.2.4", modality: "US", manufacturer: "Acme", numberOfFrames: 12),
         PredictionInstance(path: "/x/c1.dcm", sopClassUID: usImage, sopInstanceUID: "1.2.5.1.1", seriesInstanceUID: "1.2.5.1",
-                           studyInstanceUID: "1.2.5", modality: "US"),
+                           studyInstanceUID: "1.2.5", modality: "US", numberOfFrames: 1),
     ]
 
     static let regionsCrop = CropDecision(box: PixelRect(x: 10, y: 20, width: 300, height: 200), source: .regions)

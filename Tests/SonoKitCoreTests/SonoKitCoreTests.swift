@@ -61,6 +61,37 @@ final class SonoKitCoreTests: XCTestCase {
     }
 
     // MARK: JSON convention: snake_case keys, sorted, pretty, slashes unescaped
+    // MARK: OwnerOnly: files 0600 and folders 0700 whatever the umask; never following links
+    func testOwnerOnlyModesIgnoreTheUmask() throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-owner-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func mode(_ path: String) throws -> Int { try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) & 0o777 }
+        try OwnerOnly.createFolder(folder.path)
+        XCTAssertEqual(try mode(folder.path), 0o700)
+        let empty = folder.appendingPathComponent("empty").path
+        XCTAssertTrue(try OwnerOnly.createEmptyFile(empty))
+        XCTAssertFalse(try OwnerOnly.createEmptyFile(empty), "an existing file is left alone")
+        XCTAssertEqual(try mode(empty), 0o600)
+        let secret = folder.appendingPathComponent("secret")
+        try AtomicFile.write(Data("k".utf8), to: secret, permissions: 0o600)
+        XCTAssertEqual(try mode(secret.path), 0o600)
+        // restrict: a tree written with the default modes becomes 0600/0700; a link's target is untouched.
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-owner-target-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try Data("x".utf8).write(to: outside)
+        XCTAssertEqual(chmod(outside.path, 0o644), 0)
+        let sub = folder.appendingPathComponent("html")
+        try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+        try Data("<p>".utf8).write(to: sub.appendingPathComponent("page.html"))
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("link").path, withDestinationPath: outside.path)
+        try OwnerOnly.restrict(folder.path, recursive: true)
+        XCTAssertEqual(try mode(sub.path), 0o700)
+        XCTAssertEqual(try mode(sub.appendingPathComponent("page.html").path), 0o600)
+        XCTAssertEqual(try mode(outside.path), 0o644)
+    }
+
     func testJSONConvention() throws {
         struct Sample: Codable, Equatable { var zetaValue = 1; var alphaPath = "a/b" }
         let text = try SonoKitJSON.string(Sample())

@@ -80,6 +80,17 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(assignment.splitOfPatient.count, 30)
         let text = try String(contentsOfFile: f.splits, encoding: .utf8)
         XCTAssertTrue(text.hasPrefix("# sonokit manifest split ratios=0.5,0.25,0.25 seed=7 group=patient_id stratify=label"), text)
+        // Keys, never the manifest's patient ids: the written file is the assignment pseudonymised
+        // with the catalog's keys, and reads back as such.
+        let patientKey = try Catalog(path: f.catalog).pseudonymizer.patientKey
+        XCTAssertFalse(text.contains("SKP0"), text)
+        XCTAssertEqual(try SplitsFile.read(path: f.splits), assignment.pseudonymized(patientKey: patientKey))
+        // The demo's test-split lookup reads it through the catalog.
+        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog)
+        let testKeys = Set(assignment.splitOfPatient.filter { $0.value == "test" }.keys)
+        XCTAssertEqual(demoTest.studies, try Manifest.load(path: f.labels, delimiter: nil, classes: Self.classes).rows
+            .filter { testKeys.contains($0.patientID ?? "") }.count)
+        XCTAssertGreaterThan(demoTest.studies, 0)
     }
 
     // MARK: A missing catalog is an invalid input naming the file and the command that makes one
@@ -199,6 +210,46 @@ final class WorkflowsTests: XCTestCase {
         }
         XCTAssertThrowsError(try PreviewWorkflow(.init(inputs: [out.appendingPathComponent("empty").path], output: out.path,
                                                        config: PreprocessConfig())).run())
+    }
+
+    // MARK: Ultrasound regions that overhang the image are not trusted
+    // A SampleStudies cine loop (320 x 240) whose tissue region is rewritten by dcmodify as if for
+    // a 400 x 300 acquisition (columns 30...399, rows 32...299): clamping would keep columns
+    // 30...319 and rows 32...239 of the wrong picture. Preview must warn naming the file and the
+    // region, and record the `auto` crop and the warning in preview.json.
+    func testPreviewDistrustsARegionOutsideTheImage() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-preview-region-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let input = work.appendingPathComponent("in"), out = work.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
+        let file = input.appendingPathComponent("cine.dcm")
+        try FileManager.default.copyItem(at: RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P8D6FE8/S1/IM000001"), to: file)
+        try DCMTKTools.run("dcmodify", ["-nb", "-m", "(0018,6011)[0].(0018,601c)=399", "-m", "(0018,6011)[0].(0018,601e)=299", file.path])
+        var warnings: [String] = []
+        let config = PreprocessConfig(frames: .first, crop: .regions, size: 64)
+        _ = try PreviewWorkflow(.init(inputs: [input.path], output: out.path, config: config),
+                                events: WorkflowEvents(warning: { warnings.append($0) })).run()
+        let named = warnings.filter { $0.hasPrefix(file.path + ": ") && $0.contains("region #1") && $0.contains("columns 30...399") }
+        XCTAssertEqual(named.count, 1, "\(warnings)")
+        let study = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: out.path).first { $0.hasPrefix("study-") })
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(study).appendingPathComponent("preview.json"))) as? [String: Any]
+        let crop = try XCTUnwrap(((json?["instances"] as? [[String: Any]])?.first)?["crop"] as? [String: Any])
+        XCTAssertEqual(crop["source"] as? String, "auto")
+        XCTAssertTrue((crop["warnings"] as? [String] ?? []).contains { $0.contains("does not fit inside the 320 x 240 image") }, "\(crop)")
+        let box = try XCTUnwrap(crop["box"] as? [String: Int])
+        XCTAssertNotEqual(box, ["x": 30, "y": 32, "width": 290, "height": 208], "the clamped region must not be the crop")
+
+        // Training reads the same from the headers: printed with the path, recorded for the
+        // model card by instance pseudonym (the untouched file beside it gives nothing).
+        let good = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/PC1BAD4/S1/IM000001").path
+        var trainWarnings: [String] = []
+        let recorded = TrainWorkflow.untrustedRegions(inFiles: [good, file.path, file.path],
+                                                      events: WorkflowEvents(warning: { trainWarnings.append($0) }))
+        XCTAssertEqual(trainWarnings.count, 1, "\(trainWarnings)")
+        XCTAssertTrue(trainWarnings.first?.hasPrefix(file.path + ": ultrasound region #1") ?? false, "\(trainWarnings)")
+        XCTAssertEqual(recorded.count, 1)
+        XCTAssertTrue(recorded.first?.hasPrefix("inst-") ?? false, "\(recorded)")
+        XCTAssertFalse(recorded.first?.contains(file.path) ?? true, "no path in the model card")
     }
 
     // MARK: studiesCompleted[k]: studies whose instances are all among the first k (sorted by study)
