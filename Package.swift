@@ -130,7 +130,7 @@ let package = Package(
         // MARK: Synthesis: synthetic ultrasound cohorts (B-mode fans, speckle, lesions, burned-in text) written as DICOM
         // through DCMTK, deterministic from a seed (`sonokit synth`, the demo's cohort, load tests)
         .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "Imaging", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: ModelExport: a trained run as one ONNX model (swift-protobuf, code generated from onnx.proto3),
         // checked by ONNX's checker and ONNX Runtime (scripts/onnx/)
@@ -148,7 +148,7 @@ let package = Package(
             dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis",
                            "ModelExport"]
         ),
-        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "ModelExport", "SonoKitTrainingTestSupport", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "ModelExport", "Synthesis", "SonoKitTrainingTestSupport", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
         // MARK: The command-line tools: `sonokit` (user commands) and `sonokit-bench` (benchmarks),
         // thin ArgumentParser shells over the workflows, sharing the option groups and output
@@ -159,7 +159,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "ModelExport",
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "ModelExport", "Synthesis",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

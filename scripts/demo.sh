@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds in release mode and runs `sonokit demo` on SampleStudies/.
+# Installs what is missing, builds in release mode and runs `sonokit demo` (a synthetic cohort it
+# generates; `--samples SampleStudies` runs on the committed samples instead).
 # Extra arguments go to `sonokit demo` (e.g. -o DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."

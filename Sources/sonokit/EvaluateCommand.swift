@@ -60,10 +60,12 @@ struct Evaluate: ParsableCommand {
         try Self.execute(options)
     }
 
-    /// Evaluates and prints the summary and what was written.
-    static func execute(_ options: EvaluateWorkflow.Options) throws {
+    /// Evaluates and prints the summary and what was written; returns the report.
+    @discardableResult
+    static func execute(_ options: EvaluateWorkflow.Options) throws -> EvaluationReport {
         let result = try workflow { try EvaluateWorkflow(options, events: .terminal()).run() }
         print(EvaluationSummary.text(result.report), terminator: "")
         print("Wrote \(result.folder.path)/: evaluation.json, studies.csv, frames.csv, evaluation.html (+\(result.thumbnailCount) thumbnails)")
+        return result.report
     }
 }

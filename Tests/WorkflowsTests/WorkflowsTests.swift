@@ -8,6 +8,7 @@ import SonoKitCore
 import SonoKitTestSupport
 import Training
 import Workflows
+import Synthesis
 import XCTest
 
 /// The workflows called directly, as the commands call them (no `sonokit` process): typed
@@ -268,12 +269,36 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertEqual(demo.ingest.options.catalog, output + "/catalog.sqlite")
         XCTAssertEqual(demo.split.options.provenance, "sonokit manifest split ratios=0.6,0.2,0.2 seed=7 group=patient_id stratify=label")
         XCTAssertEqual(demo.train.options.config.network.architecture, demo.hasImageNet ? .vgg16 : .small)
-        XCTAssertTrue(demo.train.commandLine.hasPrefix("train \(options.samples)/labels.csv --catalog \(output)/catalog.sqlite"), demo.train.commandLine)
+        XCTAssertTrue(demo.train.commandLine.hasPrefix("train \(options.samples!)/labels.csv --catalog \(output)/catalog.sqlite"), demo.train.commandLine)
         XCTAssertEqual(demo.evaluate.options.catalog, demo.catalog)
         XCTAssertEqual([demo.ingest.number, demo.validate.number, demo.split.number, demo.train.number, demo.evaluate.number], [1, 2, 3, 4, 5])
+
+        XCTAssertNil(demo.generate)
 
         var missing = DemoWorkflow.Options()
         missing.samples = "/nonexistent"
         XCTAssertThrowsError(try DemoWorkflow(missing)) { XCTAssertTrue("\($0)".contains("/nonexistent/labels.csv"), "\($0)") }
+    }
+
+    /// Without --samples the demo first generates its cohort under <output>/cohort and runs on it.
+    func testDemoPlanOnAGeneratedCohort() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-demo-cohort-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var options = DemoWorkflow.Options()
+        options.output = output
+        options.cohortPatients = 120
+        options.cohortSeed = 3
+        let demo = try DemoWorkflow(options)
+        let generate = try XCTUnwrap(demo.generate)
+        XCTAssertEqual(generate.number, 1)
+        XCTAssertEqual(generate.commandLine, "synth -o \(output)/cohort --patients 120 --seed 3")
+        XCTAssertEqual(generate.options.parameters, CohortParameters(patients: 120, seed: 3, classes: ["benign", "malignant"], positive: "malignant"))
+        XCTAssertEqual(demo.export, output + "/cohort")
+        XCTAssertEqual(demo.labels, output + "/cohort/labels.csv")
+        XCTAssertEqual(demo.ingest.commandLine, "ingest \(output)/cohort --catalog \(output)/catalog.sqlite")
+        XCTAssertEqual([demo.ingest.number, demo.validate.number, demo.split.number, demo.train.number, demo.evaluate.number], [2, 3, 4, 5, 6])
+        var none = options
+        none.cohortPatients = 0
+        XCTAssertThrowsError(try DemoWorkflow(none)) { XCTAssertTrue("\($0)".contains("--patients"), "\($0)") }
     }
 }

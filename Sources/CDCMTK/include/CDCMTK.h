@@ -139,5 +139,7 @@ const char *sk_dcmtk_version(void);
 #endif
 /* The SR writer's C surface (dcmsr), part of the same module. */
 #include "CDCMTKSR.h"
+/* The object and DICOMDIR writer's C surface (the synthetic cohorts), part of the same module. */
+#include "CDCMTKWriter.h"
 
 #endif
