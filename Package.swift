@@ -129,7 +129,9 @@ let package = Package(
 
         // MARK: Synthesis: synthetic ultrasound cohorts (B-mode fans, speckle, lesions, burned-in text) written as DICOM
         // through DCMTK, deterministic from a seed (`sonokit synth`, the demo's cohort, load tests)
-        .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
+        // The renderer is optimised in debug builds too: the tests render hundreds of frames (about 100x slower unoptimised).
+        .target(name: "Synthesis", dependencies: ["CDCMTK", "DICOM", "Imaging", "SonoKitCore"],
+                swiftSettings: releaseFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "DICOM", "Imaging", "SonoKitCore", "SonoKitTestSupport"], exclude: ["Fixtures"]),
 
         // MARK: ModelExport: a trained run as one ONNX model (swift-protobuf, code generated from onnx.proto3),
