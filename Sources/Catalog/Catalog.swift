@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import SonoKitCore
 import GRDB
+import SonoKitCore
 
 /// The SQLite index of one or more DICOM exports: patients, studies, series, instances, frames
 /// and the problems met while reading them (GRDB.swift over SQLite, WAL journal).
@@ -41,6 +42,7 @@ public final class Catalog {
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(30)
             database = try DatabaseQueue(path: path, configuration: configuration)
+            if CrashPoint.isArmed { database.add(transactionObserver: CrashPointCommitObserver(), extent: .databaseLifetime) }
             try database.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")

@@ -193,7 +193,10 @@ extension Catalog {
             INSERT OR IGNORE INTO series (series_instance_uid, study_instance_uid, modality, manufacturer, model_name, series_description)
             VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [m.seriesInstanceUID, m.studyInstanceUID, m.modality, m.manufacturer, m.modelName, m.seriesDescription])
-        let json = String(decoding: try JSONEncoder().encode(m), as: UTF8.self)
+        // Sorted keys: the same file gives the same bytes in every run (a dictionary's order varies per process).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(m), as: UTF8.self)
         try db.execute(sql: """
             INSERT INTO instances (sop_instance_uid, series_instance_uid, path, sop_class_uid, instance_number,
                 transfer_syntax_uid, photometric_interpretation, rows, columns, number_of_frames, samples_per_pixel,

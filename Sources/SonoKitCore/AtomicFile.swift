@@ -72,8 +72,10 @@ public enum AtomicFile {
             .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UUID().uuidString).tmp")
     }
 
-    /// Renames `temporary` over `url`; on failure the temporary file is removed.
+    /// Renames `temporary` over `url`; on failure the temporary file is removed. The rename is a
+    /// commit point of `CrashPoint` (a test run may be killed just before it).
     public static func replace(_ url: URL, with temporary: URL) throws {
+        CrashPoint.reached(url.lastPathComponent)
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)

@@ -12,6 +12,8 @@ public struct IngestWorkflow {
         public var shard: Shard = .whole
         /// Also decode every frame and record its content hash.
         public var verify = false
+        /// Files per transaction: a run killed mid-way loses at most this many files' work.
+        public var batchSize = 64
 
         public init(folders: [String], catalog: String) {
             self.folders = folders
@@ -38,7 +40,7 @@ public struct IngestWorkflow {
 
     public func run() throws -> Result {
         let store = try Catalog(path: options.catalog)
-        let ingestor = Ingestor(jobs: options.jobs, shard: options.shard, verify: options.verify)
+        let ingestor = Ingestor(jobs: options.jobs, shard: options.shard, verify: options.verify, batchSize: options.batchSize)
         let run = try ingestor.run(folders: options.folders, into: store) { p in
             events.progress("ingest", p.done, p.total, p.elapsed, "files")
         }

@@ -37,6 +37,9 @@ struct Ingest: ParsableCommand {
     @Flag(help: "Also decode every frame, record its content hash and list files whose pixels cannot be decoded.")
     var verify = false
 
+    @Option(help: "Files committed per transaction; a killed run loses at most one batch's work.")
+    var batchSize = 64
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -45,6 +48,7 @@ struct Ingest: ParsableCommand {
             throw ValidationError("--shard must be I/N with 0 <= I < N, e.g. 0/4; got '\(shard)'")
         }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
     func run() throws {
@@ -52,6 +56,7 @@ struct Ingest: ParsableCommand {
         options.jobs = jobs
         options.shard = shard.flatMap(Shard.init(parsing:)) ?? .whole
         options.verify = verify
+        options.batchSize = batchSize
         try Self.execute(options, json: json)
     }
 

@@ -3,8 +3,8 @@ import SonoKitTestSupport
 @testable import Training
 import XCTest
 
-/// `small` learning SampleStudies. (`sonokit train` end to end, kill -9 and resume included:
-/// CLITests/TrainCommandTests; a manifest with errors refused: WorkflowsTests.)
+/// `small` learning SampleStudies. (`sonokit train` end to end, killed at every write and resumed:
+/// CLITests/KillPointTests; a manifest with errors refused: WorkflowsTests.)
 final class SmallOnSampleStudiesTests: XCTestCase {
     var work: URL!
 

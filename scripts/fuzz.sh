@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer, from the Swift toolchain) of the two
+# parsers of untrusted input: the DICOM reader (scripts/fuzz/Sources/FuzzDicomReader) and the
+# label-manifest parser (FuzzManifestParser). Usage:
+#
+#     scripts/fuzz.sh [SECONDS] [TARGET...]    # default: 60 seconds each, both targets
+#
+# Builds the package scripts/fuzz/ (which depends on the root package by path) into .build-fuzz/,
+# seeds each target with SampleStudies/ and the reader's bad-input and regression fixtures (the
+# manifest target with SampleStudies/labels.csv and the manifest regression inputs), runs it for
+# SECONDS, and prints one line per target: executions, executions/s, corpus size and crashes.
+# The growing corpus stays in .build-fuzz/corpus/ between runs. A crash (or leak, timeout, or
+# out-of-memory) leaves its input in .build-fuzz/artifacts/TARGET/ and makes the script fail: fix
+# the bug, then commit the input to Tests/DICOMTests/Fixtures/fuzz-regressions/ (or
+# Tests/ManifestTests/Fixtures/fuzz-regressions/ without its first byte, the options byte) so the
+# normal tests run it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+seconds="${1:-60}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzDicomReader FuzzManifestParser)
+scratch="$root/.build-fuzz"
+# SwiftPM's --sanitize=fuzzer instruments Swift, C and C++ (the CDCMTK shim) for coverage and
+# leaves `main` to libFuzzer.
+flags=(-c debug --scratch-path "$scratch" --package-path scripts/fuzz --sanitize=fuzzer --sanitize=address)
+
+echo "fuzz: building ${targets[*]} (libFuzzer, AddressSanitizer) into .build-fuzz"
+for t in "${targets[@]}"; do swift build "${flags[@]}" --product "$t"; done
+bin="$(swift build "${flags[@]}" --show-bin-path)"
+
+seeds="$scratch/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds/FuzzDicomReader" "$seeds/FuzzManifestParser"
+n=0
+while IFS= read -r -d '' f; do
+    n=$((n + 1)); cp "$f" "$seeds/FuzzDicomReader/sample-$n"
+done < <(find SampleStudies -type f ! -name '*.csv' ! -name '*.md' -print0
+         find Tests/DICOMTests/Fixtures/bad Tests/DICOMTests/Fixtures/reader -name '*.dcm' -print0
+         find Tests/DICOMTests/Fixtures/fuzz-regressions -type f ! -name '*.md' -print0 2>/dev/null)
+# Manifest inputs start with the options byte (see FuzzManifestParser): 0 (classes from a comment,
+# delimiter detected) and 1 (classes given) for each seed file.
+n=0
+while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    { printf '\000'; cat "$f"; } > "$seeds/FuzzManifestParser/seed-$n-0"
+    { printf '\001'; cat "$f"; } > "$seeds/FuzzManifestParser/seed-$n-1"
+done < <(find SampleStudies -name '*.csv' -print0
+         find scripts/fuzz/seeds/manifest Tests/ManifestTests/Fixtures/fuzz-regressions -type f ! -name '*.md' -print0 2>/dev/null)
+
+failed=0
+for t in "${targets[@]}"; do
+    corpus="$scratch/corpus/$t" artifacts="$scratch/artifacts/$t" log="$scratch/$t.log"
+    mkdir -p "$corpus" "$artifacts"
+    echo "fuzz: $t for ${seconds}s (log: .build-fuzz/$t.log)"
+    status=0
+    # DICOM inputs up to 128 KiB: mutating SampleStudies' 1 MiB cine files whole would run ~50
+    # inputs/s; the small fixtures of make_bad_inputs.py keep whole valid images under the limit.
+    maxlen=(); [ "$t" = FuzzDicomReader ] && maxlen=(-max_len=131072)
+    # -rss_limit_mb: more than 2 GiB of memory in use is reported as a bug. -malloc_limit_mb=4097:
+    # a single allocation above 4 GiB too; below that, DCMTK reserves the declared length of an
+    # element of a deflated file before it finds the stream short (it cannot leave such values on
+    # disk), untouched virtual memory that a normal run gets back with a typed "truncated" error
+    # (Tests/DICOMTests/Fixtures/fuzz-regressions/deflate-element-length-2-6-gib.dcm).
+    ASAN_OPTIONS=detect_leaks=1 "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -timeout=10 "${maxlen[@]}" \
+        -rss_limit_mb=2048 -malloc_limit_mb=4097 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        > "$log" 2>&1 || status=$?
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tr -dc 0-9 || true)
+    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tr -dc 0-9 || true)
+    crashes=$(find "$artifacts" -type f | wc -l)
+    size=$(find "$corpus" -type f | wc -l)
+    echo "fuzz: $t: ${execs:-0} executions, ${rate:-0}/s, corpus $size inputs, $crashes crash(es) in .build-fuzz/artifacts/$t (exit $status)"
+    if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+        failed=1
+        grep -m5 -E 'ERROR|SUMMARY|Fatal error|deadly signal' "$log" || true
+    fi
+done
+exit "$failed"
