@@ -5,6 +5,8 @@
 #include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmimgle/dcmimage.h"
 #include "dcmtk/dcmimage/diregist.h"   // registers the colour image classes with dcmimgle
 #include "dcmtk/dcmjpeg/djdecode.h"
@@ -24,9 +26,64 @@ struct SKFile {
     std::string path;
     std::string originalTransferSyntax;
     FastJPEGDecoder fastJPEG;   // libjpeg-turbo for JPEG baseline colour frames (FastJPEG.h)
+    bool jpegFragmentsChecked = false;
+    std::string jpegFragmentDamage;   // non-empty: DCMTK must not be given this file's JPEG data
 };
 
 namespace {
+
+/// True when DCMTK 3.6.7's `DJCodecDecoder::scanJpegDataForBitDepth` would never return on this
+/// fragment. That scan walks the markers before the frame header and advances by each marker's
+/// length, except at TEM (FF01), where it does not advance at all: a fragment with FF01 before its
+/// SOF marker makes every decode of the file spin forever (found by fuzzing,
+/// Tests/DICOMTests/Fixtures/fuzz-regressions/jpeg-scan-hang.dcm). This replays the scan's
+/// steps exactly (the same marker table, the same lengths) and reports that one case; every other
+/// step advances, so the replay ends.
+bool jpegBitDepthScanWouldNotEnd(const Uint8 *data, Uint32 length) {
+    if (!data) return false;
+    auto word = [&](Uint32 at) { return static_cast<Uint16>((data[at] << 8) | data[at + 1]); };
+    Uint32 offset = 0;
+    while (offset + 4 < length) {
+        const Uint16 marker = word(offset);
+        if ((marker >= 0xffc0 && marker <= 0xffcf && marker != 0xffc4 && marker != 0xffc8 && marker != 0xffcc)) return false;  // SOFn: the scan returns
+        if (marker == 0xff01) return true;                                    // TEM: the scan stops advancing
+        if (marker == 0xffff) { offset += 1; continue; }                      // fill byte
+        if ((marker >= 0xffd0 && marker <= 0xffd9)) { offset += 2; continue; } // RSTm, SOI, EOI
+        if (marker == 0xffc4 || marker == 0xffcc || (marker >= 0xffda && marker <= 0xfffe)) {
+            offset += static_cast<Uint32>(word(offset + 2)) + 2;                // segments with a length
+            continue;
+        }
+        if (data[offset] == 0xff && data[offset + 1] > 2 && data[offset + 1] <= 0xbf) { offset += 2; continue; }  // reserved
+        return false;                                                         // invalid marker: the scan gives up
+    }
+    return false;
+}
+
+/// Checks every fragment of a JPEG-encoded file once (`jpegBitDepthScanWouldNotEnd`), releasing
+/// each fragment's bytes again after the check (they are reloaded from the file on demand).
+void checkJPEGFragments(SKFile *file, DcmDataset *dataset, E_TransferSyntax xfer, DcmElement *pixelElement) {
+    if (file->jpegFragmentsChecked) return;
+    file->jpegFragmentsChecked = true;
+    const std::string uid = DcmXfer(xfer).getXferID();
+    const bool jpeg = uid.rfind("1.2.840.10008.1.2.4.5", 0) == 0 || uid == "1.2.840.10008.1.2.4.70";
+    if (!jpeg || !pixelElement) return;
+    DcmPixelSequence *sequence = nullptr;
+    if (OFstatic_cast(DcmPixelData *, pixelElement)->getEncapsulatedRepresentation(xfer, nullptr, sequence).bad() || !sequence) return;
+    for (unsigned long i = 1; i < sequence->card(); ++i) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        if (sequence->getItem(item, i).bad() || !item || item->getUint8Array(bytes).bad()) continue;
+        const bool hangs = jpegBitDepthScanWouldNotEnd(bytes, item->getLength());
+        item->compact();
+        if (hangs) {
+            file->jpegFragmentDamage = "damaged JPEG data: fragment " + std::to_string(i) +
+                " has a TEM marker (FF01) before its frame header, on which DCMTK's JPEG decoder never ends; "
+                "re-export the file";
+            return;
+        }
+    }
+    (void)dataset;
+}
 
 void setError(SKError *error, SKErrorCode code, const std::string &message) {
     if (!error) return;
@@ -262,6 +319,11 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
     OFString stored;
     dataset->findAndGetOFString(DCM_PhotometricInterpretation, stored);
     DcmElement *pixelElement = elementIn(dataset, DCM_PixelData);
+    checkJPEGFragments(file, dataset, xfer, pixelElement);
+    if (!file->jpegFragmentDamage.empty()) {
+        setError(error, SK_ERR_DECODE, file->jpegFragmentDamage);
+        return 0;
+    }
     if (pixelElement && stored.compare(0, 3, "YBR") == 0) {
         OFString model;
         if (OFstatic_cast(DcmPixelData *, pixelElement)->getDecompressedColorModel(dataset, model).good())
