@@ -7,7 +7,9 @@
 #include "dcmtk/dcmnet/scu.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -29,6 +31,16 @@ void note(SKStoreOutcome &outcome, const std::string &message) {
 
 std::string peerName(const SKAssociationParameters *p) {
     return std::string(p->called_ae ? p->called_ae : "") + "@" + (p->host ? p->host : "") + ":" + std::to_string(p->port);
+}
+
+/// DCMTK as Debian builds it leaves Nagle's algorithm on unless the environment variable
+/// TCP_NODELAY is set to a non-zero value (dcmnet/libsrc/dulfsm.cc, without
+/// DISABLE_NAGLE_ALGORITHM); with it on, every C-STORE waits for the peer's delayed ACK
+/// (measured: 58 SampleStudies files to storescp in 3.1 s instead of 0.13 s). Sets it once,
+/// before the first association, unless the user set it.
+void disableNagle() {
+    static std::once_flag once;
+    std::call_once(once, [] { setenv("TCP_NODELAY", "1", 0); });
 }
 
 /// Sets the ends and timeouts of `scu` from `p`.
@@ -64,6 +76,7 @@ bool associate(DcmSCU &scu, const SKAssociationParameters *p, SKError *error) {
 
 extern "C" int sk_echo(const SKAssociationParameters *parameters, SKError *error) {
     sk_initialize();  // DCMTK's loggers quiet (dcmnet logs every PDU at INFO otherwise)
+    disableNagle();
     DcmSCU scu;
     configure(scu, parameters);
     OFList<OFString> syntaxes;
@@ -84,6 +97,7 @@ extern "C" int sk_echo(const SKAssociationParameters *parameters, SKError *error
 extern "C" int sk_store_files(const SKAssociationParameters *parameters, const char *const *paths, size_t count,
                               SKStoreOutcome *outcomes, SKError *error) {
     sk_initialize();
+    disableNagle();
     // What each file is: its SOP class and transfer syntax from the meta header only.
     std::vector<std::pair<std::string, std::string>> kinds(count);
     std::vector<bool> readable(count, false);
