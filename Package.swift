@@ -5,9 +5,9 @@
 // and `sonokit` is a thin ArgumentParser executable over Workflows. See ARCHITECTURE.md.
 import PackageDescription
 
-/// DCMTK 3.6.7 libraries the reader links (Debian ships only shared objects; the codec
+/// DCMTK 3.6.7 libraries the reader, the writers and the network client (dcmnet) link (Debian ships only shared objects; the codec
 /// libraries come along through them). See ../shared/PLATFORM.md.
-let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "dcmsr", "oflog", "ofstd"]
+let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmnet", "dcmdata", "dcmsr", "oflog", "ofstd"]
 
 /// Release builds drop bounds and overflow checks in the modules with hot loops written in Swift
 /// (resampling and normalisation, colour conversion, pixel and PNG loops, bootstrap resampling,
@@ -29,6 +29,7 @@ let package = Package(
         // The libraries, for programs that use SonoKit without the CLI (layers as in ARCHITECTURE.md).
         .library(name: "Workflows", targets: ["Workflows"]),
         .library(name: "DICOM", targets: ["DICOM"]),
+        .library(name: "DICOMNetwork", targets: ["DICOMNetwork"]),
         .library(name: "Catalog", targets: ["Catalog"]),
         .library(name: "Preprocess", targets: ["Preprocess"]),
         .library(name: "Manifest", targets: ["Manifest"]),
@@ -68,6 +69,10 @@ let package = Package(
         ),
         .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
+
+        // MARK: DICOMNetwork: the DICOM upper layer through DCMTK's dcmnet (C-ECHO, C-STORE SCU; `sonokit echo`, `send`)
+        .target(name: "DICOMNetwork", dependencies: ["CDCMTK"]),
+        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "SonoKitTestSupport"]),
 
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest
         .target(
@@ -148,7 +153,7 @@ let package = Package(
         .target(
             name: "Workflows",
             dependencies: ["SonoKitCore", "DICOM", "Catalog", "Manifest", "Preprocess", "Imaging", "CNN", "Training", "Evaluation", "Reports", "Synthesis",
-                           "ModelExport"]
+                           "ModelExport", "DICOMNetwork"]
         ),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "ModelExport", "Synthesis", "SonoKitTrainingTestSupport", "SonoKitTestSupport", "SonoKitCore", "Catalog", "Manifest", "Training", "Evaluation", "Reports", "DICOM", "Preprocess"]),
 
@@ -161,7 +166,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "sonokit",
-            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "ModelExport", "Synthesis",
+            dependencies: ["SonoKitCLI", "Workflows", "SonoKitCore", "Preprocess", "DICOM", "Catalog", "Imaging", "Evaluation", "Manifest", "CNN", "Training", "Reports", "ModelExport", "Synthesis", "DICOMNetwork",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

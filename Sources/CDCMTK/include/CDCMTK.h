@@ -31,7 +31,8 @@ typedef enum {
     SK_ERR_FRAME_OUT_OF_RANGE = 7,
     SK_ERR_DECODE = 8,
     SK_ERR_UNREADABLE = 9,
-    SK_ERR_WRITE = 10
+    SK_ERR_WRITE = 10,
+    SK_ERR_NETWORK = 11               /* association, DIMSE or TCP failure (CDCMTKNetwork.h) */
 } SKErrorCode;
 
 typedef struct {
@@ -141,5 +142,7 @@ const char *sk_dcmtk_version(void);
 #include "CDCMTKSR.h"
 /* The object and DICOMDIR writer's C surface (the synthetic cohorts), part of the same module. */
 #include "CDCMTKWriter.h"
+/* The DICOM network surface (dcmnet: C-ECHO, C-STORE SCU), part of the same module. */
+#include "CDCMTKNetwork.h"
 
 #endif
