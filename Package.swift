@@ -79,7 +79,7 @@ let package = Package(
             name: "Catalog",
             dependencies: ["DICOM", "SonoKitCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "DICOM", "SonoKitTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // MARK: Test support shared by every test target (schema validation, repository paths, child processes,
         // sample evaluation data); no Training/CNN, so DICOM and Catalog tests do not build oneDNN

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages SonoKit needs, only those missing; quiet when all are there.
-# Idempotent. Uses sudo when not root. Usage: scripts/setup.sh
+# Idempotent. Uses sudo when not root. Usage: scripts/setup.sh [--slurm]
+#   --slurm  also Slurm and MUNGE, for scripts/slurm/test-cluster.sh (a one-node cluster on localhost)
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,12 @@ packages=(
   libhdf5-dev               # the CNN core: Keras .h5 weight files
   chromium                  # tests: evaluation and prediction HTML opened in a real headless browser (every plot and picture must load)
 )
+if [[ "${1:-}" == "--slurm" ]]; then
+  packages+=(slurm-wlm munge)   # scripts/slurm/test-cluster.sh: slurmctld, slurmd, sbatch; munged authenticates them
+elif [[ $# -gt 0 ]]; then
+  echo "setup: unknown option $1 (usage: scripts/setup.sh [--slurm])" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -38,3 +38,8 @@ static inline void cdnnl_retain_freed_memory(void) {
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }
+
+// The OpenMP runtime oneDNN runs on (libgomp): its thread count is set from SonoKit's CPU budget
+// (SLURM_CPUS_PER_TASK, cgroup quota) at start-up, since libgomp itself only sees the affinity mask.
+void omp_set_num_threads(int);
+int omp_get_max_threads(void);

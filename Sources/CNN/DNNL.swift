@@ -32,6 +32,15 @@ enum DNNL {
     /// The stream every primitive executes on (in order, waited for after each execution).
     static func stream() throws -> dnnl_stream_t { try streamResult.get() }
 
+    /// OpenMP threads of every oneDNN call (0: the runtime's default, one per CPU of the affinity
+    /// mask). libgomp keeps the count per calling thread, so it is applied before each execution
+    /// (`applyThreads`), whichever thread calls the network.
+    nonisolated(unsafe) static var threads = 0
+
+    static func applyThreads() {
+        if threads > 0 { omp_set_num_threads(Int32(threads)) }
+    }
+
     /// oneDNN's status as a word ("unimplemented", "out_of_memory", ...).
     static func statusName(_ status: dnnl_status_t) -> String {
         switch status {
@@ -89,6 +98,7 @@ enum DNNL {
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, _ what: @autoclosure () -> String) throws {
         if m == 0 || n == 0 { return }
+        applyThreads()
         try check(dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
                              dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha, a, dnnl_dim_t(lda),
                              b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc)), "\(what()) (sgemm \(m)x\(n)x\(k))")
@@ -208,6 +218,7 @@ final class DNNLPrimitive {
     func execute(_ args: [(Int32, DNNLMemory)]) throws {
         let a = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }
         let stream = try DNNL.stream()
+        DNNL.applyThreads()
         try DNNL.check(dnnl_primitive_execute(primitive, stream, Int32(a.count), a), "run \(what)")
         try DNNL.check(dnnl_stream_wait(stream), "wait for \(what)")
     }

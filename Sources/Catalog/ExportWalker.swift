@@ -37,8 +37,13 @@ public struct Shard: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(index)/\(count)" }
 
     /// Whether this shard owns the file at `relativePath`: FNV-1a 64 of its UTF-8 bytes, mod N.
-    public func owns(relativePath: String) -> Bool {
-        count == 1 || Int(Self.fnv1a64(relativePath) % UInt64(count)) == index
+    public func owns(relativePath: String) -> Bool { owns(key: relativePath) }
+
+    /// Whether this shard owns the item named `key` (a relative path, a SOP Instance UID, a study
+    /// key): FNV-1a 64 of its UTF-8 bytes, mod N. The N shards partition any set of keys (each key
+    /// is owned by exactly one shard), independently of the machine, the order and the other keys.
+    public func owns(key: String) -> Bool {
+        count == 1 || Int(Self.fnv1a64(key) % UInt64(count)) == index
     }
 
     static func fnv1a64(_ text: String) -> UInt64 {

@@ -170,7 +170,8 @@ extension Catalog {
 
     enum InsertResult { case inserted, alreadyPresent, duplicate }
 
-    /// Inserts patient, study, series (first seen wins), the instance and its frames.
+    /// Inserts patient, study, series, the instance and its frames; study and series rows take
+    /// the values of their instance with the smallest path.
     /// `.alreadyPresent`: this very file is indexed already; `.duplicate`: the SOP instance is
     /// indexed from another file that still exists (a moved file's old record is replaced).
     func insertInstance(_ db: Database, path: String, _ m: DicomMetadata, _ ids: PatientIdentifiers,
@@ -193,7 +194,7 @@ extension Catalog {
             INSERT OR IGNORE INTO series (series_instance_uid, study_instance_uid, modality, manufacturer, model_name, series_description)
             VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [m.seriesInstanceUID, m.studyInstanceUID, m.modality, m.manufacturer, m.modelName, m.seriesDescription])
-        // Sorted keys: the same file gives the same bytes in every run (a dictionary's order varies per process).
+        // Sorted keys: the same header gives the same bytes in every process (shards, reruns; a dictionary's order varies per process).
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(m), as: UTF8.self)
@@ -206,6 +207,20 @@ extension Catalog {
                              m.transferSyntaxUID, m.photometricInterpretation, m.rows, m.columns,
                              m.isImage ? m.numberOfFrames : 0, m.samplesPerPixel, m.bitsAllocated,
                              m.isImage, m.isUltrasound, m.regions.count, m.frameTimeMs, json])
+        // The study and series rows describe their instance with the smallest path, whatever the
+        // order files were ingested or shard catalogs merged in (instances of one series may
+        // disagree, e.g. on Series Description): N shards merged give the rows of one ingest.
+        if try String.fetchOne(db, sql: "SELECT MIN(path) FROM instances WHERE series_instance_uid = ?", arguments: [m.seriesInstanceUID]) == path {
+            try db.execute(sql: """
+                UPDATE series SET modality = ?, manufacturer = ?, model_name = ?, series_description = ? WHERE series_instance_uid = ?
+                """, arguments: [m.modality, m.manufacturer, m.modelName, m.seriesDescription, m.seriesInstanceUID])
+        }
+        if try String.fetchOne(db, sql: """
+            SELECT MIN(i.path) FROM instances i JOIN series s ON s.series_instance_uid = i.series_instance_uid WHERE s.study_instance_uid = ?
+            """, arguments: [m.studyInstanceUID]) == path {
+            try db.execute(sql: "UPDATE studies SET accession_number = ?, study_date = ?, study_description = ? WHERE study_instance_uid = ?",
+                           arguments: [m.accessionNumber, m.studyDate, m.studyDescription, m.studyInstanceUID])
+        }
         if m.isImage {
             for index in 0..<m.numberOfFrames {
                 try db.execute(sql: "INSERT INTO frames (sop_instance_uid, frame_index, content_sha256) VALUES (?, ?, ?)",

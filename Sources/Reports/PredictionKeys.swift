@@ -38,8 +38,14 @@ public struct PredictionKeys: Sendable {
             guard data.count == 32 else { throw PredictionError.badSecret(path: path, bytes: data.count) }
             return data
         }
-        let secret = Pseudonym.newSecret()
-        try PredictionFiles.write(secret, to: path, permissions: 0o600)
+        // Created once, never replaced: the shards of a `predict --shard` run, starting at the
+        // same time on a shared folder, must all key with the same secret.
+        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+        let secret: Data
+        do { secret = try AtomicFile.createOnce(Pseudonym.newSecret(), at: path, permissions: 0o600) } catch let error as AtomicFile.WriteError {
+            throw PredictionError.write(path: path, detail: error.reason)
+        }
+        guard secret.count == 32 else { throw PredictionError.badSecret(path: path, bytes: secret.count) }
         return secret
     }
 

@@ -65,6 +65,27 @@ public enum AtomicFile {
         try write(data, to: URL(fileURLWithPath: path), permissions: permissions)
     }
 
+    /// Puts `data` at `path` unless a file is already there, atomically and without replacing:
+    /// returns the contents now at `path` (`data`, or what a concurrent writer put there first).
+    /// N processes calling this at the same time all return the same bytes (the first link(2)
+    /// wins; the others find its complete file), which `write` (a rename, last writer wins)
+    /// cannot promise.
+    public static func createOnce(_ data: Data, at path: String, permissions: Int? = nil) throws -> Data {
+        if let existing = FileManager.default.contents(atPath: path) { return existing }
+        let url = URL(fileURLWithPath: path)
+        let temporary = temporaryURL(for: url)
+        try write(data, to: temporary, permissions: permissions)
+        defer { unlink(temporary.path) }
+        if link(temporary.path, path) != 0 {
+            let code = errno
+            guard code == EEXIST, let existing = FileManager.default.contents(atPath: path) else {
+                throw WriteError(path: path, reason: String(cString: strerror(code)))
+            }
+            return existing
+        }
+        return data
+    }
+
     /// A fresh temporary name in `url`'s folder, for writers that produce the file themselves
     /// (a C library, a weights writer) before `replace(_:with:)`.
     public static func temporaryURL(for url: URL) -> URL {

@@ -13,6 +13,10 @@ import SonoKitCore
 ///   preprocessing hash covers every option that changes the tensor (normalisation included);
 ///   the weights hash (`weightsHash(of:)`) covers every tensor of the base, so fine-tuned or
 ///   other weights never reuse stale features.
+/// - Bits: oneDNN may choose another kernel (another summation order) for another batch size,
+///   so features are always computed in batches of exactly `batchFrames` frames, the last one
+///   padded with copies of its last frame: an entry's bits do not depend on the frames it was
+///   computed with (another shard of `sonokit features`, another `--batch`, a partly filled cache).
 /// - Entry: `<2 hex>/<62 hex>.feat`: magic `SKFE`, count (UInt32 LE), then count float32 LE;
 ///   written to a temporary file and renamed. A missing or malformed entry is a miss.
 public final class FeatureCache: @unchecked Sendable {
@@ -20,6 +24,9 @@ public final class FeatureCache: @unchecked Sendable {
     static let magic: [UInt8] = Array("SKFE".utf8)
 
     public init(directory: URL) { self.directory = directory }
+
+    /// Frames per batch through the base when computing entries (see "Bits").
+    public static let batchFrames = 8
 
     public static func key(sopInstanceUID: String, frame: Int, preprocessHash: String, weightsHash: String) -> String {
         SHA256Hex.of("\(sopInstanceUID)|\(frame)|\(preprocessHash)|\(weightsHash)")

@@ -22,8 +22,9 @@ public final class TrainedRun {
     private let lock = NSLock()
     /// Optional on-disk cache of preprocessed 8-bit frames (see `Preprocess.FrameCache`).
     public var frameCache: FrameCache?
-    /// Frames per network pass.
-    public var batchSize = 32
+    /// Frames per network pass, always full (see `probabilities(of:)`): small, since the padding
+    /// of a chunk's last batch is computed for nothing.
+    public var batchSize = 8
 
     /// Reads `model-card.json` and `checkpoints/best.safetensors`; the weights must hash to the
     /// card's `weightsSHA256` (a swapped or damaged file is an error naming it).
@@ -134,7 +135,10 @@ public final class TrainedRun {
         return InferenceOutput(frames: frames, failures: failures)
     }
 
-    /// σ(logit) of preprocessed frames, in batches of `batchSize`.
+    /// σ(logit) of preprocessed frames, in batches of exactly `batchSize` (the last one padded
+    /// with copies of its last frame, whose outputs are dropped): oneDNN may pick another kernel,
+    /// with another summation order, for another batch size, so a frame's probability must not
+    /// depend on how many frames it was scored with (a shard of `predict`, a smaller input).
     public func probabilities(of frames: [PreprocessedFrame]) throws -> [Float] {
         let size = card.preprocess.size
         if let bad = frames.first(where: { $0.image.width != size || $0.image.height != size }) {
@@ -146,9 +150,10 @@ public final class TrainedRun {
         lock.lock(); defer { lock.unlock() }
         for start in stride(from: 0, to: frames.count, by: batchSize) {
             let batch = Array(frames[start..<min(start + batchSize, frames.count)])
-            var x = Tensor.zeros([batch.count, size, size, 3])
-            x.scalars.withUnsafeMutableBufferPointer { pre.writeBatch(batch, into: $0) }
-            out += try model.probabilities(images: x)
+            let padded = batch + Array(repeating: batch[batch.count - 1], count: batchSize - batch.count)
+            var x = Tensor.zeros([batchSize, size, size, 3])
+            x.scalars.withUnsafeMutableBufferPointer { pre.writeBatch(padded, into: $0) }
+            out += try model.probabilities(images: x).prefix(batch.count)
         }
         return out
     }

@@ -99,14 +99,18 @@ public final class Trainer {
             try RunJSON.write(config, to: run.config)
         }
 
-        // Every instance decoded once up front (on all cores) into the frame cache.
-        try store.prefetch(data.train + data.validation)
         // Frozen base and no augmentation: the base runs once per frame (cached).
         var trainFeatures: [[Float]]?, validationFeatures: [[Float]]?
-        if allowFeatureCache, config.augmentation.isEmpty, model.base.allSatisfy(\.isFrozen) {
+        if usesFeatureCache(model) {
             usedFeatureCache = true
+            // Only frames without cached features are ever read: after `sonokit features` has
+            // filled the cache, training decodes nothing.
+            try store.prefetch(try uncachedFeatures(of: data.train + data.validation, model: model))
             trainFeatures = try features(of: data.train, model: model)
             validationFeatures = try features(of: data.validation, model: model)
+        } else {
+            // Every instance decoded once up front (on all cores) into the frame cache.
+            try store.prefetch(data.train + data.validation)
         }
 
         var callbacks: [TrainingCallback] = [Callbacks.terminateOnNaN(), Callbacks.checkpointBest(run: run)]
@@ -123,22 +127,62 @@ public final class Trainer {
         return try finish(loop, validationFeatures: validationFeatures)
     }
 
+    /// Whether this run's configuration trains on cached base features (frozen base, no
+    /// augmentation, cache allowed), as `fit` decides it.
+    public func usesFeatureCache(_ model: Model) -> Bool {
+        allowFeatureCache && config.augmentation.isEmpty && model.base.allSatisfy(\.isFrozen)
+    }
+
+    /// Fills the feature cache for `samples` exactly as `fit` would (same model from the same
+    /// config, same keys), without training: what `sonokit features` runs, on all samples or on a
+    /// shard of them. The frames of instances with missing features are decoded once up front.
+    /// Returns how many features were computed (the rest were already cached).
+    public func precomputeFeatures(of samples: [TrainingSample]) throws -> (computed: Int, cached: Int) {
+        try config.validate()
+        guard featureCache != nil else {
+            throw TrainingError.invalidOption(name: "--no-feature-cache", reason: "features are computed into the feature cache; without one there is nothing to fill")
+        }
+        let model = try makeModel()
+        guard usesFeatureCache(model) else {
+            throw TrainingError.invalidOption(name: "--model \(config.network.architecture.rawValue)",
+                                              reason: "a run with augmentation or a trainable base layer (--fine-tune, or the small network) never reads cached base features, so there is nothing to precompute")
+        }
+        try store.prefetch(try uncachedFeatures(of: samples, model: model))
+        let before = featuresComputed
+        _ = try features(of: samples, model: model)
+        let computed = featuresComputed - before
+        return (computed, samples.count - computed)
+    }
+
+    /// The feature-cache key of `sample` for `model`'s base under this run's preprocessing.
+    func featureKey(_ s: TrainingSample, preprocessHash: String, weightsHash: String) -> String {
+        FeatureCache.key(sopInstanceUID: s.sopInstanceUID, frame: s.frameIndex, preprocessHash: preprocessHash, weightsHash: weightsHash)
+    }
+
+    /// The samples whose base features are not in the cache (all of them without a cache).
+    func uncachedFeatures(of samples: [TrainingSample], model: Model) throws -> [TrainingSample] {
+        guard let cache = featureCache else { return samples }
+        let f = model.featureCount, preprocessHash = config.preprocessHash, weightsHash = FeatureCache.weightsHash(of: model)
+        return samples.filter { cache.load(key: featureKey($0, preprocessHash: preprocessHash, weightsHash: weightsHash), count: f) == nil }
+    }
+
     /// Base features of `samples`: read from the feature cache, the missing ones computed in
     /// batches and stored.
     func features(of samples: [TrainingSample], model: Model) throws -> [[Float]] {
         let f = model.featureCount
         let preprocessHash = config.preprocessHash
         let weightsHash = FeatureCache.weightsHash(of: model)
-        func key(_ s: TrainingSample) -> String {
-            FeatureCache.key(sopInstanceUID: s.sopInstanceUID, frame: s.frameIndex, preprocessHash: preprocessHash, weightsHash: weightsHash)
-        }
+        func key(_ s: TrainingSample) -> String { featureKey(s, preprocessHash: preprocessHash, weightsHash: weightsHash) }
         var out = samples.map { s in featureCache?.load(key: key(s), count: f) }
         let missing = out.indices.filter { out[$0] == nil }
         let total = missing.count
         let start = Date()
-        for chunkStart in stride(from: 0, to: missing.count, by: config.batchSize) {
-            let chunk = Array(missing[chunkStart..<min(chunkStart + config.batchSize, missing.count)])
-            let batch = try model.features(try store.batch(chunk.map { samples[$0] }))
+        let size = FeatureCache.batchFrames
+        for chunkStart in stride(from: 0, to: missing.count, by: size) {
+            let chunk = Array(missing[chunkStart..<min(chunkStart + size, missing.count)])
+            // Always a full batch (the last padded with its last frame): same kernel, same bits.
+            let padded = chunk + Array(repeating: chunk[chunk.count - 1], count: size - chunk.count)
+            let batch = try model.features(try store.batch(padded.map { samples[$0] }))
             for (row, i) in chunk.enumerated() {
                 let values = Array(batch.scalars[(row * f)..<((row + 1) * f)])
                 out[i] = values
@@ -149,6 +193,11 @@ public final class Trainer {
                 let done = chunkStart + chunk.count
                 let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
                 log("\r\u{1B}[K" + "base features \(done)/\(total)  \(String(format: "%.1f", rate)) images/s")
+            } else if let log, (chunkStart / size) % 10 == 9 || chunkStart + chunk.count == total {
+                // A pipe (a Slurm log): one line per ten batches and at the end.
+                let done = chunkStart + chunk.count
+                let rate = Double(done) / max(Date().timeIntervalSince(start), 1e-9)
+                log("base features \(done)/\(total)  \(String(format: "%.1f", rate)) images/s\n")
             }
         }
         if logIsTerminal, total > 0 { log?("\n") }

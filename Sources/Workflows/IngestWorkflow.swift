@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import SonoKitCore
 
 /// `ingest`: every DICOM file under the folders indexed into a catalog (created when missing).
 public struct IngestWorkflow {
@@ -7,7 +8,7 @@ public struct IngestWorkflow {
         public var folders: [String]
         public var catalog: String
         /// Threads reading headers.
-        public var jobs = ProcessInfo.processInfo.activeProcessorCount
+        public var jobs = CPUBudget.current.count
         /// A deterministic share of the files (`.whole` for all).
         public var shard: Shard = .whole
         /// Also decode every frame and record its content hash.

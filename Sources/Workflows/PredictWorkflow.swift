@@ -47,6 +47,16 @@ public struct PredictWorkflow {
         /// Folder of the on-disk cache of preprocessed frames (does not change results).
         public var frameCache: String?
         public var preprocessing = PreprocessingRequest()
+        /// Score only the studies whose StudyInstanceUID this shard owns (FNV-1a 64 mod N, as
+        /// `ingest --shard`). A shard writes into `output/shard-I-of-N/` with the key secret of
+        /// `output` (created once by the first shard), so that `PredictionMerge` can assemble
+        /// the N folders into one equal to an unsharded run's.
+        public var shard: Shard = .whole
+
+        /// The folder this run writes its files into.
+        public var folder: String {
+            shard == .whole ? output : (output as NSString).appendingPathComponent(PredictionShard.folderName(shard))
+        }
 
         public init(runDirectory: String, inputs: [String], output: String) {
             self.runDirectory = runDirectory
@@ -77,7 +87,7 @@ public struct PredictWorkflow {
 
     public func run() throws -> Result {
         let started = Date()
-        let output = options.output, includeIdentifiers = options.includeIdentifiers
+        let output = options.folder, includeIdentifiers = options.includeIdentifiers
         let trained: TrainedRun
         do { trained = try TrainedRun(directory: options.runDirectory) } catch { throw WorkflowError.failed("\(error)") }
         try Self.refuseChanges(options.preprocessing, card: trained.card)
@@ -97,12 +107,18 @@ public struct PredictWorkflow {
         // With identifiers the folder is owner-only (0700) before anything is written into it,
         // and every file and folder in it is made 0600/0700 at the end.
         if includeIdentifiers {
+            try OwnerOnly.createFolder(options.output)
             try OwnerOnly.createFolder(output)
         } else {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
         defer { if includeIdentifiers { try? OwnerOnly.restrict(output, recursive: true) } }
-        let secret = try PredictionKeys.secret(inOutputFolder: output)
+        let secret = try PredictionKeys.secret(inOutputFolder: options.output)
+        if options.shard != .whole {
+            // The shard's folder is complete on its own: it carries the secret its keys were made with.
+            let copy = (output as NSString).appendingPathComponent(PredictionKeys.secretFileName)
+            do { _ = try AtomicFile.createOnce(secret, at: copy, permissions: 0o600) } catch { throw WorkflowError.failed("\(error)") }
+        }
 
         // 1. The instances, grouped by study (inputs sorted by study so progress counts studies).
         var collected = try PredictionInputs.collect(try inputs(of: trained), secret: secret)
@@ -111,6 +127,14 @@ public struct PredictWorkflow {
         guard !collected.instances.isEmpty else {
             throw WorkflowError.failed("no DICOM image instances under \(includeIdentifiers ? options.inputs.joined(separator: ", ") : "the inputs")"
                                  + (collected.unreadable.isEmpty ? "" : " (\(collected.unreadable.count) unreadable files, see \(output)/unreadable-files.csv)"))
+        }
+        // A shard scores its studies; files that cannot be read belong to no study and are
+        // listed by shard 0 only (each listed once in the merged folder).
+        let totalStudies = Set(collected.instances.map(\.studyInstanceUID)).count
+        if options.shard != .whole {
+            collected.instances.removeAll { !options.shard.owns(key: $0.studyInstanceUID) }
+            if options.shard.index != 0 { collected.unreadable = [] }
+            events.log?("predict shard \(options.shard): \(Set(collected.instances.map(\.studyInstanceUID)).count) of \(totalStudies) studies\n")
         }
         try writeUnreadable(collected.unreadable, keys: keys)
         let studyOrder = collected.instances.map(\.studyInstanceUID)
@@ -177,6 +201,14 @@ public struct PredictWorkflow {
                 try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
             }
         }
+        if options.shard != .whole {
+            // Written last: a shard folder without it did not finish, and the merge refuses it.
+            let record = PredictionShard(index: options.shard.index, count: options.shard.count, modelID: card.modelID,
+                                         weightsSHA256: card.weightsSHA256, reported: reports.map(\.studyKey).sorted(),
+                                         failed: failed.sorted { $0.studyKey < $1.studyKey }, html: options.html, sr: options.sr,
+                                         includeIdentifiers: includeIdentifiers, unreadableFiles: collected.unreadable.count)
+            try PredictionFiles.write(try SonoKitJSON.encoder().encode(record), to: path(PredictionShard.fileName))
+        }
         return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: inference.frames.count,
                       studies: studyCount, seconds: Date().timeIntervalSince(started), card: card, model: model, rule: rule)
     }
@@ -190,7 +222,7 @@ public struct PredictWorkflow {
         return [catalog]
     }
 
-    private func path(_ name: String) -> String { (options.output as NSString).appendingPathComponent(name) }
+    private func path(_ name: String) -> String { (options.folder as NSString).appendingPathComponent(name) }
 
     /// Refuses preprocessing values that differ from the model card's.
     static func refuseChanges(_ request: PreprocessingRequest, card: ModelCard) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 import Synthesis
 
 /// `synth`: a synthetic ultrasound cohort written as a DICOM export (SampleStudies' layout,
@@ -9,7 +10,7 @@ public struct SynthWorkflow {
         public var output: String
         public var parameters: CohortParameters
         /// Threads rendering and encoding images (the bytes do not depend on it).
-        public var threads = ProcessInfo.processInfo.activeProcessorCount
+        public var threads = CPUBudget.current.count
 
         public init(output: String, parameters: CohortParameters) {
             self.output = output

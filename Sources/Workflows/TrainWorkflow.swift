@@ -126,6 +126,20 @@ public final class TrainWorkflow {
         return recorded
     }
 
+    /// Fills the feature cache with the base features of the frames of `shard` (the frames of the
+    /// instances whose SOP Instance UID the shard owns), with the same model and keys as `run()`;
+    /// writes no run folder. See `FeaturesWorkflow`.
+    func precomputeFeatures(shard: Shard) throws -> (frames: Int, computed: Int, cached: Int) {
+        let mine = (data.train + data.validation).filter { shard.owns(key: $0.sopInstanceUID) }
+        do {
+            let counts = try trainer.precomputeFeatures(of: mine)
+            return (mine.count, counts.computed, counts.cached)
+        } catch let error as TrainingError { throw WorkflowError.failed("\(error)") }
+    }
+
+    /// Instances decoded by this workflow so far (0 for a `run()` whose features were all cached).
+    public var instancesDecoded: Int { trainer.store.decodedInstances }
+
     /// Trains (or continues a resumed run) and returns the finished run.
     public func run() throws -> Result {
         let start = Date()

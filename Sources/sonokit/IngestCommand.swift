@@ -28,8 +28,8 @@ struct Ingest: ParsableCommand {
     @Option(help: "The catalog file (created when missing).")
     var catalog: String
 
-    @Option(help: "Threads reading headers (default: all cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Threads reading headers (default: the CPUs this process may use: SLURM_CPUS_PER_TASK, cgroup quota, affinity).")
+    var jobs: Int = CPUBudget.current.count
 
     @Option(help: "Index only shard I of N (0 <= I < N), a deterministic share of the files.")
     var shard: String?

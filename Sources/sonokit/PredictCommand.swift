@@ -1,5 +1,6 @@
 import ArgumentParser
 import SonoKitCLI
+import Catalog
 import Foundation
 import Reports
 import Training
@@ -27,15 +28,24 @@ struct Predict: ParsableCommand {
         output, file name or message unless --include-identifiers is given (then the JSON carries
         them and the SR copies the source's patient and study modules).
 
+        On a cluster: with --shard I/N only the studies whose StudyInstanceUID hashes to I (mod N) are scored, into \
+        OUT_DIR/shard-I-of-N/ (keyed with OUT_DIR's one secret, so the N tasks of an array share -o OUT_DIR); then \
+        `sonokit predict --merge FINAL OUT_DIR/shard-*` checks that all N shards finished, that no study is in two, and \
+        assembles FINAL equal file for file to an unsharded run (predictions.csv, reports, html/, sr/).
+
         Examples:
           sonokit predict runs/exp1 new-studies/ -o reports/
           sonokit predict runs/exp1 work/catalog.sqlite -o reports/ --html --sr
+          sonokit predict runs/exp1 work/catalog.sqlite -o parts/ --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT
+          sonokit predict --merge reports/ parts/shard-*
         """
     )
 
-    @Argument(help: ArgumentHelp("The run folder written by `sonokit train`.", valueName: "run-dir")) var runDirectory: String
-    @Argument(help: ArgumentHelp("DICOM files, folders, or a catalog (.sqlite); default: the run's catalog.", valueName: "input")) var inputs: [String] = []
-    @Option(name: .shortAndLong, help: "Output folder (created).") var output: String
+    @Argument(help: ArgumentHelp("The run folder written by `sonokit train` (with --merge: the first shard folder).", valueName: "run-dir")) var runDirectory: String
+    @Argument(help: ArgumentHelp("DICOM files, folders, or a catalog (.sqlite); default: the run's catalog (with --merge: the other shard folders).", valueName: "input")) var inputs: [String] = []
+    @Option(name: .shortAndLong, help: "Output folder (created).") var output: String?
+    @Option(help: ArgumentHelp("Score only shard I of N (0 <= I < N) of the studies, into OUT_DIR/shard-I-of-N/.", valueName: "I/N")) var shard: String?
+    @Option(help: ArgumentHelp("Assemble the shard folders given as arguments into this new folder.", valueName: "out")) var merge: String?
     @Flag(help: "Also write HTML pages with the frames, their crops and Grad-CAM heat maps.") var html = false
     @Flag(help: "Also write a DICOM Structured Report per study.") var sr = false
     @Flag(help: "Put patient identifiers and UIDs into the outputs (default: pseudonymous keys only).") var includeIdentifiers = false
@@ -52,8 +62,29 @@ struct Predict: ParsableCommand {
     @Option(help: .hidden) var normalize: String?
     @Option(help: .hidden) var size: Int?
 
+    func validate() throws {
+        if let shard, Shard(parsing: shard) == nil {
+            throw ValidationError("--shard must be I/N with 0 <= I < N, e.g. 0/4; got '\(shard)'")
+        }
+        if merge != nil {
+            guard output == nil, shard == nil, !html, !sr, !includeIdentifiers, frameCache == nil else {
+                throw ValidationError("--merge OUT SHARD_DIR... takes only the shard folders (their --html, --sr and --include-identifiers are carried over).")
+            }
+        } else if output == nil {
+            throw ValidationError("Missing expected argument '--output <output>' (the folder the reports go to).")
+        }
+    }
+
     func run() throws {
-        var options = PredictWorkflow.Options(runDirectory: runDirectory, inputs: inputs, output: output)
+        if let merge {
+            let folders = [runDirectory] + inputs
+            let result = try workflow { try PredictionMerge.run(output: merge, shardFolders: folders) }
+            print("predict --merge: \(result.shards) shards, \(result.reported) studies reported, \(result.failed) not reported, "
+                  + "\(result.unreadableFiles) unreadable files; \(result.files) files copied into \(merge) and predictions.csv rebuilt")
+            return
+        }
+        var options = PredictWorkflow.Options(runDirectory: runDirectory, inputs: inputs, output: output!)
+        options.shard = shard.flatMap(Shard.init(parsing:)) ?? .whole
         options.html = html
         options.sr = sr
         options.includeIdentifiers = includeIdentifiers
@@ -66,7 +97,7 @@ struct Predict: ParsableCommand {
     /// Predicts and prints what was reported and written; studies not reported are listed on standard error.
     static func execute(_ options: PredictWorkflow.Options) throws {
         let result = try workflow { try PredictWorkflow(options, events: .terminal()).run() }
-        let output = options.output, reports = result.reports, card = result.card
+        let output = options.folder, reports = result.reports, card = result.card
         let seconds = result.seconds
         let positives = reports.filter(\.labelIsPositive).count
         print("predict: \(reports.count) studies reported (\(positives) \(card.positiveClass), \(reports.count - positives) \(result.model.negativeClass)), "

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SonoKitCore
 import SonoKitCLI
 import Synthesis
 import Workflows
@@ -41,7 +42,7 @@ struct Synth: ParsableCommand {
     var positive: String?
 
     @Option(help: "Threads rendering and encoding images (default: all cores; the output does not depend on it).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = CPUBudget.current.count
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
