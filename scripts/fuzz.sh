@@ -63,7 +63,11 @@ for t in "${targets[@]}"; do
     # element of a deflated file before it finds the stream short (it cannot leave such values on
     # disk), untouched virtual memory that a normal run gets back with a typed "truncated" error
     # (Tests/DICOMTests/Fixtures/fuzz-regressions/deflate-element-length-2-6-gib.dcm).
-    ASAN_OPTIONS=detect_leaks=1 "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -timeout=10 "${maxlen[@]}" \
+    # FUZZ_SEED fixes libFuzzer's mutation sequence (CI sets it, so a CI run is reproducible: the
+    # same inputs in the same order, a slower machine running a prefix of them); unset, every run
+    # explores new inputs.
+    seedopt=(); [ -n "${FUZZ_SEED:-}" ] && seedopt=(-seed="$FUZZ_SEED")
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 "$bin/$t" "$corpus" "$seeds/$t" -max_total_time="$seconds" -timeout=10 "${maxlen[@]}" "${seedopt[@]}" \
         -rss_limit_mb=2048 -malloc_limit_mb=4097 -print_final_stats=1 -artifact_prefix="$artifacts/" \
         > "$log" 2>&1 || status=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tr -dc 0-9 || true)

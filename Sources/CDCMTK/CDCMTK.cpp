@@ -17,6 +17,7 @@
 #include "FastJPEG.h"
 
 #include <cstdio>
+#include <stdexcept>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -180,7 +181,7 @@ int sk_looks_like_dicom(const char *path) {
     return 0;
 }
 
-SKFile *sk_open(const char *path, SKError *error) {
+static SKFile *openUnguarded(const char *path, SKError *error) {
     sk_initialize();
     if (!sk_looks_like_dicom(path)) {
         FILE *f = std::fopen(path, "rb");
@@ -209,7 +210,7 @@ SKFile *sk_open(const char *path, SKError *error) {
 
 void sk_close(SKFile *file) { delete file; }
 
-long sk_get_string(SKFile *file, uint16_t group, uint16_t element, char *buffer, size_t capacity) {
+static long getStringUnguarded(SKFile *file, uint16_t group, uint16_t element, char *buffer, size_t capacity) {
     DcmElement *e = elementIn(itemFor(file, group), DcmTagKey(group, element));
     if (!e) return -1;
     OFString value;
@@ -218,30 +219,36 @@ long sk_get_string(SKFile *file, uint16_t group, uint16_t element, char *buffer,
 }
 
 int sk_get_number(SKFile *file, uint16_t group, uint16_t element, unsigned long position, double *value) {
-    return numberOf(elementIn(itemFor(file, group), DcmTagKey(group, element)), position, value);
+    try { return numberOf(elementIn(itemFor(file, group), DcmTagKey(group, element)), position, value); } catch (...) { return 0; }
 }
 
 unsigned long sk_get_vm(SKFile *file, uint16_t group, uint16_t element) {
-    DcmElement *e = elementIn(itemFor(file, group), DcmTagKey(group, element));
-    return e ? e->getVM() : 0;
+    try {
+        DcmElement *e = elementIn(itemFor(file, group), DcmTagKey(group, element));
+        return e ? e->getVM() : 0;
+    } catch (...) { return 0; }
 }
 
 long sk_sequence_item_count(SKFile *file, uint16_t seqGroup, uint16_t seqElement) {
+    try {
     DcmStack stack;
     if (file->format.getDataset()->search(DcmTagKey(seqGroup, seqElement), stack, ESM_fromHere, OFFalse).bad())
         return -1;
     DcmObject *object = stack.top();
     if (!object || object->ident() != EVR_SQ) return -1;
     return static_cast<long>(OFstatic_cast(DcmSequenceOfItems *, object)->card());
+    } catch (...) { return -1; }
 }
 
 int sk_item_get_number(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
                        uint16_t group, uint16_t element, unsigned long position, double *value) {
-    return numberOf(elementIn(sequenceItem(file, seqGroup, seqElement, item), DcmTagKey(group, element)),
-                    position, value);
+    try {
+        return numberOf(elementIn(sequenceItem(file, seqGroup, seqElement, item), DcmTagKey(group, element)),
+                        position, value);
+    } catch (...) { return 0; }
 }
 
-long sk_item_get_string(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
+static long itemGetStringUnguarded(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
                         uint16_t group, uint16_t element, char *buffer, size_t capacity) {
     DcmElement *e = elementIn(sequenceItem(file, seqGroup, seqElement, item), DcmTagKey(group, element));
     if (!e) return -1;
@@ -286,7 +293,7 @@ int sk_transfer_syntax_is_decodable(const char *uid) {
     }
 }
 
-int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, double center, double width,
+static int decodeFrameUnguarded(SKFile *file, unsigned long frame, int useWindow, double center, double width,
                          int allowLibjpegTurbo, uint8_t *out, size_t outCapacity, SKFrameInfo *info,
                          SKError *error) {
     DcmDataset *dataset = file->format.getDataset();
@@ -387,6 +394,36 @@ int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, doubl
         std::memcpy(out, rgb, needed);
     }
     return 1;
+}
+
+// MARK: The C boundary: no C++ exception crosses it. DCMTK 3.6.7 can throw from the standard
+// library on damaged values (fuzzing found an uncaught std::out_of_range, "basic_string::erase",
+// that terminated the process); every entry point that parses values or decodes pixels turns any
+// exception into a typed error (or "absent" for a single value) naming what failed.
+
+SKFile *sk_open(const char *path, SKError *error) {
+    try { return openUnguarded(path, error); }
+    catch (const std::exception &e) { setError(error, SK_ERR_UNREADABLE, std::string("DCMTK failed while parsing the file: ") + e.what()); }
+    catch (...) { setError(error, SK_ERR_UNREADABLE, "DCMTK failed while parsing the file (unknown exception)"); }
+    return nullptr;
+}
+
+long sk_get_string(SKFile *file, uint16_t group, uint16_t element, char *buffer, size_t capacity) {
+    try { return getStringUnguarded(file, group, element, buffer, capacity); } catch (...) { return -1; }
+}
+
+long sk_item_get_string(SKFile *file, uint16_t seqGroup, uint16_t seqElement, unsigned long item,
+                        uint16_t group, uint16_t element, char *buffer, size_t capacity) {
+    try { return itemGetStringUnguarded(file, seqGroup, seqElement, item, group, element, buffer, capacity); } catch (...) { return -1; }
+}
+
+int sk_decode_frame_rgb8(SKFile *file, unsigned long frame, int useWindow, double center, double width,
+                         int allowLibjpegTurbo, uint8_t *out, size_t outCapacity, SKFrameInfo *info,
+                         SKError *error) {
+    try { return decodeFrameUnguarded(file, frame, useWindow, center, width, allowLibjpegTurbo, out, outCapacity, info, error); }
+    catch (const std::exception &e) { setError(error, SK_ERR_DECODE, std::string("DCMTK failed while decoding frame ") + std::to_string(frame) + ": " + e.what()); }
+    catch (...) { setError(error, SK_ERR_DECODE, std::string("DCMTK failed while decoding frame ") + std::to_string(frame) + " (unknown exception)"); }
+    return 0;
 }
 
 const char *sk_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
