@@ -196,7 +196,13 @@ static SKFile *openUnguarded(const char *path, SKError *error) {
     SKFile *file = new SKFile();
     file->path = path;
     // Values longer than 4 KiB (pixel data) stay on disk and are read when a frame is decoded.
-    OFCondition status = file->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
+    OFCondition status;
+    try {
+        status = file->format.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
+    } catch (...) {
+        delete file;   // the caller (sk_open) turns the exception into a typed error
+        throw;
+    }
     if (status.bad()) {
         SKErrorCode code = isTruncation(status) ? SK_ERR_TRUNCATED : SK_ERR_UNREADABLE;
         setError(error, code, std::string("DCMTK could not parse the file: ") + status.text());
