@@ -100,3 +100,19 @@ final class SonoKitCoreTests: XCTestCase {
         XCTAssertThrowsError(try SonoKitJSON.encoder().encode([Double.nan]))
     }
 }
+
+final class ClassificationTaskTests: XCTestCase {
+    private struct Recorded: Decodable {
+        var task: ClassificationTask
+        enum CodingKeys: String, CodingKey { case task }
+        init(from decoder: Decoder) throws {
+            task = try ClassificationTask.decodeRecorded(try decoder.container(keyedBy: CodingKeys.self), forKey: .task)
+        }
+    }
+
+    func testAFileWithoutATaskIsBinaryAndARecordedTaskIsKept() throws {
+        XCTAssertEqual(try JSONDecoder().decode(Recorded.self, from: Data("{}".utf8)).task, .binary)
+        XCTAssertEqual(try JSONDecoder().decode(Recorded.self, from: Data(#"{"task":"multiclass"}"#.utf8)).task, .multiclass)
+        XCTAssertThrowsError(try JSONDecoder().decode(Recorded.self, from: Data(#"{"task":"regression"}"#.utf8)))
+    }
+}
