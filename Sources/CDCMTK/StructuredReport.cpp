@@ -25,8 +25,10 @@ struct StepFailure {
 std::string text(const char *s) { return s ? std::string(s) : std::string(); }
 
 DSRCodedEntryValue coded(const SKSRCode &c) {
-    return DSRCodedEntryValue(text(c.value).c_str(), text(c.scheme).c_str(), text(c.meaning).c_str());
+    return DSRCodedEntryValue(text(c.value).c_str(), text(c.scheme).c_str(), text(c.version).c_str(), text(c.meaning).c_str());
 }
+
+bool present(const char *s) { return s && *s; }
 
 void require(const OFCondition &status, const std::string &step) {
     if (status.bad()) throw StepFailure{step, status.text()};
@@ -134,11 +136,21 @@ void build(const SKSRReport &r, DcmFileFormat &file) {
         addText(tree, DSRTypes::RT_hasConceptMod, DSRCodedEntryValue("111002", "DCM", "Algorithm Parameters"),
                 text(r.algorithm_parameters[i]), false, "algorithm parameter (TID 4019)");
     }
-    add(tree, DSRTypes::RT_contains, DSRTypes::VT_Num, coded(r.probability_concept), false, "probability");
-    require(tree.getCurrentContentItem().setNumericValue(
-                DSRNumericMeasurementValue(text(r.probability).c_str(), DSRCodedEntryValue("1", "UCUM", "no units"))),
-            "probability value");
-    addCode(tree, DSRTypes::RT_contains, coded(r.evaluation_concept), coded(r.evaluation_value), false, "qualitative evaluation");
+    for (size_t i = 0; i < r.probability_count; i++) {
+        const SKSRProbability &p = r.probabilities[i];
+        const std::string step = "probability " + std::to_string(i + 1) + " (" + text(p.concept.meaning) + ")";
+        add(tree, DSRTypes::RT_contains, DSRTypes::VT_Num, coded(p.concept), false, step);
+        require(tree.getCurrentContentItem().setNumericValue(
+                    DSRNumericMeasurementValue(text(p.value).c_str(), DSRCodedEntryValue("1", "UCUM", "no units"))),
+                step + ": value");
+        if (present(p.qualifier_concept.value)) {
+            addCode(tree, DSRTypes::RT_hasConceptMod, coded(p.qualifier_concept), coded(p.qualifier_value), true, step + ": qualifier");
+            tree.goUp();
+        }
+    }
+    if (present(r.evaluation_concept.value)) {
+        addCode(tree, DSRTypes::RT_contains, coded(r.evaluation_concept), coded(r.evaluation_value), false, "qualitative evaluation");
+    }
     for (size_t i = 0; i < r.image_count; i++) addImage(tree, DSRTypes::RT_inferredFrom, r.images[i], true, i == 0, "evidence image");
 
     // Outside the tree.
@@ -148,10 +160,11 @@ void build(const SKSRReport &r, DcmFileFormat &file) {
                                                                    text(image.sop_class_uid).c_str(), text(image.sop_instance_uid).c_str()),
                 "current requested procedure evidence " + text(image.sop_instance_uid));
     }
-    if (r.private_scheme_designator && *r.private_scheme_designator) {
-        require(doc.getCodingSchemeIdentification().addItem(r.private_scheme_designator, "", text(r.private_scheme_name).c_str(),
-                                                           text(r.private_scheme_organization).c_str(), OFFalse),
-                "coding scheme identification");
+    for (size_t i = 0; i < r.scheme_count; i++) {
+        const SKSRScheme &scheme = r.schemes[i];
+        require(doc.getCodingSchemeIdentification().addItem(text(scheme.designator).c_str(), "", text(scheme.name).c_str(),
+                                                           text(scheme.organization).c_str(), OFFalse),
+                "coding scheme identification " + text(scheme.designator));
     }
     require(doc.completeDocument(), "completion flag");
 

@@ -2,16 +2,55 @@ import CDCMTK
 import Foundation
 import SonoKitCore
 
-/// A coded entry of DICOM: code value, coding scheme designator, code meaning.
+/// A coded entry of DICOM: code value, coding scheme designator, code meaning, and the coding
+/// scheme version when the scheme needs one to be unambiguous (PS3.3 8.2).
 public struct CodedConcept: Codable, Hashable, Sendable {
     public var value: String
     public var scheme: String
     public var meaning: String
+    public var version: String?
 
-    public init(_ value: String, _ scheme: String, _ meaning: String) {
+    public init(_ value: String, _ scheme: String, _ meaning: String, version: String? = nil) {
         self.value = value
         self.scheme = scheme
         self.meaning = meaning
+        self.version = version
+    }
+}
+
+/// One item of the Coding Scheme Identification Sequence (0008,0110): a coding scheme the
+/// document uses that a reader may not know (PS3.3 C.12.1.1.2: required for private schemes).
+public struct CodingSchemeIdentification: Hashable, Sendable {
+    public var designator: String
+    /// Coding Scheme Name (0008,0115), Responsible Organization (0008,0116); empty: not written.
+    public var name: String
+    public var organization: String
+
+    public init(designator: String, name: String = "", organization: String = "") {
+        self.designator = designator
+        self.name = name
+        self.organization = organization
+    }
+}
+
+/// One probability in the measurement group: a NUM (unit (1, UCUM, "no units")) whose concept
+/// name is `concept`, optionally qualified by the class it is the probability of (a HAS CONCEPT
+/// MOD CODE below the NUM, concept `qualifierConcept`).
+public struct StructuredReportProbability: Hashable, Sendable {
+    public var concept: CodedConcept
+    public var value: Double
+    public var qualifier: (concept: CodedConcept, value: CodedConcept)? {
+        get { qualifierConcept.flatMap { c in qualifierValue.map { (c, $0) } } }
+        set { qualifierConcept = newValue?.concept; qualifierValue = newValue?.value }
+    }
+    private var qualifierConcept: CodedConcept?
+    private var qualifierValue: CodedConcept?
+
+    public init(concept: CodedConcept, value: Double, qualifier: (concept: CodedConcept, value: CodedConcept)? = nil) {
+        self.concept = concept
+        self.value = value
+        self.qualifierConcept = qualifier?.concept
+        self.qualifierValue = qualifier?.value
     }
 }
 
@@ -71,26 +110,33 @@ public struct ClassificationStructuredReport: Sendable {
     public var softwareVersions: String
     public var deviceUID: String
     public var procedureReported: CodedConcept
+    /// The value of Finding (121071, DCM).
     public var finding: CodedConcept
-    public var evaluationConcept: CodedConcept
-    public var evaluationValue: CodedConcept
-    public var probabilityConcept: CodedConcept
-    public var probability: Double
+    /// A qualitative evaluation (CONTAINS CODE concept = value) after the probabilities, or none.
+    public var evaluationConcept: CodedConcept?
+    public var evaluationValue: CodedConcept?
+    /// The NUMs of the measurement group, in order (at least one).
+    public var probabilities: [StructuredReportProbability]
     public var trackingIdentifier: String
     public var trackingUID: String
     public var algorithmName: String
     public var algorithmVersion: String
     public var algorithmParameters: [String]
-    /// The private coding scheme the codes use (designator, name, responsible organisation).
-    public var privateScheme: (designator: String, name: String, organization: String)?
+    /// The schemes declared in the Coding Scheme Identification Sequence (0008,0110): every
+    /// private or local scheme a code of the document uses.
+    public var codingSchemes: [CodingSchemeIdentification]
     public var images: [StructuredReportImage]
+
+    /// The first probability's concept and value.
+    public var probabilityConcept: CodedConcept { probabilities[0].concept }
+    public var probability: Double { probabilities[0].value }
 
     public init(studyInstanceUID: String, patient: StructuredReportPatient, seriesDescription: String, manufacturer: String,
                 modelName: String, softwareVersions: String, deviceUID: String, procedureReported: CodedConcept,
-                finding: CodedConcept, evaluationConcept: CodedConcept, evaluationValue: CodedConcept,
-                probabilityConcept: CodedConcept, probability: Double, trackingIdentifier: String, trackingUID: String,
+                finding: CodedConcept, evaluation: (concept: CodedConcept, value: CodedConcept)?,
+                probabilities: [StructuredReportProbability], trackingIdentifier: String, trackingUID: String,
                 algorithmName: String, algorithmVersion: String, algorithmParameters: [String],
-                privateScheme: (designator: String, name: String, organization: String)?, images: [StructuredReportImage]) {
+                codingSchemes: [CodingSchemeIdentification], images: [StructuredReportImage]) {
         self.studyInstanceUID = studyInstanceUID
         self.patient = patient
         self.seriesDescription = seriesDescription
@@ -100,17 +146,33 @@ public struct ClassificationStructuredReport: Sendable {
         self.deviceUID = deviceUID
         self.procedureReported = procedureReported
         self.finding = finding
-        self.evaluationConcept = evaluationConcept
-        self.evaluationValue = evaluationValue
-        self.probabilityConcept = probabilityConcept
-        self.probability = probability
+        self.evaluationConcept = evaluation?.concept
+        self.evaluationValue = evaluation?.value
+        self.probabilities = probabilities
         self.trackingIdentifier = trackingIdentifier
         self.trackingUID = trackingUID
         self.algorithmName = algorithmName
         self.algorithmVersion = algorithmVersion
         self.algorithmParameters = algorithmParameters
-        self.privateScheme = privateScheme
+        self.codingSchemes = codingSchemes
         self.images = images
+    }
+
+    /// One probability, a qualitative evaluation and at most one private scheme.
+    public init(studyInstanceUID: String, patient: StructuredReportPatient, seriesDescription: String, manufacturer: String,
+                modelName: String, softwareVersions: String, deviceUID: String, procedureReported: CodedConcept,
+                finding: CodedConcept, evaluationConcept: CodedConcept, evaluationValue: CodedConcept,
+                probabilityConcept: CodedConcept, probability: Double, trackingIdentifier: String, trackingUID: String,
+                algorithmName: String, algorithmVersion: String, algorithmParameters: [String],
+                privateScheme: (designator: String, name: String, organization: String)?, images: [StructuredReportImage]) {
+        self.init(studyInstanceUID: studyInstanceUID, patient: patient, seriesDescription: seriesDescription, manufacturer: manufacturer,
+                  modelName: modelName, softwareVersions: softwareVersions, deviceUID: deviceUID, procedureReported: procedureReported,
+                  finding: finding, evaluation: (evaluationConcept, evaluationValue),
+                  probabilities: [StructuredReportProbability(concept: probabilityConcept, value: probability)],
+                  trackingIdentifier: trackingIdentifier, trackingUID: trackingUID, algorithmName: algorithmName,
+                  algorithmVersion: algorithmVersion, algorithmParameters: algorithmParameters,
+                  codingSchemes: privateScheme.map { [CodingSchemeIdentification(designator: $0.designator, name: $0.name, organization: $0.organization)] } ?? [],
+                  images: images)
     }
 }
 
@@ -133,7 +195,11 @@ public enum StructuredReportWriter {
         var pool = CStringPool()
         defer { pool.free() }
         func s(_ text: String) -> UnsafePointer<CChar> { pool.add(text) }
-        func code(_ c: CodedConcept) -> SKSRCode { SKSRCode(value: s(c.value), scheme: s(c.scheme), meaning: s(c.meaning)) }
+        func code(_ c: CodedConcept?) -> SKSRCode {
+            guard let c else { return SKSRCode(value: nil, scheme: nil, meaning: nil, version: nil) }
+            return SKSRCode(value: s(c.value), scheme: s(c.scheme), meaning: s(c.meaning), version: c.version.map { s($0) })
+        }
+        guard !report.probabilities.isEmpty else { throw StructuredReportError(path: path, detail: "no probability to report") }
 
         let frameBuffers = report.images.map { image -> UnsafeMutablePointer<Int32> in
             let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, image.frameNumbers.count))
@@ -147,11 +213,18 @@ public enum StructuredReportWriter {
                       frame_count: image.frameNumbers.count)
         }
         let parameters: [UnsafePointer<CChar>?] = report.algorithmParameters.map { s($0) }
+        let probabilities = report.probabilities.map { p in
+            SKSRProbability(concept: code(p.concept), value: s(Self.decimalString(p.value)),
+                            qualifier_concept: code(p.qualifier?.concept), qualifier_value: code(p.qualifier?.value))
+        }
+        let schemes = report.codingSchemes.map { SKSRScheme(designator: s($0.designator), name: s($0.name), organization: s($0.organization)) }
         var uid = [CChar](repeating: 0, count: 128)
         var error = SKError()
         let p = report.patient
         let ok = images.withUnsafeBufferPointer { imageBuffer in
             parameters.withUnsafeBufferPointer { parameterBuffer in
+            probabilities.withUnsafeBufferPointer { probabilityBuffer in
+            schemes.withUnsafeBufferPointer { schemeBuffer in
                 var c = SKSRReport()
                 c.study_instance_uid = s(report.studyInstanceUID)
                 if let source = p.copiedFrom { c.patient_source_path = s(source) }
@@ -167,20 +240,19 @@ public enum StructuredReportWriter {
                 c.finding = code(report.finding)
                 c.evaluation_concept = code(report.evaluationConcept)
                 c.evaluation_value = code(report.evaluationValue)
-                c.probability_concept = code(report.probabilityConcept)
-                c.probability = s(Self.decimalString(report.probability))
+                c.probabilities = probabilityBuffer.baseAddress
+                c.probability_count = probabilityBuffer.count
                 c.tracking_identifier = s(report.trackingIdentifier); c.tracking_uid = s(report.trackingUID)
                 c.algorithm_name = s(report.algorithmName); c.algorithm_version = s(report.algorithmVersion)
                 c.algorithm_parameters = parameterBuffer.baseAddress
                 c.algorithm_parameter_count = parameterBuffer.count
-                if let scheme = report.privateScheme {
-                    c.private_scheme_designator = s(scheme.designator)
-                    c.private_scheme_name = s(scheme.name)
-                    c.private_scheme_organization = s(scheme.organization)
-                }
+                c.schemes = schemeBuffer.baseAddress
+                c.scheme_count = schemeBuffer.count
                 c.images = imageBuffer.baseAddress
                 c.image_count = imageBuffer.count
                 return sk_sr_write_classification(&c, temporary, &uid, uid.count, &error)
+            }
+            }
             }
         }
         guard ok != 0 else {

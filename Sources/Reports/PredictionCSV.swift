@@ -1,8 +1,14 @@
 import Foundation
+import SonoKitCore
 
 /// `predictions.csv`: one row per study, reported or failed, in a fixed column order (new
 /// columns are only ever appended). RFC 4180 quoting; numbers with 6 decimals; identifiers
 /// columns are empty unless `--include-identifiers` was given.
+///
+/// A multi-class run (`multiclassText`) writes the same columns (`label` = the predicted class,
+/// `probability` = its probability, `label_is_positive` and `threshold` empty, `threshold_rule` =
+/// `argmax` or `class_thresholds`) followed by `task`, `predicted_class` and one `p_<class>` column
+/// per class in the model's order (`probabilityColumns`).
 public enum PredictionCSV {
     public static let columns = [
         "study_key", "status", "label", "label_is_positive", "probability", "threshold", "threshold_rule",
@@ -16,7 +22,7 @@ public enum PredictionCSV {
             let aggregation = r.aggregation.frameThreshold.map { "\(r.aggregation.rule)=\(number($0))" } ?? r.aggregation.rule
             rows.append((r.studyKey, [
                 r.studyKey, "reported", r.label, r.labelIsPositive ? "true" : "false", number(r.probability),
-                number(r.threshold.value), r.threshold.rule, aggregation, String(r.aggregation.framesUsed),
+                r.threshold.map { number($0.value) } ?? "", r.threshold?.rule ?? "", aggregation, String(r.aggregation.framesUsed),
                 String(r.series.reduce(0) { $0 + $1.instances.count }), r.warnings.joined(separator: "; "),
                 r.model.modelID, r.model.weightsSHA256, r.model.preprocessingHash, r.schemaVersion, "",
                 r.identifiers?.studyInstanceUID ?? "",
@@ -27,6 +33,53 @@ public enum PredictionCSV {
                                       PredictionReport.schemaVersion, f.reasons.joined(separator: "; "), ""]))
         }
         var out = columns.joined(separator: ",") + "\n"
+        for (_, fields) in rows.sorted(by: { $0.0 < $1.0 }) {
+            out += fields.map(quote).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// The column names of the class probabilities: `p_` + the class name with every character
+    /// other than ASCII letters, digits and `_` replaced by `_`; a name already taken gets `_2`,
+    /// `_3`, ... (in class order), so "a b" and "a-b" give `p_a_b` and `p_a_b_2`.
+    public static func probabilityColumns(classes: [String]) -> [String] {
+        var taken = Set(columns + ["task", "predicted_class"]), out: [String] = []
+        for name in classes {
+            let safe = "p_" + String(name.unicodeScalars.map { s -> Character in
+                (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "_")) ? Character(s) : "_"
+            })
+            var candidate = safe, n = 1
+            while taken.contains(candidate) { n += 1; candidate = "\(safe)_\(n)" }
+            taken.insert(candidate)
+            out.append(candidate)
+        }
+        return out
+    }
+
+    /// The header of a multi-class run's file.
+    public static func multiclassColumns(classes: [String]) -> [String] {
+        columns + ["task", "predicted_class"] + probabilityColumns(classes: classes)
+    }
+
+    /// `predictions.csv` of a multi-class run (`classes` in the model's order).
+    public static func multiclassText(reports: [PredictionReport], failed: [PredictionStudyFailure], classes: [String]) -> String {
+        var rows: [(String, [String])] = []
+        for r in reports {
+            let aggregation = r.aggregation.frameThreshold.map { "\(r.aggregation.rule)=\(number($0))" } ?? r.aggregation.rule
+            let byClass = Dictionary((r.classProbabilities ?? []).map { ($0.name, $0.probability) }, uniquingKeysWith: { a, _ in a })
+            rows.append((r.studyKey, [
+                r.studyKey, "reported", r.label, "", number(r.probability), "", r.decision?.rule ?? "", aggregation,
+                String(r.aggregation.framesUsed), String(r.series.reduce(0) { $0 + $1.instances.count }), r.warnings.joined(separator: "; "),
+                r.model.modelID, r.model.weightsSHA256, r.model.preprocessingHash, r.schemaVersion, "", r.identifiers?.studyInstanceUID ?? "",
+                r.task.rawValue, r.label,
+            ] + classes.map { byClass[$0].map(number) ?? "" }))
+        }
+        for f in failed {
+            rows.append((f.studyKey, [f.studyKey, "failed", "", "", "", "", "", "", "0", "0", "", "", "", "",
+                                      PredictionReport.multiclassSchemaVersion, f.reasons.joined(separator: "; "), "",
+                                      ClassificationTask.multiclass.rawValue, ""] + classes.map { _ in "" }))
+        }
+        var out = multiclassColumns(classes: classes).map(quote).joined(separator: ",") + "\n"
         for (_, fields) in rows.sorted(by: { $0.0 < $1.0 }) {
             out += fields.map(quote).joined(separator: ",") + "\n"
         }

@@ -7,6 +7,8 @@ public enum PredictionError: Error, CustomStringConvertible, Equatable {
     case write(path: String, detail: String)
     case noFrames(studyKey: String)
     case unknownInstance(sopInstanceUID: String)
+    /// A multi-class input whose size is not the model's number of classes.
+    case classCount(what: String, classes: [String])
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum PredictionError: Error, CustomStringConvertible, Equatable {
             return "study \(key): no frame could be predicted"
         case let .unknownInstance(uid):
             return "a predicted frame names an instance that was not part of the input (\(uid.prefix(8))...)"
+        case let .classCount(what, classes):
+            return "\(what), but the model has \(classes.count) classes (\(classes.joined(separator: ", "))): give one value per class in this order"
         }
     }
 }

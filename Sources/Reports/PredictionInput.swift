@@ -37,7 +37,12 @@ public struct PredictionInstance: Hashable, Sendable {
 public struct PredictedFrame: Sendable {
     public var sopInstanceUID: String
     public var frameIndex: Int
+    /// Binary: the probability of the positive class. Multi-class: the largest class probability
+    /// (the builder uses `classProbabilities`).
     public var probability: Double
+    /// Multi-class: the softmax output, one probability per class in the model's class order
+    /// (nil for a binary model).
+    public var classProbabilities: [Double]?
     public var crop: CropDecision
     public var decode: DecodeRecord?
     public var warnings: [String]
@@ -50,6 +55,14 @@ public struct PredictedFrame: Sendable {
         self.crop = crop
         self.decode = decode
         self.warnings = warnings
+    }
+
+    /// A frame of a multi-class model: `classProbabilities` in the model's class order.
+    public init(sopInstanceUID: String, frameIndex: Int, classProbabilities: [Double], crop: CropDecision,
+                decode: DecodeRecord?, warnings: [String]) {
+        self.init(sopInstanceUID: sopInstanceUID, frameIndex: frameIndex, probability: classProbabilities.max() ?? 0,
+                  crop: crop, decode: decode, warnings: warnings)
+        self.classProbabilities = classProbabilities
     }
 }
 
@@ -71,8 +84,10 @@ public struct PredictionModel: Codable, Hashable, Sendable {
     public var architecture: String
     public var weightsSHA256: String
     public var weightsOrigin: String?
+    /// The classes in the model's order (the order of its outputs for a multi-class model).
     public var classes: [String]
-    public var positiveClass: String
+    /// The positive class of a binary model; nil for a multi-class model.
+    public var positiveClass: String?
     /// A DICOM UID derived from the model id and weights hash (Device UID per IHE AIR: a new
     /// one for every retrained model).
     public var deviceUID: String
@@ -81,7 +96,7 @@ public struct PredictionModel: Codable, Hashable, Sendable {
     public var createdAt: String?
 
     public init(modelID: String, architecture: String, weightsSHA256: String, weightsOrigin: String?, classes: [String],
-                positiveClass: String, deviceUID: String, preprocessingHash: String, softwareVersions: [String: String],
+                positiveClass: String?, deviceUID: String, preprocessingHash: String, softwareVersions: [String: String],
                 createdAt: String?) {
         self.modelID = modelID
         self.architecture = architecture
@@ -96,7 +111,7 @@ public struct PredictionModel: Codable, Hashable, Sendable {
     }
 
     /// The class that is not the positive one (binary models).
-    public var negativeClass: String { classes.first { $0 != positiveClass } ?? "not \(positiveClass)" }
+    public var negativeClass: String { classes.first { $0 != positiveClass } ?? "not \(positiveClass ?? "")" }
 
     /// A DICOM UID (2.25 form) that is a function of the model id and weights hash.
     public static func deviceUID(modelID: String, weightsSHA256: String) -> String {

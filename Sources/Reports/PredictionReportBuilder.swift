@@ -20,16 +20,24 @@ public struct PredictionStudyIdentifiers: Hashable, Sendable {
     }
 }
 
+/// How a study's label is decided: the binary threshold rule or the multi-class rule.
+public enum PredictionDecision: Sendable {
+    case binary(PredictionDecisionRule)
+    case multiclass(MulticlassDecisionRule)
+}
+
 /// Turns the frames the network scored into one report per study.
 ///
 /// Frames are grouped by the StudyInstanceUID of their instance; within a study, series and
 /// instances are sorted by key and frames by (instance, frame index) so that a report does not
-/// depend on the order the frames were computed in. The study probability is the model card's
-/// aggregation of the frame probabilities; the label is the positive class iff
-/// probability >= threshold (the convention of `ThresholdChoice`).
+/// depend on the order the frames were computed in. Binary: the study probability is the model
+/// card's aggregation of the frame probabilities; the label is the positive class iff
+/// probability >= threshold (the convention of `ThresholdChoice`). Multi-class: the study's class
+/// probabilities and predicted class follow `MulticlassDecisionRule`; every frame must carry one
+/// probability per class of the model.
 public struct PredictionReportBuilder: Sendable {
     public var model: PredictionModel
-    public var rule: PredictionDecisionRule
+    public var decision: PredictionDecision
     public var keys: PredictionKeys
     public var includeIdentifiers: Bool
     public var createdAt: String
@@ -37,7 +45,17 @@ public struct PredictionReportBuilder: Sendable {
     public init(model: PredictionModel, rule: PredictionDecisionRule, keys: PredictionKeys, includeIdentifiers: Bool,
                 createdAt: String = ISO8601DateFormatter().string(from: Date())) {
         self.model = model
-        self.rule = rule
+        self.decision = .binary(rule)
+        self.keys = keys
+        self.includeIdentifiers = includeIdentifiers
+        self.createdAt = createdAt
+    }
+
+    /// A builder for a multi-class model (`model.classes` in the order of its outputs).
+    public init(model: PredictionModel, multiclass rule: MulticlassDecisionRule, keys: PredictionKeys, includeIdentifiers: Bool,
+                createdAt: String = ISO8601DateFormatter().string(from: Date())) {
+        self.model = model
+        self.decision = .multiclass(rule)
         self.keys = keys
         self.includeIdentifiers = includeIdentifiers
         self.createdAt = createdAt
@@ -50,6 +68,14 @@ public struct PredictionReportBuilder: Sendable {
         throws -> (reports: [PredictionReport], failed: [PredictionStudyFailure]) {
         let byUID = Dictionary(instances.map { ($0.sopInstanceUID, $0) }, uniquingKeysWith: { a, _ in a })
         var framesByStudy: [String: [PredictedFrame]] = [:]
+        if case .multiclass(let rule) = decision {
+            if let t = rule.thresholds, t.count != model.classes.count {
+                throw PredictionError.classCount(what: "the decision rule has \(t.count) thresholds", classes: model.classes)
+            }
+            for frame in frames where frame.classProbabilities?.count != model.classes.count {
+                throw PredictionError.classCount(what: "a frame has \(frame.classProbabilities?.count ?? 0) class probabilities", classes: model.classes)
+            }
+        }
         for frame in frames {
             guard let instance = byUID[frame.sopInstanceUID] else { throw PredictionError.unknownInstance(sopInstanceUID: frame.sopInstanceUID) }
             framesByStudy[instance.studyInstanceUID, default: []].append(frame)
@@ -98,14 +124,12 @@ public struct PredictionReportBuilder: Sendable {
             s.instances.sort { $0.instanceKey < $1.instanceKey }
             return s
         }
-        let probability = rule.aggregation.aggregate(sortedFrames.map(\.probability))
-        let positive = probability >= rule.threshold.value
         var warnings: [String] = []
         for w in sortedFrames.flatMap({ $0.warnings + $0.crop.warnings }) where !warnings.contains(w) { warnings.append(w) }
         if !failures.isEmpty {
             warnings.append("\(failures.count) instance(s) or frame(s) of this study could not be used (see failures)")
         }
-        return PredictionReport(
+        var report = PredictionReport(
             studyKey: keys.studyKey(studyUID),
             studyKeySource: keys.studyKeySource(studyInstanceUID: studyUID),
             identifiers: identifiers.map {
@@ -119,12 +143,43 @@ public struct PredictionReportBuilder: Sendable {
                 PredictionReport.Frame(instanceKey: keys.instanceKey($0.sopInstanceUID), frameIndex: $0.frameIndex,
                                        probability: $0.probability, decode: $0.decode)
             },
-            aggregation: PredictionReport.Aggregation(rule.aggregation, framesUsed: sortedFrames.count),
-            probability: probability,
-            threshold: PredictionReport.Threshold(rule.threshold, source: rule.thresholdSource),
-            label: positive ? model.positiveClass : model.negativeClass,
-            labelIsPositive: positive,
+            aggregation: PredictionReport.Aggregation(rule: "", frameThreshold: nil, framesUsed: sortedFrames.count),
+            probability: 0, threshold: nil, label: "", labelIsPositive: false,
             warnings: warnings,
             failures: failures)
+        switch decision {
+        case .binary(let rule):
+            let probability = rule.aggregation.aggregate(sortedFrames.map(\.probability))
+            let positive = probability >= rule.threshold.value
+            report.aggregation = PredictionReport.Aggregation(rule.aggregation, framesUsed: sortedFrames.count)
+            report.probability = probability
+            report.threshold = PredictionReport.Threshold(rule.threshold, source: rule.thresholdSource)
+            report.label = positive ? (model.positiveClass ?? "") : model.negativeClass
+            report.labelIsPositive = positive
+        case .multiclass(let rule):
+            let vectors = sortedFrames.map { $0.classProbabilities! }
+            let q = MulticlassDecisionRule.aggregate(vectors, by: rule.aggregation)
+            let (k, reached) = rule.decide(q)
+            report.schemaVersion = PredictionReport.multiclassSchemaVersion
+            report.task = .multiclass
+            var aggregation = PredictionReport.Aggregation(rule.aggregation, framesUsed: sortedFrames.count)
+            aggregation.frameThreshold = nil
+            report.aggregation = aggregation
+            report.probability = q[k]
+            report.label = model.classes[k]
+            report.classProbabilities = zip(model.classes, q).map { PredictionReport.ClassProbability(name: $0, probability: $1) }
+            report.decision = PredictionReport.Decision(
+                rule: rule.thresholds == nil ? "argmax" : "class_thresholds",
+                thresholds: rule.thresholds.map { t in zip(model.classes, t).map { PredictionReport.ClassThreshold(name: $0, value: $1) } },
+                reachedThreshold: reached, source: rule.source)
+            for i in report.frames.indices {
+                report.frames[i].probability = vectors[i][k]
+                report.frames[i].classProbabilities = vectors[i]
+            }
+            if reached == false {
+                report.warnings.append("no class reached its threshold; the class with the highest probability (\(model.classes[k])) is reported")
+            }
+        }
+        return report
     }
 }

@@ -186,7 +186,7 @@ final class PredictCommandTests: XCTestCase {
             let path = srFolder.appendingPathComponent(name).path
             let dump = try DCMTKTools.run("dsrdump", ["+Pc", path])
             XCTAssertTrue(dump.contains("UNVERIFIED"))
-            XCTAssertTrue(dump.contains(#"(121071,DCM,"Finding")=(SK-FINDING,99SONOKIT,"malignant vs benign")"#), dump)
+            XCTAssertTrue(dump.contains(#"(121071,DCM,"Finding")=(SK-"#), dump)
             XCTAssertTrue(dump.contains(#"(SK-CLASS,99SONOKIT,"Predicted class")=(SK-"#), dump)
             XCTAssertTrue(dump.contains("<inferred from IMAGE:"), dump)
             // The SR's Patient ID is the report's study key; it agrees with the JSON's label.

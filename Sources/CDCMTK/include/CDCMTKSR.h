@@ -17,16 +17,17 @@
  *     > CONTAINS CONTAINER (125007, DCM, "Measurement Group")                        TID 1501
  *       > HAS OBS CONTEXT TEXT (112039, DCM, "Tracking Identifier")
  *       > HAS OBS CONTEXT UIDREF (112040, DCM, "Tracking Unique Identifier")
- *       > CONTAINS CODE (121071, DCM, "Finding") = finding
+ *       > CONTAINS CODE (121071, DCM, "Finding") = finding (the predicted class's code)
  *       > HAS CONCEPT MOD TEXT (111001, DCM, "Algorithm Name"), (111003, "Algorithm Version"),
  *                         (111002, "Algorithm Parameters") x N                       TID 4019
- *       > CONTAINS NUM  probability concept = probability, unit (1, UCUM, "no units")
- *       > CONTAINS CODE evaluation concept = evaluation value     (qualitative evaluation)
+ *       > CONTAINS NUM  probability concept = probability, unit (1, UCUM, "no units")   x M
+ *         > HAS CONCEPT MOD CODE qualifier concept = qualifier value  (opt: the class it is of)
+ *       > CONTAINS CODE evaluation concept = evaluation value     (opt: qualitative evaluation)
  *       > INFERRED FROM IMAGE references (the frames the result was computed from)
  *
  * plus, outside the tree: VerificationFlag UNVERIFIED, CompletionFlag COMPLETE, the Current
  * Requested Procedure Evidence Sequence listing every source instance, the Coding Scheme
- * Identification of the private scheme, and a Contributing Equipment Sequence item (IHE AIR:
+ * Identification Sequence (0008,0110) with one item per scheme given (private and local ones), and a Contributing Equipment Sequence item (IHE AIR:
  * Manufacturer, Manufacturer's Model Name, Software Versions, Device UID; purpose of reference
  * (109102, DCM, "Processing Equipment")).
  */
@@ -45,7 +46,24 @@ typedef struct {
     const char *value;
     const char *scheme;
     const char *meaning;
+    const char *version;   /* opt: Coding Scheme Version (0008,0103) */
 } SKSRCode;
+
+/** One NUM of the measurement group: a probability (decimal string) with its concept name and,
+ *  when `qualifier_concept.value` is set, a HAS CONCEPT MOD CODE below it. */
+typedef struct {
+    SKSRCode concept;
+    const char *value;
+    SKSRCode qualifier_concept;   /* opt */
+    SKSRCode qualifier_value;     /* opt */
+} SKSRProbability;
+
+/** One item of the Coding Scheme Identification Sequence. */
+typedef struct {
+    const char *designator;
+    const char *name;            /* opt */
+    const char *organization;    /* opt */
+} SKSRScheme;
 
 /** One source instance referenced by the report, with the 1-based frame numbers used (none for
  *  single-frame images). */
@@ -76,17 +94,18 @@ typedef struct {
     /* Content. */
     SKSRCode procedure_reported;
     SKSRCode finding;
-    SKSRCode evaluation_concept;
+    SKSRCode evaluation_concept;             /* opt: no qualitative evaluation when value is empty */
     SKSRCode evaluation_value;
-    SKSRCode probability_concept;
-    const char *probability;                 /* decimal string, e.g. "0.8125" */
+    const SKSRProbability *probabilities;
+    size_t probability_count;
     const char *tracking_identifier;
     const char *tracking_uid;
     const char *algorithm_name, *algorithm_version;
     const char *const *algorithm_parameters;
     size_t algorithm_parameter_count;
-    /* The private coding scheme used by the codes above (opt). */
-    const char *private_scheme_designator, *private_scheme_name, *private_scheme_organization;
+    /* The coding schemes to declare in (0008,0110) (private and local schemes the codes use). */
+    const SKSRScheme *schemes;
+    size_t scheme_count;
     const SKSRImage *images;
     size_t image_count;
 } SKSRReport;
