@@ -51,7 +51,8 @@ final class StudyReportSRTests: XCTestCase {
     func writeSR(_ source: Source, multiclass: Bool, codes: String?, identifiers: Bool = false, name: String) throws -> (path: String, warnings: [String]) {
         let members = try instances(source)
         let model = multiclass ? Self.multiclassModel : D.model
-        let map = try codes.map { try ClassCodeMap.parse("class,code_value,coding_scheme_designator,code_meaning\n" + $0, path: "codes.csv", classes: model.classes) }
+        let header = "class,code_value,coding_scheme_designator,code_meaning\n"
+        let map = try codes.map { try ClassCodeMap.parse($0.hasPrefix("class,") ? $0 : header + $0, path: "codes.csv", classes: model.classes) }
         let keys = PredictionKeys(secret: D.secret)
         let builder = multiclass
             ? PredictionReportBuilder(model: model, multiclass: MulticlassDecisionRule(aggregation: .mean, source: "model card: argmax"), keys: keys,
@@ -107,11 +108,16 @@ final class StudyReportSRTests: XCTestCase {
     }
 
     func testEveryClassMappedGivesNoWarning() throws {
-        let (path, warnings) = try writeSR(.multiFrame, multiclass: true, codes: "normal,17621005,SCT,Normal\ncyst,399294002,SCT,Cyst\nsolid lesion,300848003,SCT,Mass\n",
-                                           name: "mapped")
+        let codes = "class,code_value,coding_scheme_designator,code_meaning,coding_scheme_version\n"
+            + "normal,17621005,SCT,Normal,\ncyst,399294002,SCT,Cyst,\nsolid lesion,RID3874,RADLEX,Mass,4.1\n"
+        let (path, warnings) = try writeSR(.multiFrame, multiclass: true, codes: codes, name: "mapped")
         XCTAssertEqual(warnings, [])
         let dump = try DCMTKTools.run("dsrdump", ["+Pc", path])
-        XCTAssertTrue(dump.contains(#"=(17621005,SCT,"Normal")>"#) && dump.contains(#"=(300848003,SCT,"Mass")>"#), dump)
+        XCTAssertTrue(dump.contains(#"=(17621005,SCT,"Normal")>"#) && dump.contains(#"=(RID3874,RADLEX[4.1],"Mass")>"#), dump)
+        // The coding scheme version goes with the code (0008,0103); SCT and RADLEX need no declaration.
+        let versions = try DCMTKTools.run("dcmdump", ["+P", "0008,0103", path])
+        XCTAssertTrue(versions.contains("[4.1]"), versions)
+        XCTAssertEqual(try declaredSchemes(path).components(separatedBy: "(0008,0102)").count - 1, 1, "only 99SONOKIT is declared")
         XCTAssertFalse(dump.contains("SK-CLASS-"), dump)
         XCTAssertTrue(dump.contains(#"<contains CODE:(SK-CLASS,99SONOKIT,"Predicted class")=(399294002,SCT,"Cyst")>"#), dump)
     }
