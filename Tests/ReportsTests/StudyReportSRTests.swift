@@ -152,7 +152,9 @@ final class StudyReportSRTests: XCTestCase {
         for multiclass in [false, true] {
             for source in [Source.singleFrame, .multiFrame] {
                 for identifiers in [false, true] {
-                    let codes = multiclass ? "cyst,399294002,SCT,Cyst\nsolid lesion,SL-1,99MYHOSP,Solid lesion\n" : "malignant,86049000,SCT,Malignant neoplasm\n"
+                    // A code value longer than 16 characters is written as a Long Code Value (0008,0119).
+                    let codes = multiclass ? "cyst,399294002,SCT,Cyst\nsolid lesion,SOLID-LESION-CODE-01,99MYHOSP,Solid lesion\n"
+                                           : "malignant,86049000,SCT,Malignant neoplasm\n"
                     for mapped in [false, true] {
                         let name = "\(multiclass ? "mc" : "bin")-\(source == .singleFrame ? "single" : "multi")-\(identifiers ? "ident" : "pseudo")-\(mapped ? "codes" : "private")"
                         written.append((name, try writeSR(source, multiclass: multiclass, codes: mapped ? codes : nil, identifiers: identifiers, name: name).path))
@@ -171,5 +173,7 @@ final class StudyReportSRTests: XCTestCase {
         XCTAssertTrue(cine.contains("1\\6\\12"), "frames 0, 5, 11 as 1-based numbers: \(cine)")
         let single = try DCMTKTools.run("dcmdump", ["+P", "0008,1160", written.first { $0.0 == "mc-single-pseudo-codes" }!.1])
         XCTAssertFalse(single.contains("(0008,1160)"), single)
+        let long = try DCMTKTools.run("dcmdump", ["+P", "0008,0119", written.first { $0.0 == "mc-single-pseudo-codes" }!.1])
+        XCTAssertTrue(long.contains("[SOLID-LESION-CODE-01]"), long)
     }
 }
