@@ -166,6 +166,48 @@ final class StructuredReportWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: work.path), [])
     }
 
+    // MARK: Several probabilities, each qualified by its class; schemes declared; no evaluation
+
+    func testSeveralQualifiedProbabilitiesAndDeclaredSchemes() throws {
+        let files = try sources()
+        let base = report(files, patient: .pseudonymous(key: "S-0011223344556677"))
+        let finding = CodedConcept("121071", "DCM", "Finding"), probability = CodedConcept("SK-PROB", "99SONOKIT", "Probability")
+        let sr = ClassificationStructuredReport(
+            studyInstanceUID: base.studyInstanceUID, patient: base.patient, seriesDescription: base.seriesDescription,
+            manufacturer: base.manufacturer, modelName: base.modelName, softwareVersions: base.softwareVersions, deviceUID: base.deviceUID,
+            procedureReported: base.procedureReported, finding: CodedConcept("399294002", "SCT", "Cyst"), evaluation: nil,
+            probabilities: [
+                StructuredReportProbability(concept: probability, value: 0.25, qualifier: (finding, CodedConcept("N-1", "99LOCAL", "normal"))),
+                StructuredReportProbability(concept: probability, value: 0.75, qualifier: (finding, CodedConcept("399294002", "SCT", "Cyst"))),
+            ],
+            trackingIdentifier: base.trackingIdentifier, trackingUID: base.trackingUID, algorithmName: base.algorithmName,
+            algorithmVersion: base.algorithmVersion, algorithmParameters: [],
+            codingSchemes: [CodingSchemeIdentification(designator: "99SONOKIT", name: "SonoKit classification codes", organization: "SonoKit"),
+                            CodingSchemeIdentification(designator: "99LOCAL")],
+            images: base.images)
+        let path = work.appendingPathComponent("multi.dcm").path
+        try StructuredReportWriter.write(sr, to: path)
+        let dump = try DCMTKTools.run("dsrdump", ["+Pc", path])
+        let lines = dump.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        // Each NUM is followed by its qualifier, one level below.
+        let first = try XCTUnwrap(lines.firstIndex(of: #"<contains NUM:(SK-PROB,99SONOKIT,"Probability")="0.250000" (1,UCUM,"no units")>"#), dump)
+        XCTAssertEqual(lines[first + 1], #"<has concept mod CODE:(121071,DCM,"Finding")=(N-1,99LOCAL,"normal")>"#)
+        let second = try XCTUnwrap(lines.firstIndex(of: #"<contains NUM:(SK-PROB,99SONOKIT,"Probability")="0.750000" (1,UCUM,"no units")>"#), dump)
+        XCTAssertEqual(lines[second + 1], #"<has concept mod CODE:(121071,DCM,"Finding")=(399294002,SCT,"Cyst")>"#)
+        XCTAssertTrue(dump.contains(#"<contains CODE:(121071,DCM,"Finding")=(399294002,SCT,"Cyst")>"#), dump)
+        XCTAssertFalse(dump.contains("Predicted class"), "no qualitative evaluation was asked for")
+        let schemes = try DCMTKTools.run("dcmdump", ["+P", "0008,0110", "+P", "0008,0102", path])
+        XCTAssertTrue(schemes.contains("[99LOCAL]") && schemes.contains("[99SONOKIT]"), schemes)
+        let output = try DCMTKTools.dciodvfy(path)
+        XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("Error") }, [], output)
+
+        var none = sr
+        none.probabilities = []
+        XCTAssertThrowsError(try StructuredReportWriter.write(none, to: work.appendingPathComponent("none.dcm").path)) {
+            XCTAssertTrue("\($0)".contains("none.dcm") && "\($0)".contains("no probability"), "\($0)")
+        }
+    }
+
     // MARK: UIDs from 16 bytes: 2.25.<the 128-bit integer in decimal>
 
     func testUUIDDerivedUID() {
