@@ -193,4 +193,30 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
         XCTAssertEqual(chosen.count, min(3, all.count))
         XCTAssertEqual(chosen.map { $0.probabilities[k] }, all.map { $0.probabilities[k] }.sorted(by: >).prefix(3).map { $0 })
     }
+
+    // MARK: Every plot and thumbnail of the page loads in a real browser (chromium): 2 ROC + 8 reliability plots + thumbnails
+    func testEveryPictureLoadsInChromium() throws {
+        let output = try output()
+        try output.write(to: directory)
+        let result = try HTMLBrowserCheck.check(page: directory.appendingPathComponent("evaluation.html"))
+        let plots = result.images.filter { $0.src.hasPrefix("data:image/svg+xml") }
+        XCTAssertEqual(plots.count, 2 * (1 + 4))
+        XCTAssertEqual(result.images.count - plots.count, output.pictures.count)
+        XCTAssertEqual(result.broken, [], "pictures that did not load")
+        for thumb in result.images where thumb.src.hasPrefix("thumbnails/") { XCTAssertEqual([thumb.width, thumb.height], [224, 224], thumb.src) }
+        XCTAssertEqual(result.title, "SonoKit evaluation: run exp-mc, test split (multi-class)")
+    }
+
+    // MARK: The terminal summary: averaged AUCs, kappa, the confusion matrix and a line per class
+    func testSummary() throws {
+        let report = try MulticlassSampleData.evaluation().report
+        let text = MulticlassEvaluationSummary.text(report)
+        XCTAssertTrue(text.hasPrefix("Evaluation of run exp-mc on the test split (multi-class, 4 ordered classes: normal < benign < suspicious < malignant;"))
+        XCTAssertTrue(text.contains("  Macro AUC           \(fixed(report.study.macroAUC.estimate, 3))  bootstrap ["), text)
+        XCTAssertTrue(text.contains("  Kappa (quadratic)   \(fixed(report.study.kappa.value!, 3))"), text)
+        let counts = report.study.confusionMatrix.counts[0].map { String(repeating: " ", count: 10 - String($0).count) + String($0) }.joined(separator: " ")
+        XCTAssertTrue(text.contains("        normal " + counts), text)
+        for c in report.study.perClass { XCTAssertTrue(text.contains("  \(c.name)") && text.contains("sens \(fixed(c.sensitivity.value, 3))"), c.name) }
+        XCTAssertTrue(text.contains("Frame level (secondary)"))
+    }
 }
