@@ -219,4 +219,12 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
         for c in report.study.perClass { XCTAssertTrue(text.contains("  \(c.name)") && text.contains("sens \(fixed(c.sensitivity.value, 3))"), c.name) }
         XCTAssertTrue(text.contains("Frame level (secondary)"))
     }
+
+    /// Writes the example multi-class folder to $SONOKIT_WRITE_EXAMPLE_MULTICLASS_PAGE when set, to look at the page in a browser.
+    func testWriteExamplePageWhenAsked() throws {
+        guard let path = ProcessInfo.processInfo.environment["SONOKIT_WRITE_EXAMPLE_MULTICLASS_PAGE"] else {
+            throw XCTSkip("set SONOKIT_WRITE_EXAMPLE_MULTICLASS_PAGE=folder to write the example page")
+        }
+        try output().write(to: URL(fileURLWithPath: path))
+    }
 }
