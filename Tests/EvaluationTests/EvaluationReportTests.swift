@@ -10,8 +10,10 @@ import XCTest
 ///   evaluation on the fitting split) are validated by Python's jsonschema through the project's
 ///   SonoKitTestSupport.SchemaValidator (Debian python3-jsonschema, as for inspect.schema.json);
 /// - Python-free: JSONSchemaSubsetValidator (this folder) validates the same encodings; it is
-///   itself held to jsonschema's verdicts on the committed example report and 39 mutations of it
-///   (Fixtures/schema_cases.json), and the committed example must equal today's encoding.
+///   itself held to jsonschema's verdicts on the committed example reports (binary and
+///   multi-class) and 73 mutations of them (Fixtures/schema_cases.json), and the committed
+///   examples must equal today's encodings. The schema describes both tasks: `task` =
+///   "multiclass" selects the multi-class report (if/then), anything else the binary one.
 final class EvaluationReportTests: XCTestCase {
     struct SchemaCases: Decodable {
         struct Operation: Decodable { var op: String; var path: String; var value: JSONValue? }

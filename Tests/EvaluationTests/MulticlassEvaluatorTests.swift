@@ -93,6 +93,22 @@ final class MulticlassEvaluatorTests: XCTestCase {
         XCTAssertTrue(r.study.macroAUC.bootstrap!.interval.contains(r.study.macroAUC.estimate))
     }
 
+    // MARK: Degrading, not failing: a class of one sample has no DeLong interval and makes the bootstrap degenerate; both said in notes
+    func testDegenerateIntervalsBecomeNotes() throws {
+        var samples = (0..<20).map { i in sample(i, i % 2, i % 2 == 0 ? [0.6, 0.3, 0.1] : [0.3, 0.6, 0.1]) }
+        samples.append(sample(20, 2, [0.2, 0.2, 0.6]))
+        let r = try MulticlassEvaluator(MulticlassEvaluationSettings(bootstrapReplicates: 100, bootstrapSeed: 3))
+            .evaluate(samples, classes: ["a", "b", "c"], ordinal: false, level: .study, split: "test")
+        XCTAssertNil(r.perClass[2].auc.delong)
+        XCTAssertNotNil(r.perClass[0].auc.delong)
+        XCTAssertTrue(r.notes.contains { $0.hasPrefix("Class c against the rest: No DeLong interval: the DeLong variance needs at least 2 positive") }, "\(r.notes)")
+        XCTAssertNil(r.macroAUC.bootstrap)
+        XCTAssertNil(r.weightedAUC.bootstrap)
+        XCTAssertTrue(r.notes.contains { $0.hasPrefix("No bootstrap interval for the macro and weighted AUC: ") && $0.contains("of 100 bootstrap replicates") },
+                      "\(r.notes)")
+        XCTAssertEqual(r.perClass[2].auc.estimate, 1)
+    }
+
     // MARK: Errors name what is wrong
     func testErrors() throws {
         let three = ["a", "b", "c"]
