@@ -117,7 +117,6 @@ public struct MulticlassEvaluator: Sendable {
         let outcomes = try MulticlassOutcomes(samples, classCount: classes.count, what: what)
         let matrix = MulticlassConfusionMatrix(outcomes)
         let patients = samples.map(\.group)
-        let unit = level == .study ? "studies" : "frames"
         let n = outcomes.count
 
         var notes: [String] = []
