@@ -40,7 +40,7 @@ public enum MulticlassEvaluationHTMLPage {
         var doc = HTMLDocument(title: "SonoKit evaluation: run \(r.run.runId), \(r.evaluatedSplit) split (multi-class)")
         doc.append(HTML.text("h1", "Evaluation of run \(r.run.runId) on the \(r.evaluatedSplit) split"))
         doc.append(HTML.text("p", "Task: multi-class, \(r.classes.count) \(r.ordinal ? "ordered " : "")classes (\(r.classes.joined(separator: r.ordinal ? " < " : ", "))). "
-            + "Model \(r.run.modelId); study probabilities = \(aggregationText(r.settings.aggregation)); the decision is the most probable class; "
+            + "Model \(r.run.modelId); study probabilities = \(aggregationText(r.settings.aggregation)); study decision: \(r.study.decision); "
             + "evaluated \(r.run.createdAt).", [("class", "note")]))
         doc.append(HTML.text("p", r.disclaimer, [("class", "disclaimer")]))
         for warning in r.warnings { doc.append(HTML.text("p", "Warning: " + warning, [("class", "warning")])) }
@@ -75,6 +75,7 @@ public enum MulticlassEvaluationHTMLPage {
         let noun = level.level == .study ? "studies" : "frames"
         let perClass = zip(r.classes, level.counts.perClass).map { "\($1) \($0)" }.joined(separator: ", ")
         out.append(HTML.text("p", "\(level.counts.samples) \(noun) (\(perClass)) from \(level.counts.patients) patients."))
+        out.append(decisionParagraph(level, classes: r.classes))
         out.append(summaryTable(level, confidenceLevel: r.settings.confidenceLevel))
         for note in level.notes { out.append(HTML.text("p", "Note: " + note, [("class", "note")])) }
         out.append(HTML.text("h3", "Confusion matrix (\(level.level.rawValue) level): rows actual, columns predicted"))
@@ -98,6 +99,21 @@ public enum MulticlassEvaluationHTMLPage {
                                                      caption: "Observed frequency of \(c.name) per bin of its predicted probability (one against the rest)."))
         }
         out.append(HTML.element("div", [("class", "plots")], figures.joined(separator: "\n")))
+        return out.joined(separator: "\n")
+    }
+
+    static func decisionParagraph(_ level: MulticlassLevelResult, classes: [String]) -> String {
+        guard case .perClassThresholds(let t) = level.decision else {
+            return HTML.text("p", "Decision: the most probable class (ties to the first class in the declared order).")
+        }
+        var out = [HTML.text("p", "Decision: per-class thresholds (threshold moving): the class whose probability exceeds its own threshold "
+            + "by the largest factor, argmax of p_k / t_k.")]
+        let rows: [[HTML.Cell]] = zip(classes, t.thresholds).map { name, c in
+            let place = c.fittedOn.map { "\($0.split) split, \($0.level.rawValue) level, \($0.samples) samples; there sensitivity "
+                + "\(fixed($0.sensitivity, 3)), specificity \(fixed($0.specificity, 3))" } ?? "given, not fitted"
+            return [.text(name), .number(fixed(c.value, 4)), .text("\(c.rule)"), .text(place)]
+        }
+        out.append(HTML.table(header: ["Class", "Threshold", "Rule (one against the rest)", "Fitted on"], rows: rows, cssClass: "class-thresholds"))
         return out.joined(separator: "\n")
     }
 

@@ -53,9 +53,11 @@ public struct MulticlassEvaluationOutput {
             try EvaluationOutput.writeAtomically(try PNGFile.encode(picture), to: directory.appendingPathComponent(file))
             written.append(file)
         }
-        try EvaluationOutput.writeAtomically(Data(MulticlassEvaluationTables.studiesCSV(evaluation.studies, classes: classes).utf8),
+        try EvaluationOutput.writeAtomically(Data(MulticlassEvaluationTables.studiesCSV(evaluation.studies, classes: classes,
+                                                                                           decision: evaluation.report.study.decision).utf8),
                                              to: directory.appendingPathComponent("studies.csv"))
-        try EvaluationOutput.writeAtomically(Data(MulticlassEvaluationTables.framesCSV(evaluation.frames, classes: classes).utf8),
+        try EvaluationOutput.writeAtomically(Data(MulticlassEvaluationTables.framesCSV(evaluation.frames, classes: classes,
+                                                                                          decision: evaluation.report.frame?.decision ?? .argmax).utf8),
                                              to: directory.appendingPathComponent("frames.csv"))
         try EvaluationOutput.writeAtomically(try evaluation.report.jsonData(), to: directory.appendingPathComponent("evaluation.json"))
         try EvaluationOutput.writeAtomically(Data(MulticlassEvaluationHTMLPage.render(page).utf8),

@@ -8,7 +8,7 @@ public enum MulticlassEvaluationSummary {
     public static func text(_ report: MulticlassEvaluationReport) -> String {
         var lines = ["Evaluation of run \(report.run.runId) on the \(report.evaluatedSplit) split (multi-class, \(report.classes.count) "
             + "\(report.ordinal ? "ordered " : "")classes: \(report.classes.joined(separator: report.ordinal ? " < " : ", ")); "
-            + "study aggregation: \(report.settings.aggregation); decision: the most probable class)"]
+            + "study aggregation: \(report.settings.aggregation))"]
         lines += levelLines(report.study, classes: report.classes, title: "Study level (primary)")
         if let frame = report.frame { lines += levelLines(frame, classes: report.classes, title: "Frame level (secondary)") }
         for warning in report.warnings { lines.append("WARNING: \(warning)") }
@@ -19,6 +19,7 @@ public enum MulticlassEvaluationSummary {
         let noun = r.level == .study ? "studies" : "frames"
         var lines = ["\(title): \(r.counts.samples) \(noun) (" + zip(classes, r.counts.perClass).map { "\($1) \($0)" }.joined(separator: ", ")
             + ") from \(r.counts.patients) patients"]
+        lines.append(row("  Decision", "\(r.decision)"))
         for (name, auc) in [("  Macro AUC", r.macroAUC), ("  Weighted AUC", r.weightedAUC)] {
             lines.append(row(name, fixed(auc.estimate, 3) + (auc.bootstrap.map { "  bootstrap \(interval($0.interval)) (\($0.used) resamples of patients)" } ?? "")))
         }

@@ -109,6 +109,50 @@ final class MulticlassEvaluatorTests: XCTestCase {
         XCTAssertEqual(r.perClass[2].auc.estimate, 1)
     }
 
+    // MARK: Per-class thresholds: p_k / t_k decides; fitted one-vs-rest exactly as the binary rule; flagged on their own fitting split
+    func testPerClassThresholds() throws {
+        let t = PerClassThresholds([0.6, 0.2, 0.3].map { ThresholdChoice.fixed($0) })
+        XCTAssertEqual(t.decide([0.5, 0.3, 0.2]), 1)  // ratios 0.83, 1.5, 0.67: class 1, although class 0 is the most probable
+        XCTAssertEqual(t.decide([0.7, 0.2, 0.1]), 0)  // 1.17, 1.0, 0.33
+        XCTAssertEqual(PerClassThresholds([0.5, 0.5, 0.5].map { ThresholdChoice.fixed($0) }).decide([0.4, 0.4, 0.2]), 0, "equal thresholds: argmax, ties low")
+        XCTAssertEqual(PerClassThresholds([0.5, 0, 0.5].map { ThresholdChoice.fixed($0) }).decide([0.9, 0.01, 0.09]), 1, "t = 0: decided whenever p > 0")
+
+        let validation = MulticlassSampleData.frames(split: "validation", seed: 21)
+        let studies = try MulticlassAggregation.mean.aggregate(validation, classCount: 4).map(\.sample)
+        let fitted = try PerClassThresholds.fit(.youden, on: studies, classCount: 4, split: "validation", level: .study)
+        let outcomes = try MulticlassOutcomes(studies, classCount: 4)
+        for k in 0..<4 {
+            XCTAssertEqual(fitted.thresholds[k], try ThresholdChoice.fit(.youden, on: outcomes.oneVsRest(k), split: "validation", level: .study))
+        }
+
+        let test = MulticlassSampleData.frames(split: "test", seed: 11)
+        let evaluator = MulticlassEvaluator(MulticlassSampleData.settings(replicates: 0))
+        let e = try evaluator.evaluate(frames: test, classes: MulticlassSampleData.classes, ordinal: true, split: "test", run: MulticlassSampleData.run,
+                                       thresholds: (.youden, validation, "validation"))
+        XCTAssertEqual(e.report.study.decision, .perClassThresholds(fitted))
+        guard case .perClassThresholds(let frameThresholds) = e.report.frame!.decision else { return XCTFail("frame level decision") }
+        XCTAssertEqual(frameThresholds.thresholds.map { $0.fittedOn?.level }, Array(repeating: .frame, count: 4))
+        XCTAssertEqual(e.report.warnings, [])
+        let decided = e.studies.map { fitted.decide($0.probabilities) }
+        XCTAssertEqual(e.report.study.accuracy.numerator, zip(decided, e.studies).filter { $0 == $1.trueClass }.count)
+        let misclassified = Set(zip(decided, e.studies).filter { $0 != $1.trueClass }.map(\.1.studyKey))
+        XCTAssertEqual(e.report.worstConfusions.count, min(10, misclassified.count))
+        XCTAssertTrue(Set(e.report.worstConfusions.map(\.studyKey)).isSubset(of: misclassified))
+        for w in e.report.worstConfusions {
+            let s = e.studies.first { $0.studyKey == w.studyKey }!
+            XCTAssertEqual(w.predictedClass, MulticlassSampleData.classes[fitted.decide(s.probabilities)])
+            XCTAssertNotEqual(w.predictedClass, w.trueClass)
+        }
+        // Fitted on the evaluated split: warned in the report and noted at each level.
+        let onItself = try evaluator.evaluate(frames: test, classes: MulticlassSampleData.classes, ordinal: true, split: "test",
+                                              run: MulticlassSampleData.run, thresholds: (.youden, test, "test"))
+        XCTAssertEqual(onItself.report.warnings.count, 1)
+        XCTAssertTrue(onItself.report.study.notes.contains { $0.hasPrefix("The per-class thresholds were fitted on this split") })
+        // The report round-trips with the thresholds and their provenance.
+        let back = try MulticlassEvaluationReport.jsonDecoder().decode(MulticlassEvaluationReport.self, from: e.report.jsonData())
+        XCTAssertEqual(back, e.report)
+    }
+
     // MARK: Errors name what is wrong
     func testErrors() throws {
         let three = ["a", "b", "c"]

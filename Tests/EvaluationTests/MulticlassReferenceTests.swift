@@ -28,8 +28,13 @@ struct MulticlassFixtures: Decodable {
     struct Bootstrap: Decodable {
         var seed: UInt64; var replicates: Int; var used: Int; var skipped: Int; var macroInterval: [Double]; var weightedInterval: [Double]
     }
+    struct ThresholdMoving: Decodable {
+        var thresholds: [Double]; var decided: [Int]; var confusion: [[Int]]; var accuracy: Double; var balancedAccuracy: Double
+        var f1Macro: Double; var kappa: Double; var kappaQuadratic: Double
+    }
     struct Case: Decodable {
         var name: String
+        var thresholdMoving: ThresholdMoving?
         var classes: Int
         var ordinal: Bool
         var labels: [Int]
@@ -223,6 +228,32 @@ final class MulticlassReferenceTests: XCTestCase {
             XCTAssertEqual(weighted.interval.lower, ref.weightedInterval[0], accuracy: 1e-12, "\(c.name) weighted lower")
             XCTAssertEqual(weighted.interval.upper, ref.weightedInterval[1], accuracy: 1e-12, "\(c.name) weighted upper")
         }
+    }
+
+    // MARK: Threshold moving (argmax p_k / t_k): decisions and every decision-dependent metric as numpy + scikit-learn
+    func testPerClassThresholdDecisionsMatchReference() throws {
+        var checked = 0
+        for c in try MulticlassFixtures.load().cases {
+            guard let ref = c.thresholdMoving else { continue }
+            checked += 1
+            let rule = MulticlassDecisionRule.perClassThresholds(PerClassThresholds(ref.thresholds.map { ThresholdChoice.fixed($0) }))
+            XCTAssertEqual(c.probabilities.map(rule.decide), ref.decided, c.name)
+            let r = try MulticlassEvaluator(settings()).evaluate(c.samples(), classes: c.classNames, ordinal: c.ordinal, level: .study,
+                                                                 split: "test", decision: rule)
+            XCTAssertEqual(r.decision, rule)
+            XCTAssertEqual(r.confusionMatrix.counts, ref.confusion, c.name)
+            XCTAssertEqual(r.accuracy.value, ref.accuracy, accuracy: tolerance, c.name)
+            XCTAssertEqual(r.balancedAccuracy, ref.balancedAccuracy, accuracy: tolerance, c.name)
+            XCTAssertEqual(r.macroF1, ref.f1Macro, accuracy: tolerance, c.name)
+            XCTAssertEqual(try XCTUnwrap(r.kappa.value), c.ordinal ? ref.kappaQuadratic : ref.kappa, accuracy: 1e-12, c.name)
+            XCTAssertEqual(try XCTUnwrap(MulticlassMetrics.cohenKappa(r.confusionMatrix, weighting: .quadratic).value), ref.kappaQuadratic, accuracy: 1e-12)
+            // The threshold-free metrics do not change with the decision rule.
+            let argmax = try level(c)
+            XCTAssertEqual(r.macroAUC, argmax.macroAUC)
+            XCTAssertEqual(r.brierScore, argmax.brierScore)
+            XCTAssertNotEqual(r.confusionMatrix, argmax.confusionMatrix, "the case must move some decisions")
+        }
+        XCTAssertEqual(checked, 2)
     }
 
     // MARK: Study aggregation: mean, max renormalised, vote (argmax ties to the lowest index) as numpy computes them

@@ -207,11 +207,32 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
         XCTAssertEqual(result.title, "SonoKit evaluation: run exp-mc, test split (multi-class)")
     }
 
+    // MARK: Per-class thresholds: the CSV prediction, the page and the summary follow the decision rule, not the argmax
+    func testPerClassThresholdDecisionInOutputs() throws {
+        let classes = MulticlassSampleData.classes
+        let evaluation = try MulticlassEvaluator(MulticlassSampleData.settings(replicates: 0)).evaluate(
+            frames: MulticlassSampleData.frames(split: "test", seed: 11), classes: classes, ordinal: true, split: "test", run: MulticlassSampleData.run,
+            thresholds: (.youden, MulticlassSampleData.frames(split: "validation", seed: 21), "validation"))
+        guard case .perClassThresholds(let t) = evaluation.report.study.decision else { return XCTFail("no thresholds") }
+        try MulticlassEvaluationOutput.write(evaluation, to: directory)
+        var differs = 0
+        for (row, study) in zip(try csvRows("studies.csv").dropFirst(), evaluation.studies) {
+            XCTAssertEqual(row[7], classes[t.decide(study.probabilities)], study.studyKey)
+            if t.decide(study.probabilities) != study.predictedClass { differs += 1 }
+        }
+        XCTAssertGreaterThan(differs, 0, "the thresholds must move some decisions for this test to mean anything")
+        let html = try read("evaluation.html")
+        XCTAssertTrue(html.contains("class=\"class-thresholds\""))
+        for c in t.thresholds { XCTAssertTrue(html.contains(">\(fixed(c.value, 4))</td>")) }
+        XCTAssertTrue(MulticlassEvaluationSummary.text(evaluation.report).contains("  Decision            the class whose probability exceeds its own threshold"))
+    }
+
     // MARK: The terminal summary: averaged AUCs, kappa, the confusion matrix and a line per class
     func testSummary() throws {
         let report = try MulticlassSampleData.evaluation().report
         let text = MulticlassEvaluationSummary.text(report)
-        XCTAssertTrue(text.hasPrefix("Evaluation of run exp-mc on the test split (multi-class, 4 ordered classes: normal < benign < suspicious < malignant;"))
+        XCTAssertTrue(text.hasPrefix("Evaluation of run exp-mc on the test split (multi-class, 4 ordered classes: normal < benign < suspicious < malignant; study aggregation: mean)"))
+        XCTAssertTrue(text.contains("  Decision            the most probable class\n"), text)
         XCTAssertTrue(text.contains("  Macro AUC           \(fixed(report.study.macroAUC.estimate, 3))  bootstrap ["), text)
         XCTAssertTrue(text.contains("  Kappa (quadratic)   \(fixed(report.study.kappa.value!, 3))"), text)
         let counts = report.study.confusionMatrix.counts[0].map { String(repeating: " ", count: 10 - String($0).count) + String($0) }.joined(separator: " ")

@@ -83,21 +83,40 @@ public struct MulticlassEvaluator: Sendable {
     ///   - ordinal: the classes are ordered (kappa quadratic-weighted).
     ///   - dataCounts: counts per split for the report (`SplitCounts(split:multiclassFrames:classes:)`);
     ///     empty: the evaluated split's own counts.
+    ///   - thresholds: nil decides by argmax; otherwise per-class thresholds (`PerClassThresholds`)
+    ///     fitted by `rule` on the validation split's studies (aggregated by the same rule) for the
+    ///     study level and on its frames for the frame level.
     public func evaluate(frames: [MulticlassFrame], classes: [String], ordinal: Bool, split: String, run: RunIdentity,
-                         dataCounts: [SplitCounts] = []) throws -> MulticlassEvaluation {
+                         dataCounts: [SplitCounts] = [],
+                         thresholds: (rule: ThresholdRule, validationFrames: [MulticlassFrame], validationSplit: String)? = nil) throws
+        -> MulticlassEvaluation {
         try settings.validate()
         guard classes.count >= 2 else { throw MulticlassEvaluationError.tooFewClasses(count: classes.count) }
         if let f = frames.first, f.probabilities.count != classes.count {
             throw MulticlassEvaluationError.classNamesMismatch(names: classes, classCount: f.probabilities.count)
         }
         let studies = try settings.aggregation.aggregate(frames, classCount: classes.count)
-        let study = try evaluate(studies.map(\.sample), classes: classes, ordinal: ordinal, level: .study, split: split)
-        let frame = try evaluate(frames.map(\.sample), classes: classes, ordinal: ordinal, level: .frame, split: split)
+        var studyDecision = MulticlassDecisionRule.argmax, frameDecision = MulticlassDecisionRule.argmax
+        if let t = thresholds {
+            let validationStudies = try settings.aggregation.aggregate(t.validationFrames, classCount: classes.count)
+            studyDecision = .perClassThresholds(try PerClassThresholds.fit(t.rule, on: validationStudies.map(\.sample), classCount: classes.count,
+                                                                          split: t.validationSplit, level: .study))
+            frameDecision = .perClassThresholds(try PerClassThresholds.fit(t.rule, on: t.validationFrames.map(\.sample), classCount: classes.count,
+                                                                          split: t.validationSplit, level: .frame))
+        }
+        let study = try evaluate(studies.map(\.sample), classes: classes, ordinal: ordinal, level: .study, split: split, decision: studyDecision)
+        let frame = try evaluate(frames.map(\.sample), classes: classes, ordinal: ordinal, level: .frame, split: split, decision: frameDecision)
         let counts = dataCounts.isEmpty ? [SplitCounts(split: split, multiclassFrames: frames, classes: classes)] : dataCounts
+        var warnings: [String] = []
+        if case .perClassThresholds(let t) = studyDecision, t.isFitted(on: split) {
+            warnings.append("The per-class thresholds were fitted on the evaluated split '\(split)': the decision-dependent metrics "
+                + "(confusion matrix, accuracy, sensitivity, specificity, PPV, F1, kappa) are optimistic. Evaluate on a split they were not fitted on.")
+        }
         let report = MulticlassEvaluationReport(run: run, classes: classes, ordinal: ordinal, evaluatedSplit: split, settings: settings,
                                                 study: study, frame: frame,
-                                                worstConfusions: WorstConfusion.list(studies, classes: classes, limit: settings.worstConfusionLimit),
-                                                dataCounts: counts)
+                                                worstConfusions: WorstConfusion.list(studies, classes: classes, limit: settings.worstConfusionLimit,
+                                                                                     decision: studyDecision),
+                                                dataCounts: counts, warnings: warnings)
         return MulticlassEvaluation(report: report, studies: studies, frames: frames)
     }
 
@@ -107,7 +126,7 @@ public struct MulticlassEvaluator: Sendable {
     /// vector; degrades with a note where an interval cannot be had (DeLong with < 2 patients of a
     /// side, a degenerate bootstrap).
     public func evaluate(_ samples: [MulticlassSample], classes: [String], ordinal: Bool, level: EvaluationLevel,
-                         split: String) throws -> MulticlassLevelResult {
+                         split: String, decision: MulticlassDecisionRule = .argmax) throws -> MulticlassLevelResult {
         try settings.validate()
         let what = "\(split) split (\(level.rawValue) level)"
         guard !samples.isEmpty else { throw EvaluationError.empty(what: what) }
@@ -115,11 +134,18 @@ public struct MulticlassEvaluator: Sendable {
             throw MulticlassEvaluationError.classNamesMismatch(names: classes, classCount: samples[0].probabilities.count)
         }
         let outcomes = try MulticlassOutcomes(samples, classCount: classes.count, what: what)
-        let matrix = MulticlassConfusionMatrix(outcomes)
+        if case .perClassThresholds(let t) = decision, t.thresholds.count != classes.count {
+            throw EvaluationError.invalidParameter(name: "per-class thresholds", value: "\(t.thresholds.count) thresholds",
+                                                   expected: "one threshold per class (\(classes.count))")
+        }
+        let matrix = MulticlassConfusionMatrix(outcomes, decision: decision)
         let patients = samples.map(\.group)
         let n = outcomes.count
 
         var notes: [String] = []
+        if case .perClassThresholds(let t) = decision, t.isFitted(on: split) {
+            notes.append("The per-class thresholds were fitted on this split (\(split)): the decision-dependent metrics here are optimistic.")
+        }
         var macroBootstrap: AUCResult.BootstrapResult?, weightedBootstrap: AUCResult.BootstrapResult?
         if let bootstrap = settings.bootstrap {
             do {
@@ -183,6 +209,7 @@ public struct MulticlassEvaluator: Sendable {
             level: level, split: split,
             counts: MulticlassCounts(samples: n, patients: Set(patients).count, perClass: outcomes.support),
             perClass: perClass,
+            decision: decision,
             macroAUC: AveragedAUC(estimate: macro, bootstrap: macroBootstrap),
             weightedAUC: AveragedAUC(estimate: weighted, bootstrap: weightedBootstrap),
             confusionMatrix: matrix,
@@ -231,9 +258,10 @@ extension SplitCounts {
 public struct WorstConfusion: Codable, Equatable, Sendable {
     public var studyKey: String
     public var trueClass: String
-    /// The argmax class (≠ the true class).
+    /// The decided class (≠ the true class): the argmax, or the per-class threshold decision.
     public var predictedClass: String
-    /// The highest probability on any wrong class (the predicted class's probability).
+    /// The probability of the decided (wrong) class: with argmax decisions, the highest
+    /// probability on any wrong class.
     public var wrongProbability: Double
     /// The probability of the true class.
     public var trueProbability: Double
@@ -243,12 +271,13 @@ public struct WorstConfusion: Codable, Equatable, Sendable {
     /// Study attributes ("site", "manufacturer") sorted by name.
     public var attributes: [NamedValue]
 
-    /// The misclassified studies (argmax ≠ true class) with the highest probability on a wrong
-    /// class first (ties by study key), at most `limit`.
-    public static func list(_ studies: [MulticlassStudy], classes: [String], limit: Int) -> [WorstConfusion] {
-        studies.filter { $0.predictedClass != $0.trueClass }
+    /// The misclassified studies (decided class ≠ true class) with the highest probability of the
+    /// decided class first (ties by study key), at most `limit`.
+    public static func list(_ studies: [MulticlassStudy], classes: [String], limit: Int,
+                            decision: MulticlassDecisionRule = .argmax) -> [WorstConfusion] {
+        studies.filter { decision.decide($0.probabilities) != $0.trueClass }
             .map { s -> WorstConfusion in
-                let predicted = s.predictedClass
+                let predicted = decision.decide(s.probabilities)
                 return WorstConfusion(studyKey: s.studyKey, trueClass: classes[s.trueClass], predictedClass: classes[predicted],
                                       wrongProbability: s.probabilities[predicted], trueProbability: s.probabilities[s.trueClass],
                                       probabilities: s.probabilities, framesUsed: s.framesUsed,

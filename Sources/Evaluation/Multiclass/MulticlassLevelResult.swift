@@ -49,6 +49,9 @@ public struct MulticlassLevelResult: Codable, Equatable, Sendable {
     public var counts: MulticlassCounts
     public var perClass: [MulticlassClassResult]
     /// Macro AUC = (1/N) Σ_k AUC_k (`roc_auc_score(multi_class="ovr", average="macro")`).
+    /// How the decided class was obtained (argmax, or per-class thresholds fitted on validation):
+    /// the confusion matrix and every metric computed from it depend on it.
+    public var decision: MulticlassDecisionRule
     public var macroAUC: AveragedAUC
     /// Prevalence-weighted AUC = Σ_k (n_k / n) AUC_k (`average="weighted"`).
     public var weightedAUC: AveragedAUC
@@ -72,7 +75,7 @@ public struct MulticlassLevelResult: Codable, Equatable, Sendable {
 
     // "macroAuc" so that the snake_case key strategies map macro_auc both ways.
     private enum CodingKeys: String, CodingKey {
-        case level, split, counts, perClass, confusionMatrix, accuracy, balancedAccuracy, macroF1, kappa, topTwoAccuracy, brierScore, logLoss, notes
+        case level, split, counts, perClass, decision, confusionMatrix, accuracy, balancedAccuracy, macroF1, kappa, topTwoAccuracy, brierScore, logLoss, notes
         case macroAUC = "macroAuc"
         case weightedAUC = "weightedAuc"
     }

@@ -3,17 +3,17 @@ import Foundation
 /// The N × N confusion matrix of the argmax decision.
 public struct MulticlassConfusionMatrix: Codable, Equatable, Sendable {
     /// counts[i][j] = #{samples of true class i decided as class j} (rows actual, columns
-    /// predicted: scikit-learn's `confusion_matrix(y, argmax)`).
+    /// predicted: scikit-learn's `confusion_matrix(y, decided)`; decided = argmax by default).
     public var counts: [[Int]]
     /// counts[i][j] / Σ_j counts[i][j]: the share of true class i decided as j; the diagonal is each
     /// class's sensitivity (scikit-learn's `normalize="true"`). Every row has a sample (every class
     /// is present, `MulticlassOutcomes`).
     public var rowNormalized: [[Double]]
 
-    public init(_ outcomes: MulticlassOutcomes) {
+    public init(_ outcomes: MulticlassOutcomes, decision: MulticlassDecisionRule = .argmax) {
         let n = outcomes.classCount
         var c = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
-        for i in 0..<outcomes.count { c[outcomes.labels[i]][outcomes.predicted(i)] += 1 }
+        for i in 0..<outcomes.count { c[outcomes.labels[i]][decision.decide(outcomes.probabilities[i])] += 1 }
         counts = c
         rowNormalized = c.map { row in
             let total = Double(row.reduce(0, +))
