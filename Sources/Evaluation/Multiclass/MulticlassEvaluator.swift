@@ -66,7 +66,7 @@ public struct MulticlassEvaluation: Sendable {
 /// ```swift
 /// let evaluation = try MulticlassEvaluator(settings).evaluate(frames: frames, classes: ["a", "b", "c"], ordinal: false,
 ///                                                             split: "test", run: run, dataCounts: counts)
-/// try MulticlassEvaluationOutput(evaluation: evaluation, thumbnails: thumbnails, pictures: pictures).write(to: folder)
+/// try MulticlassEvaluationOutput.write(evaluation, thumbnails: thumbnails, pictures: pictures, to: folder)   // Reports
 /// ```
 public struct MulticlassEvaluator: Sendable {
     public var settings: MulticlassEvaluationSettings
