@@ -67,8 +67,9 @@ final class MulticlassTrainingTests: XCTestCase {
         let auc = try TrainingLoop.macroOneVsRestAUC(labels: [0, 0, 1, 1, 2, 2], probabilities: p, classCount: 3)
         XCTAssertEqual(auc!, 0.875, accuracy: 1e-12)
         // A class absent from the set is left out of the mean; one class alone gives nil.
+        // Without the last two studies: class 0 .6,.4 vs .5,.2 → 3/4; class 1 .3,.5 vs .3,.4 → (½ + 2)/4.
         XCTAssertEqual(try TrainingLoop.macroOneVsRestAUC(labels: [0, 0, 1, 1], probabilities: Array(p.prefix(4)), classCount: 3)!,
-                       (0.75 + 0.5) / 2, accuracy: 1e-12)
+                       (0.75 + 0.625) / 2, accuracy: 1e-12)
         XCTAssertNil(try TrainingLoop.macroOneVsRestAUC(labels: [2, 2], probabilities: [p[4], p[5]], classCount: 3))
     }
 
@@ -152,5 +153,47 @@ final class MulticlassTrainingTests: XCTestCase {
         XCTAssertEqual(try run.gradCAM(of: frame), maps[predicted], "by default the predicted class is explained")
         XCTAssertTrue(maps[0] != maps[1] || maps[1] != maps[2], "the classes' maps differ")
         XCTAssertThrowsError(try run.gradCAM(of: frame, classIndex: 3))
+    }
+
+    // MARK: The loop learns K classes from cached features
+    // Features = a noisy one-hot of the class (8 features, classes 0-2 light up features 0-2): a
+    // linear head separates them, so 15 epochs must take the macro AUC and accuracy to 1 and the
+    // loss far below ln 3 (chance). A loop that trained on the binary flag (false for every
+    // multi-class sample) or mixed up labels and rows stays at chance.
+
+    func testLoopLearnsThreeClassesFromCachedFeatures() throws {
+        let pre = PreprocessConfig(frames: .uniform(1), normalize: .unit, size: 32)
+        var config = TrainingConfig(network: NetworkSpec(architecture: .small, headUnits: 8, widths: [4, 8], inputSize: 32, outputs: 3),
+                                    preprocess: pre)
+        config.classes = ["a", "b", "c"]
+        config.task = .multiclass
+        config.epochs = 15
+        config.batchSize = 8
+        config.learningRate = 1e-2
+        var rng = SplitMix64(seed: 3)
+        let model = try config.network.make(rng: &rng)
+        func make(_ count: Int, seed: UInt64) -> ([TrainingSample], [[Float]]) {
+            var r = SplitMix64(seed: seed)
+            var samples: [TrainingSample] = [], features: [[Float]] = []
+            for i in 0..<count {
+                let k = i % 3
+                samples.append(TrainingSample(path: "", sopInstanceUID: "s\(i)", frameIndex: 0, isPositive: false, classIndex: k, weight: 1,
+                                              studyID: "study\(i / 2)-\(k)", patientID: "p\(i)"))
+                features.append((0..<8).map { j in (j == k ? 1 : 0) + r.nextUniform(limit: 0.3) })
+            }
+            return (samples, features)
+        }
+        let (train, trainFeatures) = make(60, seed: 1), (validation, validationFeatures) = make(30, seed: 2)
+        let data = TrainingData(train: train, validation: validation, task: .multiclass, classes: config.classes)
+        let loop = TrainingLoop(config: config, model: model, optimizer: Adam(learningRate: config.learningRate), data: data,
+                                store: FrameStore(preprocessor: FramePreprocessor(config: pre)), progress: TrainingProgress(learningRate: config.learningRate),
+                                callbacks: [], trainFeatures: trainFeatures, validationFeatures: validationFeatures)
+        try loop.fit()
+        let history = loop.progress.history
+        XCTAssertEqual(history.count, 15)
+        XCTAssertLessThan(history.last!.loss, 0.3, "\(history.map(\.loss))")
+        XCTAssertEqual(history.last!.valAUC!, 1, accuracy: 1e-9)
+        XCTAssertEqual(history.last!.valAccuracy!, 1, accuracy: 1e-9)
+        XCTAssertTrue(Callbacks.historyCSV(history).hasPrefix("epoch,loss,val_loss,val_auc,val_acc,lr,seconds\n"))
     }
 }
