@@ -4,8 +4,9 @@ import SonoKitCore
 ///
 /// - `vgg16`: Keras `VGG16(include_top=False)` — 13 3x3 convolutions with ReLU named
 ///   block1_conv1 ... block5_conv3 and max pools block1_pool ... block5_pool — then
-///   GlobalAveragePooling2D, Dense(256, relu) "dense" and Dense(1) "dense_1" (logit; the sigmoid
-///   is in the loss and in `probabilities`). The base is frozen, as in the reference recipe.
+///   GlobalAveragePooling2D, Dense(256, relu) "dense" and Dense(outputs) "dense_1": one logit for a
+///   binary task (the sigmoid is in the loss and in `probabilities`), N logits for N classes (the
+///   softmax is in the loss and in `probabilities`). The base is frozen, as in the reference recipe.
 /// - `small`: 4 blocks of Conv2D 3x3 (same) -> BatchNorm -> ReLU -> MaxPool 2, with 32/64/128/256
 ///   filters, then the same head; everything trainable. It is the anchors' "small 4-block CNN".
 public enum Architecture: String, CaseIterable, Codable, Sendable {
@@ -20,9 +21,11 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
 
     /// Builds the architecture with fresh weights drawn from `rng` (Glorot uniform, zero biases).
     /// `widths` overrides the per-block filter counts (tests use narrow VGGs with the same names);
-    /// `headUnits` the hidden Dense width; `inputShape` is (H, W, C).
+    /// `headUnits` the hidden Dense width; `outputs` the units of the last Dense layer (1: a binary
+    /// logit; N ≥ 2: N class logits); `inputShape` is (H, W, C).
     public func make(rng: inout SplitMix64, widths: [Int]? = nil, headUnits: Int = 256, headDropout: Float = 0,
-                     inputShape: [Int] = [224, 224, 3]) throws -> Model {
+                     outputs: Int = 1, inputShape: [Int] = [224, 224, 3]) throws -> Model {
+        precondition(outputs >= 1, "a network needs at least one output")
         switch self {
         case .vgg16:
             let w = widths ?? Self.vgg16Widths
@@ -39,7 +42,7 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
             }
             base.append(GlobalAveragePool())
             let model = try Model(name: "vgg16", inputShape: inputShape, base: base,
-                                  head: Self.head(features: cin, units: headUnits, dropout: headDropout, rng: &rng))
+                                  head: Self.head(features: cin, units: headUnits, dropout: headDropout, outputs: outputs, rng: &rng))
             try model.freeze(["base"])
             return model
         case .small:
@@ -55,15 +58,15 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
             }
             base.append(GlobalAveragePool())
             return try Model(name: "small", inputShape: inputShape, base: base,
-                             head: Self.head(features: cin, units: headUnits, dropout: headDropout, rng: &rng))
+                             head: Self.head(features: cin, units: headUnits, dropout: headDropout, outputs: outputs, rng: &rng))
         }
     }
 
-    /// GAP features -> Dense(units, relu) "dense" [-> Dropout "dropout"] -> Dense(1) "dense_1".
-    static func head(features: Int, units: Int, dropout: Float, rng: inout SplitMix64) -> [Layer] {
+    /// GAP features -> Dense(units, relu) "dense" [-> Dropout "dropout"] -> Dense(outputs) "dense_1".
+    static func head(features: Int, units: Int, dropout: Float, outputs: Int, rng: inout SplitMix64) -> [Layer] {
         var h: [Layer] = [Dense(name: "dense", inputFeatures: features, units: units, activation: .relu, rng: &rng)]
         if dropout > 0 { h.append(Dropout(name: "dropout", rate: dropout)) }
-        h.append(Dense(name: "dense_1", inputFeatures: units, units: 1, rng: &rng))
+        h.append(Dense(name: "dense_1", inputFeatures: units, units: outputs, rng: &rng))
         return h
     }
 

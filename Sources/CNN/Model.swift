@@ -2,12 +2,14 @@ import Foundation
 
 /// A feed-forward network split in two parts at the pooled feature vector:
 /// `base` maps an NHWC image batch to (N, F) features (ending with global average pooling) and
-/// `head` maps features to (N, 1) logits. The split is what the training loop's feature cache
+/// `head` maps features to (N, K) logits (K = 1: binary; K ≥ 2: K classes). The split is what the training loop's feature cache
 /// needs: with a frozen base, `features(_:)` is computed once per frame and only `head` trains.
 ///
 /// The model's output is the logit z; the probability σ(z) is what Keras' final
 /// `Dense(1, activation="sigmoid")` outputs. Training uses `BinaryCrossEntropy` on z, which is
-/// the numerically stable form of Keras' sigmoid + binary cross-entropy.
+/// the numerically stable form of Keras' sigmoid + binary cross-entropy. With K ≥ 2 outputs the
+/// logits are K class scores, softmax(z) is Keras' `Dense(K, activation="softmax")`, and training
+/// uses `SoftmaxCrossEntropy`.
 public final class Model: CustomStringConvertible {
     /// Architecture name ("vgg16", "small", ...).
     public let name: String
@@ -37,6 +39,8 @@ public final class Model: CustomStringConvertible {
     public var layers: [Layer] { base + head }
     /// Length of the pooled feature vector (512 for VGG16).
     public let featureCount: Int
+    /// Units of the last layer: 1 (a binary logit) or the number of classes.
+    public let outputCount: Int
 
     public init(name: String, inputShape: [Int], base: [Layer], head: [Layer]) throws {
         self.name = name
@@ -50,9 +54,10 @@ public final class Model: CustomStringConvertible {
         }
         featureCount = shape[1]
         for l in head { shape = try l.outputShape(for: shape) }
-        guard shape == [1, 1] else {
-            throw CNNError.shapeMismatch(layer: head.last?.name ?? name, expected: "(N, 1) logits", got: shape)
+        guard shape.count == 2, shape[0] == 1, shape[1] >= 1 else {
+            throw CNNError.shapeMismatch(layer: head.last?.name ?? name, expected: "(N, K) logits", got: shape)
         }
+        outputCount = shape[1]
         let names = layers.map(\.name)
         precondition(Set(names).count == names.count, "Model \(name): duplicate layer names")
     }
@@ -207,7 +212,7 @@ public final class Model: CustomStringConvertible {
         return try run(images, 0..<base.count, context: &context)
     }
 
-    /// Logits (N, 1) from pooled features (N, F). With `context.training`, keeps what
+    /// Logits (N, K) from pooled features (N, F). With `context.training`, keeps what
     /// `backward` needs for the head (and only the head).
     public func logits(features: Tensor, context: inout ForwardContext) throws -> Tensor {
         guard features.rank == 2, features.shape[1] == featureCount else {
@@ -217,7 +222,7 @@ public final class Model: CustomStringConvertible {
         return try run(features, base.count..<layers.count, context: &context)
     }
 
-    /// Logits (N, 1) of an NHWC image batch. With `context.training`, trainable layers (and
+    /// Logits (N, K) of an NHWC image batch. With `context.training`, trainable layers (and
     /// every layer after the first trainable one) keep what `backward` needs.
     public func logits(images: Tensor, context: inout ForwardContext) throws -> Tensor {
         try checkImages(images)
@@ -225,10 +230,14 @@ public final class Model: CustomStringConvertible {
         return try run(images, 0..<layers.count, context: &context)
     }
 
-    /// Probabilities σ(z) of an NHWC batch, in inference mode.
+    /// Probabilities of an NHWC batch, in inference mode: σ(z) per image with one output (N
+    /// values); with K ≥ 2 outputs the softmax of each image's logits, row-major (N·K values,
+    /// image i's class k at i·K + k).
     public func probabilities(images: Tensor) throws -> [Float] {
         var context = ForwardContext(training: false)
-        return try logits(images: images, context: &context).scalars.map(BinaryCrossEntropy.sigmoid)
+        let z = try logits(images: images, context: &context)
+        if outputCount == 1 { return z.scalars.map(BinaryCrossEntropy.sigmoid) }
+        return SoftmaxCrossEntropy.probabilities(logits: z).scalars
     }
 
     /// Back-propagates dLoss/dLogits from the last training forward, writing the gradients of

@@ -132,7 +132,7 @@ public struct PatientBootstrap: Codable, Equatable, Sendable {
 
     /// Draws the replicates: for each, G patient indices `uniform(below: G)` counted into a
     /// multiplicity vector; `body` returns false when the replicate has one class only (skipped).
-    private func drawReplicates(patientCount: Int, _ body: ([Int]) throws -> Bool) throws -> Summary {
+    func drawReplicates(patientCount: Int, _ body: ([Int]) throws -> Bool) throws -> Summary {
         var generator = SplitMix64(seed: seed)
         var multiplicity = [Int](repeating: 0, count: patientCount)
         var used = 0, skipped = 0

@@ -23,9 +23,9 @@ public enum ManifestError: Error, CustomStringConvertible, Equatable {
         case .badClassDeclaration(let detail):
             return "Bad class declaration: \(detail)."
         case .conflictingClassDeclarations(let file, let line):
-            return "\(file), line \(line): the header comment declares classes that differ from --classes/--positive. Keep one declaration."
+            return "\(file), line \(line): the header comment declares classes that differ from --classes/--positive/--task/--ordinal. Keep one declaration."
         case .noClassDeclaration(let file):
-            return "\(file): the classes are not declared. Pass '--classes benign,malignant --positive malignant' or put '# classes: benign,malignant; positive: malignant' on the first line of the manifest; SonoKit never guesses them from the labels."
+            return "\(file): the classes are not declared. Pass '--classes benign,malignant --positive malignant' (binary) or '--classes normal,cyst,solid' (multi-class), or put '# classes: benign,malignant; positive: malignant' or '# classes: normal,cyst,solid; task: multiclass' on the first line of the manifest; SonoKit never guesses them from the labels."
         case .badDelimiter(let value):
             return "Delimiter '\(value)' is not supported; use ',', ';' or 'tab'."
         }

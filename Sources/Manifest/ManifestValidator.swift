@@ -36,12 +36,14 @@ public struct ValidationResult: Sendable {
 /// references of a row disagreeing, one image with two labels / two patients / two splits,
 /// duplicate rows, a patient in two splits, a row without split when splits are used, the same
 /// decoded pixels under two patients or in two splits, an undecodable image, a declared class
-/// without studies, a split without a positive or without a negative study.
+/// without studies, a split without a positive or without a negative study (binary), a split with
+/// studies of fewer than two classes (multi-class).
 ///
 /// Warnings: unknown columns, an image that is not ultrasound named directly, the manifest's
 /// patient_id differing from the DICOM PatientID, one image named by two rows with the same
 /// label, the same pixels twice for one patient, an unconventional split name, a class with
-/// fewer than `minimumStudiesPerClass` studies.
+/// fewer than `minimumStudiesPerClass` studies; multi-class: a class missing from a split or with
+/// very few studies in it.
 ///
 /// Units: a *study* is the manifest's `study_id` when given, else the Study Instance UID; a
 /// *patient* is the manifest's `patient_id` (the split group).
@@ -244,6 +246,7 @@ public enum ManifestValidator {
         for row in accepted {
             for instance in row.ownedImages {
                 images.append(ResolvedImage(line: row.row.line, instance: instance, label: row.label,
+                                            classIndex: classes.classIndex(of: row.label)!,
                                             isPositive: classes.isPositive(row.label), patientID: row.patient,
                                             studyID: row.row.studyID ?? instance.studyInstanceUID, split: row.split,
                                             weight: row.row.weight ?? 1, site: row.row.site))
@@ -262,31 +265,26 @@ public enum ManifestValidator {
             }
         }
         if usesSplits {
-            var positives: [String: Set<String>] = [:], negatives: [String: Set<String>] = [:], order: [String] = []
-            for image in images {
-                guard let split = image.split else { continue }
-                if !order.contains(split) { order.append(split) }
-                if image.isPositive { positives[split, default: []].insert(image.studyID) }
-                else { negatives[split, default: []].insert(image.studyID) }
-            }
+            var order: [String] = []
+            for image in images { if let split = image.split, !order.contains(split) { order.append(split) } }
             for name in splits?.splitNames ?? [] where !order.contains(name) { order.append(name) }
-            for split in order {
-                if (positives[split]?.count ?? 0) == 0 {
-                    issues.append(.error(.splitWithoutPositive, line: nil, column: .split,
-                                         "split '\(split)' has no study of the positive class '\(classes.positive)'; sensitivity cannot be measured on it (make the splits again, stratified by label)"))
-                }
-                if (negatives[split]?.count ?? 0) == 0 {
-                    issues.append(.error(.splitWithoutNegative, line: nil, column: .split,
-                                         "split '\(split)' has no study of a negative class; specificity cannot be measured on it (make the splits again, stratified by label)"))
-                }
+            switch classes.task {
+            case .binary:
+                issues += binarySplitIssues(images, splits: order, classes: classes)
+            case .multiclass:
+                issues += multiclassSplitIssues(images, splits: order, classes: classes, minimumStudies: options.minimumStudiesPerClass)
             }
         }
 
         var summary = ValidationReport.Summary(
             rows: manifest.rows.count, images: images.count, frames: images.reduce(0) { $0 + $1.instance.numberOfFrames },
             patients: Set(images.map(\.patientID)).count, studies: Set(images.map(\.studyID)).count,
-            studiesPerClass: classes.classes.map { ValidationReport.ClassCount(label: $0, studies: studiesOfClass[$0]?.count ?? 0) },
-            positiveClass: classes.positive)
+            studiesPerClass: classes.classes.map { label in
+                let members = images.filter { $0.label == label }
+                return ValidationReport.ClassCount(label: label, studies: studiesOfClass[label]?.count ?? 0, images: members.count,
+                                                   patients: Set(members.map(\.patientID)).count)
+            },
+            positiveClass: classes.positive, task: classes.task, ordinal: classes.task == .multiclass ? classes.ordinal : nil)
         if usesSplits {
             let resolved = ResolvedManifest(classes: classes, images: images)
             let names = (splits?.splitNames ?? []) + resolved.splitNames.filter { !(splits?.splitNames ?? []).contains($0) }
@@ -301,6 +299,62 @@ public enum ManifestValidator {
     }
 
     // MARK: - Helpers
+
+    /// Binary: every split needs a study of the positive class and one of a negative class (errors).
+    static func binarySplitIssues(_ images: [ResolvedImage], splits order: [String], classes: ClassDeclaration) -> [ValidationIssue] {
+        var positives: [String: Set<String>] = [:], negatives: [String: Set<String>] = [:]
+        for image in images {
+            guard let split = image.split else { continue }
+            if image.isPositive { positives[split, default: []].insert(image.studyID) }
+            else { negatives[split, default: []].insert(image.studyID) }
+        }
+        var issues: [ValidationIssue] = []
+        for split in order {
+            if (positives[split]?.count ?? 0) == 0 {
+                issues.append(.error(.splitWithoutPositive, line: nil, column: .split,
+                                     "split '\(split)' has no study of the positive class '\(classes.positive ?? "")'; sensitivity cannot be measured on it (make the splits again, stratified by label)"))
+            }
+            if (negatives[split]?.count ?? 0) == 0 {
+                issues.append(.error(.splitWithoutNegative, line: nil, column: .split,
+                                     "split '\(split)' has no study of a negative class; specificity cannot be measured on it (make the splits again, stratified by label)"))
+            }
+        }
+        return issues
+    }
+
+    /// Multi-class: a split with studies of fewer than two classes is an error (nothing can be
+    /// told apart on it); a class missing from a split, or with fewer studies in it than
+    /// `max(2, minimumStudies / number of splits)`, is a warning naming the class and the split
+    /// (its one-vs-rest AUC and sensitivity cannot be measured there, or only very roughly).
+    static func multiclassSplitIssues(_ images: [ResolvedImage], splits order: [String], classes: ClassDeclaration,
+                                      minimumStudies: Int) -> [ValidationIssue] {
+        var studies: [String: [Set<String>]] = [:]
+        for image in images {
+            guard let split = image.split else { continue }
+            studies[split, default: Array(repeating: [], count: classes.classes.count)][image.classIndex].insert(image.studyID)
+        }
+        let few = max(2, minimumStudies / max(order.count, 1))
+        var issues: [ValidationIssue] = []
+        for split in order {
+            let counts = (studies[split] ?? Array(repeating: [], count: classes.classes.count)).map(\.count)
+            let present = counts.filter { $0 > 0 }.count
+            if present < 2 {
+                issues.append(.error(.splitWithOneClass, line: nil, column: .split,
+                                     "split '\(split)' has studies of \(present) of the \(classes.classes.count) classes; a classifier cannot be trained or measured on it (make the splits again, stratified by label)"))
+                continue
+            }
+            for (k, name) in classes.classes.enumerated() {
+                if counts[k] == 0 {
+                    issues.append(.warning(.classMissingFromSplit, line: nil, column: .split,
+                                           "split '\(split)' has no study of class '\(name)'; its one-vs-rest AUC and sensitivity cannot be measured there, and a training split without it cannot learn it (make the splits again, stratified by label, or label more '\(name)' patients)"))
+                } else if counts[k] < few {
+                    issues.append(.warning(.smallClassInSplit, line: nil, column: .split,
+                                           "split '\(split)' has \(counts[k]) stud\(counts[k] == 1 ? "y" : "ies") of class '\(name)' (fewer than \(few)); its per-class results there will be very uncertain"))
+                }
+            }
+        }
+        return issues
+    }
 
     struct AcceptedRow {
         let row: ManifestRow

@@ -3,7 +3,7 @@ import Foundation
 /// Copies of a manifest and a splits file that can be kept with a model run without carrying
 /// patient identifiers: every `patient_id` is replaced by a pseudonymous key (the catalog's
 /// keyed hash), relative `path` cells become absolute (the copy lives elsewhere), and the classes
-/// are declared in the copy's first line. Validating the copy against the same catalog gives the
+/// are declared in the copy's first line (the whole declaration: task, positive class or order). Validating the copy against the same catalog gives the
 /// same images, labels, patients (as keys) and splits as the original.
 extension Manifest {
     public func pseudonymizedCSV(patientKey: (String) -> String) throws -> Data {
@@ -18,7 +18,7 @@ extension Manifest {
                 return value
             }
         }
-        return try CSVText.make(comments: ["classes: " + classes.classes.joined(separator: ",") + "; positive: " + classes.positive,
+        return try CSVText.make(comments: [classes.commentText,
                                            "copy of \(URL(fileURLWithPath: file).lastPathComponent) with patient_id as pseudonymous patient keys"],
                                 header: columns.map(\.rawValue), rows: rows)
     }

@@ -26,6 +26,9 @@ public struct ResolvedImage: Codable, Hashable, Sendable {
     public var line: Int
     public var instance: ManifestInstance
     public var label: String
+    /// Position of `label` in the declared classes (the network's output index, multi-class).
+    public var classIndex: Int
+    /// Binary: whether `label` is the positive class. Multi-class: false.
     public var isPositive: Bool
     /// The manifest's `patient_id` (the split group).
     public var patientID: String
@@ -36,11 +39,12 @@ public struct ResolvedImage: Codable, Hashable, Sendable {
     public var weight: Double
     public var site: String?
 
-    public init(line: Int, instance: ManifestInstance, label: String, isPositive: Bool, patientID: String,
+    public init(line: Int, instance: ManifestInstance, label: String, classIndex: Int, isPositive: Bool, patientID: String,
                 studyID: String, split: String?, weight: Double, site: String?) {
         self.line = line
         self.instance = instance
         self.label = label
+        self.classIndex = classIndex
         self.isPositive = isPositive
         self.patientID = patientID
         self.studyID = studyID

@@ -51,6 +51,10 @@ public struct ValidationIssue: Codable, Hashable, Sendable {
         case splitWithoutNegative = "split_without_negative"
         case emptyClass = "empty_class"
         case smallClass = "small_class"
+        // multi-class splits
+        case splitWithOneClass = "split_with_one_class"
+        case classMissingFromSplit = "class_missing_from_split"
+        case smallClassInSplit = "small_class_in_split"
     }
 
     public let severity: Severity

@@ -1,3 +1,5 @@
+import SonoKitCore
+
 /// Everything validation found, errors and warnings, in line order. `--json` prints this value;
 /// its form is documented by `Schemas/manifest-validation.schema.json`.
 public struct ValidationReport: Codable, Sendable {
@@ -16,9 +18,14 @@ public struct ValidationReport: Codable, Sendable {
         public var frames: Int
         public var patients: Int
         public var studies: Int
-        /// Studies per declared class, in declared order.
+        /// Studies (and images, patients) per declared class, in declared order.
         public var studiesPerClass: [ClassCount]
-        public var positiveClass: String
+        /// The positive class of a binary task; absent for a multi-class task.
+        public var positiveClass: String?
+        /// The task the declaration makes; absent when the manifest could not be read.
+        public var task: ClassificationTask?
+        /// Multi-class: whether the declared order is an order of the classes; absent for binary.
+        public var ordinal: Bool?
         /// The same counts per split, in split order; empty when the manifest uses no splits.
         public var splits: [SplitSummary.Row] = []
 
@@ -26,12 +33,37 @@ public struct ValidationReport: Codable, Sendable {
             case rows, images, frames, patients, studies, splits
             case studiesPerClass = "studies_per_class"
             case positiveClass = "positive_class"
+            case task, ordinal
+        }
+
+        public init(rows: Int, images: Int, frames: Int, patients: Int, studies: Int, studiesPerClass: [ClassCount],
+                    positiveClass: String?, task: ClassificationTask? = nil, ordinal: Bool? = nil, splits: [SplitSummary.Row] = []) {
+            self.rows = rows
+            self.images = images
+            self.frames = frames
+            self.patients = patients
+            self.studies = studies
+            self.studiesPerClass = studiesPerClass
+            self.positiveClass = positiveClass
+            self.task = task
+            self.ordinal = ordinal
+            self.splits = splits
         }
     }
 
     public struct ClassCount: Codable, Sendable, Equatable {
         public var label: String
         public var studies: Int
+        /// Images (DICOM instances) and distinct patients of the class.
+        public var images: Int
+        public var patients: Int
+
+        public init(label: String, studies: Int, images: Int, patients: Int) {
+            self.label = label
+            self.studies = studies
+            self.images = images
+            self.patients = patients
+        }
     }
 
     public var errors: [ValidationIssue] { issues.filter { $0.severity == .error } }

@@ -200,12 +200,17 @@ public enum EvaluationHTMLPage {
     }
 
     static func dataSection(_ r: EvaluationReport) -> String {
+        dataSection(splitLevel: r.splitLevel, dataCounts: r.dataCounts, evaluatedSplit: r.evaluatedSplit)
+    }
+
+    /// The data counts table of either task (binary and multi-class reports share `SplitCounts`).
+    static func dataSection(splitLevel: String, dataCounts: [SplitCounts], evaluatedSplit: String) -> String {
         var out = [HTML.text("h2", "Data")]
-        out.append(HTML.text("p", "Split level: \(r.splitLevel) (no \(r.splitLevel) is in two splits). Counts per split, overall and per class "
+        out.append(HTML.text("p", "Split level: \(splitLevel) (no \(splitLevel) is in two splits). Counts per split, overall and per class "
             + "(a patient with studies of both classes counts in both classes)."))
         var rows: [[HTML.Cell]] = []
-        for s in r.dataCounts {
-            let mark = s.split == r.evaluatedSplit ? " (evaluated)" : ""
+        for s in dataCounts {
+            let mark = s.split == evaluatedSplit ? " (evaluated)" : ""
             rows.append([.text(s.split + mark), .text("all"), .number(String(s.patients)), .number(String(s.studies)), .number(String(s.frames))])
             for c in s.perClass {
                 rows.append([.text(""), .text(c.className), .number(String(c.patients)), .number(String(c.studies)), .number(String(c.frames))])

@@ -15,7 +15,8 @@ import SonoKitCore
 /// or the order of work. Every file is written atomically; cohort.json is written last, so a
 /// folder without it is an interrupted (incomplete) cohort.
 public struct CohortWriter {
-    /// What was written and how fast.
+    /// What was written and how fast. Its encoding (in cohort.json) leaves out `seconds`, so that
+    /// two cohorts made with the same parameters are byte-identical, cohort.json included.
     public struct Summary: Codable, Equatable, Sendable {
         public var patients = 0
         public var studies = 0
@@ -28,6 +29,10 @@ public struct CohortWriter {
         public var instancesByEncoding: [String: Int] = [:]
         public var instancesPerSecond: Double { seconds > 0 ? Double(instances) / seconds : 0 }
         public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+
+        enum CodingKeys: String, CodingKey {
+            case patients, studies, instances, frames, nonImageObjects, bytes, studiesByClass, instancesByEncoding
+        }
     }
 
     /// cohort.json.

@@ -86,11 +86,16 @@ public enum Callbacks {
         }
     }
 
+    /// Multi-class runs (rows with `valAccuracy`) get a `val_acc` column after `val_auc` (the macro
+    /// one-vs-rest AUC there); binary files keep exactly their columns.
     public static func historyCSV(_ rows: [HistoryRow]) -> String {
         func g(_ v: Double) -> String { String(format: "%.6g", v) }
-        var text = "epoch,loss,val_loss,val_auc,lr,seconds\n"
+        let accuracy = rows.contains { $0.valAccuracy != nil }
+        var text = accuracy ? "epoch,loss,val_loss,val_auc,val_acc,lr,seconds\n" : "epoch,loss,val_loss,val_auc,lr,seconds\n"
         for r in rows {
-            text += "\(r.epoch),\(g(r.loss)),\(g(r.valLoss)),\(r.valAUC.map(g) ?? ""),\(g(r.learningRate)),\(String(format: "%.3f", r.seconds))\n"
+            text += "\(r.epoch),\(g(r.loss)),\(g(r.valLoss)),\(r.valAUC.map(g) ?? ""),"
+                + (accuracy ? "\(r.valAccuracy.map(g) ?? "")," : "")
+                + "\(g(r.learningRate)),\(String(format: "%.3f", r.seconds))\n"
         }
         return text
     }
@@ -115,7 +120,8 @@ public enum Callbacks {
                 write("\r\u{1B}[K" + "epoch \(p.epoch + 1)/\(loop.config.epochs) batch \(p.batchesDone)/\(loop.batchesPerEpoch)  loss \(String(format: "%.4f", p.lastBatchLoss))  \(String(format: "%.1f", rate)) images/s  ETA \(Int(left.rounded()))s")
             case .epochEnd:
                 guard let r = p.history.last else { return }
-                write((isTerminal ? "\r\u{1B}[K" : "") + "epoch \(r.epoch)/\(loop.config.epochs)  loss \(String(format: "%.4f", r.loss))  val_loss \(String(format: "%.4f", r.valLoss))  val_auc \(r.valAUC.map { String(format: "%.4f", $0) } ?? "-")  lr \(String(format: "%.3g", r.learningRate))  \(String(format: "%.1f", r.seconds))s\n")
+                let accuracy = r.valAccuracy.map { "  val_acc \(String(format: "%.4f", $0))" } ?? ""
+                write((isTerminal ? "\r\u{1B}[K" : "") + "epoch \(r.epoch)/\(loop.config.epochs)  loss \(String(format: "%.4f", r.loss))  val_loss \(String(format: "%.4f", r.valLoss))  val_auc \(r.valAUC.map { String(format: "%.4f", $0) } ?? "-")\(accuracy)  lr \(String(format: "%.3g", r.learningRate))  \(String(format: "%.1f", r.seconds))s\n")
             case .fitEnd:
                 if let reason = p.stopReason { write("stopped: \(reason)\n") }
             default: break

@@ -28,16 +28,22 @@ public struct FrameResult: Codable, Sendable, Equatable {
     public var studyKey: String
     public var patientKey: String
     public var frameIndex: Int
-    /// σ(logit) of the positive class.
+    /// Binary: σ(logit), the positive class's probability. Multi-class: the largest class
+    /// probability (that of the predicted class); every class's is in `classProbabilities`.
     public var probability: Double
     public var crop: CropDecision
     /// The reader's colour/VOI decisions.
     public var decode: DecodeRecord
     /// Frame-policy clamping and crop fallbacks, e.g. "no ultrasound regions: automatic crop".
     public var warnings: [String]
+    /// Multi-class: the softmax over the classes, in the model card's class order (nil for a
+    /// binary run, and absent from its JSON).
+    public var classProbabilities: [Double]?
 
     public init(path: String, sopInstanceUID: String, seriesInstanceUID: String, studyInstanceUID: String, studyKey: String,
-                patientKey: String, frameIndex: Int, probability: Double, crop: CropDecision, decode: DecodeRecord, warnings: [String]) {
+                patientKey: String, frameIndex: Int, probability: Double, crop: CropDecision, decode: DecodeRecord, warnings: [String],
+                classProbabilities: [Double]? = nil) {
+        self.classProbabilities = classProbabilities
         self.path = path
         self.sopInstanceUID = sopInstanceUID
         self.seriesInstanceUID = seriesInstanceUID

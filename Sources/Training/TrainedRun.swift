@@ -120,12 +120,14 @@ public final class TrainedRun {
                 }
             }
             let flat = ready.flatMap { r in r.instance.frames.map { (r, $0) } }
-            let probabilities = try probabilities(of: flat.map(\.1))
-            for ((r, frame), p) in zip(flat, probabilities) {
+            let outputs = try outputs(of: flat.map(\.1))
+            for ((r, frame), p) in zip(flat, outputs) {
+                // Binary: σ of the logit. Multi-class: every class's probability, and the largest as `probability`.
+                let classProbabilities = card.task == .multiclass ? p.map(Double.init) : nil
                 frames.append(FrameResult(path: r.input.path, sopInstanceUID: r.file.sop, seriesInstanceUID: r.file.series,
                                           studyInstanceUID: r.file.study, studyKey: r.input.studyKey, patientKey: r.input.patientKey,
-                                          frameIndex: frame.frameIndex, probability: Double(p), crop: frame.crop, decode: frame.decode!,
-                                          warnings: r.instance.warnings))
+                                          frameIndex: frame.frameIndex, probability: Double(p.max()!), crop: frame.crop, decode: frame.decode!,
+                                          warnings: r.instance.warnings, classProbabilities: classProbabilities))
             }
             group.wait()
             next = upcoming.value
@@ -135,25 +137,43 @@ public final class TrainedRun {
         return InferenceOutput(frames: frames, failures: failures)
     }
 
-    /// σ(logit) of preprocessed frames, in batches of exactly `batchSize` (the last one padded
+    /// σ(logit) of preprocessed frames (binary run), in batches of exactly `batchSize` (see
+    /// `outputs(of:)`). For a multi-class run use `classProbabilities(of:)`.
+    public func probabilities(of frames: [PreprocessedFrame]) throws -> [Float] {
+        guard card.task == .binary else {
+            throw TrainingError.invalidOption(name: "probabilities", reason: "the run is multi-class (\(card.classes.joined(separator: ","))): it gives one probability per class (classProbabilities)")
+        }
+        return try outputs(of: frames).map { $0[0] }
+    }
+
+    /// Multi-class: per frame, the softmax over the classes (`card.classes` order, summing to 1).
+    /// Binary: per frame, [σ(logit)] (the positive class's probability only).
+    public func classProbabilities(of frames: [PreprocessedFrame]) throws -> [[Float]] {
+        try outputs(of: frames)
+    }
+
+    /// The network's probabilities per frame (1 value for a binary run, K for K classes), in
+    /// batches of exactly `batchSize` (the last one padded
     /// with copies of its last frame, whose outputs are dropped): oneDNN may pick another kernel,
     /// with another summation order, for another batch size, so a frame's probability must not
     /// depend on how many frames it was scored with (a shard of `predict`, a smaller input).
-    public func probabilities(of frames: [PreprocessedFrame]) throws -> [Float] {
+    func outputs(of frames: [PreprocessedFrame]) throws -> [[Float]] {
         let size = card.preprocess.size
         if let bad = frames.first(where: { $0.image.width != size || $0.image.height != size }) {
             throw TrainingError.wrongFrameSize(expected: size, got: bad.image.width)
         }
         let pre = FramePreprocessor(config: card.preprocess)
-        var out: [Float] = []
+        var out: [[Float]] = []
         out.reserveCapacity(frames.count)
+        let k = model.outputCount
         lock.lock(); defer { lock.unlock() }
         for start in stride(from: 0, to: frames.count, by: batchSize) {
             let batch = Array(frames[start..<min(start + batchSize, frames.count)])
             let padded = batch + Array(repeating: batch[batch.count - 1], count: batchSize - batch.count)
             var x = Tensor.zeros([batchSize, size, size, 3])
             x.scalars.withUnsafeMutableBufferPointer { pre.writeBatch(padded, into: $0) }
-            out += try model.probabilities(images: x).prefix(batch.count)
+            let p = try model.probabilities(images: x)
+            for i in 0..<batch.count { out.append(Array(p[(i * k)..<((i + 1) * k)])) }
         }
         return out
     }
@@ -180,14 +200,22 @@ public final class TrainedRun {
 
     // MARK: Grad-CAM
 
-    /// Grad-CAM (Selvaraju et al. 2017) of one preprocessed frame for the positive class: with A
+    /// Grad-CAM (Selvaraju et al. 2017) of one preprocessed frame for one class: with A
     /// the activations (h, w, C) of the last convolutional stage (VGG16: block5_conv3 after its
-    /// ReLU; small: the last block's ReLU) and z the logit,
+    /// ReLU; small: the last block's ReLU) and z the logit explained — binary: the one logit (the
+    /// positive class); multi-class: z_k of class `classIndex` (before the softmax, as in the
+    /// paper), by default the predicted class (argmax of the logits) —
     ///   α_c = (1 / hw) Σ_{i,j} ∂z/∂A_{ijc},   L_{ij} = max(0, Σ_c α_c A_{ijc}),
     /// then L / max(L) (all zeros when max(L) = 0), resized bilinearly (pixel centres aligned)
     /// to `size` x `size`. Row-major, `size * size` values in 0...1.
-    public func gradCAM(of frame: PreprocessedFrame) throws -> [Float] {
+    public func gradCAM(of frame: PreprocessedFrame, classIndex: Int? = nil) throws -> [Float] {
         let size = card.preprocess.size
+        let k = model.outputCount
+        if let classIndex {
+            guard k > 1 ? (0..<k).contains(classIndex) : classIndex == 0 else {
+                throw TrainingError.invalidOption(name: "gradCAM", reason: "class index \(classIndex) is not an output of the network (\(k) output(s))")
+            }
+        }
         guard frame.image.width == size, frame.image.height == size else {
             throw TrainingError.wrongFrameSize(expected: size, got: frame.image.width)
         }
@@ -203,7 +231,11 @@ public final class TrainedRun {
         let activations = x
         var h = activations
         for i in (target + 1)..<layers.count { h = try layers[i].forward(h, keepForBackward: true, context: &context) }
-        var g = Tensor(shape: h.shape, scalars: [Float](repeating: 1, count: h.count))
+        // Seed: ∂z/∂logits, one-hot at the class explained.
+        let explained = classIndex ?? (h.scalars.indices.max { h.scalars[$0] < h.scalars[$1] } ?? 0)
+        var seed = [Float](repeating: 0, count: h.count)
+        seed[explained] = 1
+        var g = Tensor(shape: h.shape, scalars: seed)
         for i in stride(from: layers.count - 1, to: target, by: -1) {
             g = try layers[i].backward(g, needInputGradient: true)!
         }

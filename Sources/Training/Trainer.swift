@@ -205,18 +205,21 @@ public final class Trainer {
     }
 
     /// The end of a run: the best weights (or the last, if no epoch improved), the Youden threshold
-    /// on the validation studies (mean aggregation), and the model card.
+    /// on the validation studies (mean aggregation; binary runs only), and the model card.
     func finish(_ loop: TrainingLoop, validationFeatures: [[Float]]?) throws -> TrainedRun {
         let model = loop.model
         if FileManager.default.fileExists(atPath: run.bestWeights.path) {
             try model.load(namedTensors: try SafeTensors.read(run.bestWeights).tensors, source: run.bestWeights.path)
         }
-        let validation = try TrainingLoop.evaluate(model: model, samples: data.validation, features: validationFeatures, store: store,
-                                                   batchSize: config.batchSize)
         var threshold: ThresholdChoice?
-        if validation.studies.contains(where: \.isPositive), validation.studies.contains(where: { !$0.isPositive }) {
-            threshold = try ThresholdChoice.fit(.youden, on: try BinaryOutcomes(validation.studies.map(\.sample), what: "the validation studies"),
-                                                split: config.validationSplit, level: .study, aggregation: .mean)
+        // Multi-class runs decide by argmax: no threshold.
+        if data.task == .binary {
+            let validation = try TrainingLoop.evaluate(model: model, samples: data.validation, features: validationFeatures, store: store,
+                                                       batchSize: config.batchSize)
+            if validation.studies.contains(where: \.isPositive), validation.studies.contains(where: { !$0.isPositive }) {
+                threshold = try ThresholdChoice.fit(.youden, on: try BinaryOutcomes(validation.studies.map(\.sample), what: "the validation studies"),
+                                                    split: config.validationSplit, level: .study, aggregation: .mean)
+            }
         }
         let formatter = ISO8601DateFormatter()
         let card = ModelCard(modelID: "", architecture: config.network.architecture.rawValue, weightsSHA256: "",
@@ -225,7 +228,8 @@ public final class Trainer {
                              positiveClass: config.positiveClass, manifestHash: config.manifestHash, seed: config.seed,
                              threshold: threshold, aggregation: .mean, softwareVersions: SoftwareVersions.all,
                              createdAt: formatter.string(from: Date()), network: config.network,
-                             cropWarnings: cropWarnings.isEmpty ? nil : cropWarnings)
+                             cropWarnings: cropWarnings.isEmpty ? nil : cropWarnings,
+                             task: config.classificationTask, ordinal: config.ordinal)
         return try TrainedRun.write(model: model, card: card, to: run.path)
     }
 }

@@ -46,7 +46,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var manifestHash: String = ""
     public var splitsHash: String = ""
     public var classes: [String] = []
+    /// The positive class of a binary run; empty for a multi-class run.
     public var positiveClass: String = ""
+    /// `multiclass` for a multi-class run; nil for a binary run (absent from config.json, so a
+    /// binary config and its checkpoint hash are what they were before multi-class existed).
+    /// Read it through `classificationTask`.
+    public var task: ClassificationTask?
+    /// Multi-class: whether the declared class order is an order (nil for binary runs).
+    public var ordinal: Bool?
     /// The catalog the manifest was resolved through (absolute path), so that `evaluate` and
     /// `predict` find it without `--catalog`. Nil in runs written before it was recorded.
     public var catalog: String?
@@ -55,6 +62,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         self.network = network
         self.preprocess = preprocess
     }
+
+    /// The task of the run (absent `task` means binary).
+    public var classificationTask: ClassificationTask { task ?? .binary }
 
     /// The preprocessing hash (recorded beside the config so a reader need not recompute it).
     public var preprocessHash: String { preprocess.hash }
@@ -72,6 +82,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let p = plateauPatience, p < 1 { throw bad("--lr-patience", "must be at least 1") }
         guard plateauFactor > 0 && plateauFactor < 1 else { throw bad("--lr-factor", "must be in (0, 1)") }
         if let c = checkpointEveryBatches, c < 1 { throw bad("--checkpoint-every", "must be at least 1") }
+        switch classificationTask {
+        case .binary:
+            guard network.outputCount == 1 else { throw bad("network", "a binary run has one output, the network has \(network.outputCount)") }
+        case .multiclass:
+            guard classes.isEmpty || network.outputCount == classes.count else {
+                throw bad("network", "a multi-class run over \(classes.count) classes needs \(classes.count) outputs, the network has \(network.outputCount)")
+            }
+            guard network.outputCount >= 2 else { throw bad("network", "a multi-class run needs at least two outputs") }
+        }
     }
 
     /// Field-by-field differences, as "name: old -> new" sentences (for `--resume`).

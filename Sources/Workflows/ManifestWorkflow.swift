@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Manifest
+import SonoKitCore
 
 /// A manifest as every workflow that reads one names it, so that train and evaluate judge a
 /// manifest exactly as `manifest validate` does.
@@ -77,12 +78,23 @@ public enum ManifestWorkflow {
         /// without a positive study): not written.
         case impossibleSplits(summary: SplitSummary, errors: [ValidationIssue])
         /// The splits file was written (with patient keys); `assignment` is by the manifest's
-        /// patient ids, in memory only.
-        case written(summary: SplitSummary, assignment: SplitAssignment)
+        /// patient ids, in memory only; `warnings` are the checks' warnings about the splits
+        /// (multi-class: a class missing from a split, or with very few studies in it).
+        case written(summary: SplitSummary, assignment: SplitAssignment, warnings: [ValidationIssue])
+
+        /// The task of the manifest's class declaration (nil when it was not split).
+        public var task: ClassificationTask? {
+            switch self {
+            case .invalidManifest: return nil
+            case .impossibleSplits(let summary, _), .written(let summary, _, _): return summary.task
+            }
+        }
     }
 
     /// Patient-grouped stratified splits of a valid manifest, written to `options.output` when
-    /// they pass the same checks as every later workflow (each split with a positive and a negative).
+    /// they pass the same checks as every later workflow (binary: each split with a positive and a
+    /// negative study; multi-class: each split with studies of at least two classes). Patients are
+    /// stratified over all declared classes.
     public static func split(_ options: SplitOptions, events: WorkflowEvents = .silent) throws -> SplitOutcome {
         let first = try validate(options.input, splits: nil, ignoreSplitColumn: true, events: events)
         guard first.report.isValid else { return .invalidManifest(errors: first.report.errors) }
@@ -94,6 +106,7 @@ public enum ManifestWorkflow {
         // usually the DICOM Patient IDs); every reader matches them through the same catalog.
         let patientKey = try openExistingCatalog(options.input.catalog).pseudonymizer.patientKey
         try SplitsFile.write(assignment.pseudonymized(patientKey: patientKey), comments: [options.provenance], to: options.output)
-        return .written(summary: summary, assignment: assignment)
+        let splitCodes: Set<ValidationIssue.Code> = [.classMissingFromSplit, .smallClassInSplit]
+        return .written(summary: summary, assignment: assignment, warnings: check.report.warnings.filter { splitCodes.contains($0.code) })
     }
 }

@@ -95,7 +95,7 @@ public struct PreviewWorkflow {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(study).write(to: folder.appendingPathComponent("preview.json"), options: .atomic)
+            try AtomicFile.write(try encoder.encode(study), to: folder.appendingPathComponent("preview.json"))
         }
         return Result(frames: frameCount, instances: files.count - skipped, studies: studies.count, skipped: skipped, folder: root)
     }

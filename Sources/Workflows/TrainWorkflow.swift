@@ -9,6 +9,9 @@ import Training
 
 /// `train`: a classifier trained on a validated manifest's train split, validated every epoch,
 /// leaving a run folder (config, history, checkpoints, pseudonymised input copies, model card).
+/// The manifest's class declaration decides the task: binary (Dense(1), sigmoid cross-entropy,
+/// Youden threshold) or multi-class (Dense(N), softmax cross-entropy, argmax; `val_auc` is the
+/// macro one-vs-rest AUC and history.csv gains `val_acc`).
 ///
 /// Two steps, so that a caller can say what is about to happen: `init` validates the manifest
 /// and prepares the data and caches (nothing is written); `run()` trains.
@@ -79,8 +82,21 @@ public final class TrainWorkflow {
         }
         config.manifestHash = try RunDirectory.sha256(file: URL(fileURLWithPath: input.manifest))
         config.splitsHash = try RunDirectory.sha256(file: URL(fileURLWithPath: options.splits))
-        config.classes = checked.resolved.classes.classes
-        config.positiveClass = checked.resolved.classes.positive
+        let declaration = checked.resolved.classes
+        config.classes = declaration.classes
+        switch declaration.task {
+        case .binary:
+            config.positiveClass = declaration.positive ?? ""
+            config.task = nil
+            config.ordinal = nil
+            config.network.outputs = nil
+        case .multiclass:
+            // Dense(N) + softmax: one output per declared class, in declared order.
+            config.positiveClass = ""
+            config.task = .multiclass
+            config.ordinal = declaration.ordinal
+            config.network.outputs = declaration.classes.count
+        }
         config.catalog = URL(fileURLWithPath: input.catalog).standardizedFileURL.path
         do { try config.validate() } catch { throw WorkflowError.failed("\(error)") }
         self.config = config

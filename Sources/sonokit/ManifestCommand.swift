@@ -18,11 +18,14 @@ struct ManifestCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Report every problem of a manifest with its line and column; exit 0 only without errors.",
             discussion: """
-            Errors: unknown or missing label, missing patient_id, a reference that resolves to nothing or to non-image objects, one image with two labels, duplicate rows, a patient in two splits, the same decoded pixels under two patients or in two splits, a split without a positive or negative study. Warnings (exit status stays 0): unknown columns, patient_id differing from the DICOM PatientID, a class with fewer than 10 studies, ...
+            Errors: unknown or missing label, missing patient_id, a reference that resolves to nothing or to non-image objects, one image with two labels, duplicate rows, a patient in two splits, the same decoded pixels under two patients or in two splits, a split without a positive or negative study (binary) or with studies of fewer than two classes (multi-class). Warnings (exit status stays 0): unknown columns, patient_id differing from the DICOM PatientID, a class with fewer than 10 studies, a class missing from a split or with very few studies in it (multi-class), ...
+
+            The task: with --positive it is binary (that class against the others); without it and with more than two classes it is multi-class; --task binary|multiclass says it explicitly (two classes need one of the two). --ordinal marks the declared order as a scale. The same in the manifest: '# classes: normal,cyst,solid; task: multiclass; ordinal: yes'. A multi-class report adds per class and split the images, studies and patients.
 
             Examples:
               sonokit manifest validate labels.csv --catalog work/catalog.sqlite --classes benign,malignant --positive malignant
               sonokit manifest validate labels.csv --catalog work/catalog.sqlite --splits splits.csv --json
+              sonokit manifest validate birads.csv --catalog work/catalog.sqlite --classes 2,3,4,5 --ordinal
             """
         )
         @OptionGroup var options: ManifestOptions
@@ -50,8 +53,11 @@ struct ManifestCommand: ParsableCommand {
                 let s = result.report.summary
                 if !s.splits.isEmpty {
                     let total = SplitSummary.Row(name: "total", patients: s.patients, studies: s.studies, frames: s.frames,
-                                                 studiesPerClass: s.studiesPerClass.map(\.studies))
-                    print(SplitSummary(classes: s.studiesPerClass.map(\.label), splits: s.splits, total: total).table)
+                                                 studiesPerClass: s.studiesPerClass.map(\.studies), imagesPerClass: s.studiesPerClass.map(\.images),
+                                                 patientsPerClass: s.studiesPerClass.map(\.patients))
+                    let table = SplitSummary(classes: s.studiesPerClass.map(\.label), splits: s.splits, total: total)
+                    print(table.table)
+                    if s.task == .multiclass { print(table.classTable) }
                 }
             }
             if !result.report.isValid { throw ExitCode(1) }
@@ -102,18 +108,21 @@ struct ManifestCommand: ParsableCommand {
         /// Splits, prints the per-split counts (text or JSON) and writes the splits file, or says why not (exit status 1).
         static func execute(_ options: ManifestWorkflow.SplitOptions, json: Bool = false) throws {
             let manifest = options.input.manifest
-            switch try workflow({ try ManifestWorkflow.split(options, events: .terminal()) }) {
+            let outcome = try workflow({ try ManifestWorkflow.split(options, events: .terminal()) })
+            let multiclass = outcome.task == .multiclass
+            switch outcome {
             case .invalidManifest(let errors):
                 for issue in errors { warn(issue.formatted(file: manifest)) }
                 warn("\(manifest): \(errors.count) error(s); fix them before splitting (sonokit manifest validate lists warnings too).")
                 throw ExitCode(1)
             case .impossibleSplits(let summary, let errors):
-                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table) }
+                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table); if multiclass { print(summary.classTable) } }
                 for issue in errors { warn(issue.formatted(file: manifest)) }
                 warn("No splits file written: the groups do not allow these splits. Use fewer folds, other ratios, or label more patients.")
                 throw ExitCode(1)
-            case .written(let summary, let assignment):
-                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table) }
+            case .written(let summary, let assignment, let warnings):
+                if json { print(try SonoKitJSON.string(summary)) } else { print(summary.table); if multiclass { print(summary.classTable) } }
+                for issue in warnings { warn(issue.formatted(file: manifest)) }
                 if !json { print("Wrote \(options.output): \(assignment.splitOfPatient.count) patients in \(assignment.splitNames.count) splits.") }
             }
         }
@@ -124,7 +133,7 @@ struct ManifestCommand: ParsableCommand {
             commandName: "from-folders",
             abstract: "Write a manifest from a folder-per-class tree of DICOM files (the Keras layout).",
             discussion: """
-            label = the class folder's name, patient_id = the file's DICOM PatientID, path = relative to the manifest. Classes are not declared in the file: you declare them, and which one is positive.
+            label = the class folder's name, patient_id = the file's DICOM PatientID, path = relative to the manifest. Classes are not declared in the file: you declare them (N folders are N classes), and which one is positive for a binary task.
 
             Example:
               sonokit manifest from-folders export/ -o labels.csv
@@ -150,17 +159,30 @@ struct ManifestCommand: ParsableCommand {
                 print("\(outcome.rowsWithoutPatientID) file(s) have no PatientID: fill patient_id on those rows, or validation will fail.")
             }
             let names = outcome.filesPerFolder.map(\.label)
+            let list = names.joined(separator: ",")
+            let declare = names.count > 2
+                ? """
+                  2. Declare the classes (SonoKit never guesses them from folder names). The \(names.count) folders are \(names.count) classes: \
+                a multi-class task, e.g. (order them as they should be read; add --ordinal if that order is a scale)
+                     sonokit manifest validate \(output) --catalog CATALOG --classes \(list)
+                     or put '# classes: \(list); task: multiclass' on the first line of \(output).
+                     For one class against the others instead, add --positive CLASS ('; positive: CLASS' in the comment).
+                """
+                : """
+                  2. Declare the classes and the positive class (SonoKit never guesses them from folder names), e.g.
+                     sonokit manifest validate \(output) --catalog CATALOG --classes \(list) --positive \(names.last ?? "CLASS")
+                     or put '# classes: \(list); positive: \(names.last ?? "CLASS")' on the first line of \(output).
+                """
             print("""
                 Next:
                   1. Check the patient_id column. It was copied from the DICOM PatientID; pseudonymised exports \
                 sometimes give one patient several ids (or several patients one), and splits are only as good as these ids.
-                  2. Declare the classes and the positive class (SonoKit never guesses them from folder names), e.g.
-                     sonokit manifest validate \(output) --catalog CATALOG --classes \(names.joined(separator: ",")) --positive \(names.last ?? "CLASS")
-                     or put '# classes: \(names.joined(separator: ",")); positive: \(names.last ?? "CLASS")' on the first line of \(output).
-                """)
+                """ + "\n" + declare)
         }
     }
 }
+
+extension ClassificationTask: ExpressibleByArgument {}
 
 /// The options every command that reads a manifest shares, so that train, evaluate and predict
 /// judge a manifest exactly as `manifest validate` does.
@@ -168,29 +190,41 @@ struct ManifestOptions: ParsableArguments {
     @Argument(help: "The manifest CSV file.") var manifest: String
     @Option(help: "The catalog made by `sonokit ingest`.") var catalog: String
     @Option(help: "The classes, comma-separated (else the manifest's '# classes:' line).") var classes: String?
-    @Option(help: "The positive class (one of --classes).") var positive: String?
+    @Option(help: "The positive class (one of --classes): a binary task, this class against the others.") var positive: String?
+    @Option(help: ArgumentHelp("binary (needs --positive) or multiclass (no --positive). Default: binary with --positive, multiclass without it and with more than two classes.", valueName: "task"))
+    var task: ClassificationTask?
+    @Flag(help: "Multi-class: the declared class order is an order (e.g. BI-RADS 2,3,4,5); evaluation weights disagreements by distance.")
+    var ordinal = false
     @Option(help: "Field delimiter: comma, semicolon or tab (default: detected from the header).") var delimiter: String?
     @Flag(help: "Skip the duplicate-pixel checks (which decode every frame not yet hashed in the catalog).") var noPixelCheck = false
 
     func validate() throws {
-        guard (classes == nil) == (positive == nil) else { throw ValidationError("Give --classes and --positive together.") }
+        if classes == nil, positive != nil || task != nil || ordinal {
+            throw ValidationError("--positive, --task and --ordinal describe the classes of --classes; give --classes too (or declare everything in the manifest's '# classes:' line).")
+        }
+        if let classes {
+            do { _ = try ClassDeclaration(commaSeparatedClasses: classes, positive: positive, task: task, ordinal: ordinal) }
+            catch { throw ValidationError("\(error)") }
+        }
         if let delimiter { do { _ = try ManifestDelimiter(argument: delimiter) } catch { throw ValidationError("\(error)") } }
     }
 
     /// The manifest as the workflows take it (classes and delimiter parsed).
     func input() throws -> ManifestInput {
         ManifestInput(manifest: manifest, catalog: catalog,
-                      classes: try classes.map { try ClassDeclaration(commaSeparatedClasses: $0, positive: positive!) },
+                      classes: try classes.map { try ClassDeclaration(commaSeparatedClasses: $0, positive: positive, task: task, ordinal: ordinal) },
                       delimiter: try delimiter.map(ManifestDelimiter.init(argument:)), noPixelCheck: noPixelCheck)
     }
 }
 
 enum ManifestText {
-    /// `labels.csv: valid (0 errors, 2 warnings); 40 rows -> 120 images, 360 frames, 40 patients, 60 studies; benign 40, malignant* 20 studies`
+    /// `labels.csv: valid (0 errors, 2 warnings); 40 rows -> 120 images, 360 frames, 40 patients, 60 studies; studies per class: benign 40, malignant (positive) 20`;
+    /// a multi-class manifest ends with `; multi-class task (3 classes, ordinal)`.
     static func summaryLine(_ report: ValidationReport) -> String {
         let s = report.summary
         let classes = s.studiesPerClass.map { "\($0.label)\($0.label == s.positiveClass ? " (positive)" : "") \($0.studies)" }.joined(separator: ", ")
+        let task = s.task == .multiclass ? "; multi-class task (\(s.studiesPerClass.count) classes\(s.ordinal == true ? ", ordinal" : ""))" : ""
         return "\(report.manifest): \(report.isValid ? "valid" : "INVALID") (\(report.errors.count) error(s), \(report.warnings.count) warning(s)); "
-            + "\(s.rows) rows -> \(s.images) images, \(s.frames) frames, \(s.patients) patients, \(s.studies) studies; studies per class: \(classes)"
+            + "\(s.rows) rows -> \(s.images) images, \(s.frames) frames, \(s.patients) patients, \(s.studies) studies; studies per class: \(classes)" + task
     }
 }

@@ -22,7 +22,13 @@ struct TrainCommand: ParsableCommand {
         The manifest is validated first, exactly as `sonokit manifest validate` does with the same options; a manifest \
         with errors is refused. Frames of the split "train" are trained on (with --fold K: every fold but foldK), the \
         split "validation" (with --fold K: foldK) is evaluated after every epoch (val_loss over frames, val_auc over \
-        studies, frame probabilities averaged per study). Every random stream comes from --seed: the same seed and \
+        studies, frame probabilities averaged per study).
+
+        The class declaration decides the task. Binary (--positive): Dense(1) with a sigmoid, binary cross-entropy, \
+        a threshold fitted on validation. Multi-class (more than two classes without --positive, or --task multiclass): \
+        Dense(N) with a softmax, categorical cross-entropy from logits, argmax; --class-weight auto weights class c by \
+        N / (K * N_c) over the training frames; val_auc is the macro one-vs-rest AUC over studies and history.csv gets \
+        val_acc (study-level accuracy). Every random stream comes from --seed: the same seed and \
         thread count give bit-identical weights.
 
         With a frozen base and no augmentation (vgg16 without --fine-tune), the base's pooled features are computed \
@@ -40,6 +46,8 @@ struct TrainCommand: ParsableCommand {
           sonokit train labels.csv --catalog work/catalog.sqlite --splits splits.csv --model small --epochs 30 \\
               --augment flip,zoom,rotate,gain,speckle --patience 5 --seed 7 -o runs/small
           sonokit train labels.csv --catalog work/catalog.sqlite --splits splits.csv --model small --resume runs/small
+          sonokit train lesions.csv --catalog work/catalog.sqlite --classes normal,cyst,solid --splits splits.csv \\
+              --model vgg16 -o runs/lesions
         """
     )
 
@@ -115,8 +123,16 @@ struct TrainCommand: ParsableCommand {
         let runPath = options.runDirectory
         let training = try workflow { try TrainWorkflow(options, events: .terminal()) }
         let config = training.config, data = training.data
-        let positives = data.train.filter(\.isPositive).count
-        print("Training \(config.network.architecture.rawValue) on \(data.train.count) frames (\(positives) \(config.positiveClass)) of split(s) \(config.trainSplits.joined(separator: "+")), "
+        let composition: String
+        switch config.classificationTask {
+        case .binary:
+            composition = "\(data.train.filter(\.isPositive).count) \(config.positiveClass)"
+        case .multiclass:
+            composition = "multi-class: " + config.classes.enumerated().map { k, name in
+                "\(data.train.filter { $0.classIndex == k }.count) \(name)"
+            }.joined(separator: ", ")
+        }
+        print("Training \(config.network.architecture.rawValue) on \(data.train.count) frames (\(composition)) of split(s) \(config.trainSplits.joined(separator: "+")), "
               + "validating on \(data.validation.count) frames of '\(config.validationSplit)'; \(config.epochs) epoch(s), batch \(config.batchSize), seed \(config.seed).")
         let result = try workflow { try training.run() }
         if result.usedFeatureCache {

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Manifest
+import SonoKitCore
 import SonoKitTestSupport
 import XCTest
 
@@ -97,6 +98,35 @@ final class ManifestCommandTests: XCTestCase {
         let badText = try run(["manifest", "validate", broken, "--catalog", catalogPath] + Self.declare)
         XCTAssertTrue(badText.stdout.contains("broken.csv:3: error [unknown_label] column label:"), badText.stdout)
         assertNoIdentifiers(badText.stdout + badText.stderr, identifiers, "manifest validate (errors)")
+    }
+
+    // MARK: The task on the command line: --task multiclass, and what an ambiguous declaration says
+    func testTaskOptionsAndMulticlassReport() throws {
+        XCTAssertEqual(try run(["ingest", Self.samples.path, "--catalog", catalogPath, "--jobs", "2"]).status, 0)
+        let ambiguous = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--classes", "benign,malignant"])
+        XCTAssertNotEqual(ambiguous.status, 0)
+        XCTAssertTrue(ambiguous.stderr.contains("--positive NAME") && ambiguous.stderr.contains("--task multiclass"), ambiguous.stderr)
+        let orphan = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--positive", "malignant"])
+        XCTAssertNotEqual(orphan.status, 0)
+        XCTAssertTrue(orphan.stderr.contains("give --classes too"), orphan.stderr)
+        let contradictory = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath] + Self.declare + ["--task", "multiclass"])
+        XCTAssertNotEqual(contradictory.status, 0)
+        XCTAssertTrue(contradictory.stderr.contains("drop the positive class"), contradictory.stderr)
+
+        let multi = ["--classes", "benign,malignant", "--task", "multiclass", "--no-pixel-check"]
+        let split = try run(["manifest", "split", Self.labels, "--catalog", catalogPath, "--ratios", "0.6,0.2,0.2", "--seed", "7", "-o", "s.csv"] + multi)
+        XCTAssertEqual(split.status, 0, split.stdout + split.stderr)
+        XCTAssertTrue(squeezed(split.stdout).contains("class split images studies patients"), split.stdout)
+        let json = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--splits", "s.csv", "--json"] + multi)
+        XCTAssertEqual(json.status, 0, json.stdout + json.stderr)
+        try SchemaValidator.validate(Data(json.stdout.utf8), against: "manifest-validation.schema.json")
+        let report = try JSONDecoder().decode(ValidationReport.self, from: Data(json.stdout.utf8))
+        XCTAssertEqual(report.summary.task, .multiclass)
+        XCTAssertNil(report.summary.positiveClass)
+        XCTAssertEqual(report.summary.studiesPerClass.map(\.images).reduce(0, +), report.summary.images)
+        let text = try run(["manifest", "validate", Self.labels, "--catalog", catalogPath, "--splits", "s.csv"] + multi)
+        XCTAssertTrue(text.stdout.contains("multi-class task (2 classes)"), text.stdout)
+        XCTAssertTrue(squeezed(text.stdout).contains("malignant test"), text.stdout)
     }
 
     func testSplitCommandIsDeterministicAndItsFileValidates() throws {

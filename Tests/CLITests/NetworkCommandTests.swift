@@ -27,8 +27,8 @@ final class NetworkCommandTests: XCTestCase {
         defer { scp.stop() }
         let result = try SonoKitCommand.run(["send", RepositoryPaths.sampleStudies.path, "--to", "REF@127.0.0.1:\(scp.port)", "--ae-title", "TESTSCU"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        // SampleStudies: 59 images, a DICOMDIR and labels.csv.
-        XCTAssertTrue(result.stdout.contains("59 of 59 files stored (0 with a warning status), 0 not stored, 2 skipped"), result.stdout)
+        // SampleStudies: 59 images, a DICOMDIR, labels.csv and labels-multiclass.csv.
+        XCTAssertTrue(result.stdout.contains("59 of 59 files stored (0 with a warning status), 0 not stored, 3 skipped"), result.stdout)
         scp.stop()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: received.path).count, 59)
     }

@@ -10,12 +10,15 @@ import XCTest
 ///   evaluation on the fitting split) are validated by Python's jsonschema through the project's
 ///   SonoKitTestSupport.SchemaValidator (Debian python3-jsonschema, as for inspect.schema.json);
 /// - Python-free: JSONSchemaSubsetValidator (this folder) validates the same encodings; it is
-///   itself held to jsonschema's verdicts on the committed example report and 39 mutations of it
-///   (Fixtures/schema_cases.json), and the committed example must equal today's encoding.
+///   itself held to jsonschema's verdicts on the committed example reports (binary and
+///   multi-class) and 73 mutations of them (Fixtures/schema_cases.json), and the committed
+///   examples must equal today's encodings. The schema describes both tasks: `task` =
+///   "multiclass" selects the multi-class report (if/then), anything else the binary one.
 final class EvaluationReportTests: XCTestCase {
     struct SchemaCases: Decodable {
         struct Operation: Decodable { var op: String; var path: String; var value: JSONValue? }
-        struct Case: Decodable { var name: String; var patch: [Operation]; var valid: Bool; var errors: [String] }
+        /// `example`: "binary" (example-evaluation-report.json) or "multiclass" (example-multiclass-evaluation-report.json).
+        struct Case: Decodable { var name: String; var example: String; var patch: [Operation]; var valid: Bool; var errors: [String] }
         var cases: [Case]
     }
 
@@ -27,12 +30,15 @@ final class EvaluationReportTests: XCTestCase {
     // MARK: The validator agrees with jsonschema on every committed case (valid and invalid)
     func testValidatorAgreesWithJsonschemaOnEveryCase() throws {
         let validator = try schemaValidator()
-        let example = try JSONValue.parse(Data(contentsOf: fixtureURL("example-evaluation-report.json")))
+        let examples = ["binary": try JSONValue.parse(Data(contentsOf: fixtureURL("example-evaluation-report.json"))),
+                        "multiclass": try JSONValue.parse(Data(contentsOf: fixtureURL("example-multiclass-evaluation-report.json")))]
         let cases = try JSONDecoder().decode(SchemaCases.self, from: Data(contentsOf: fixtureURL("schema_cases.json"))).cases
         XCTAssertGreaterThan(cases.filter(\.valid).count, 5)
         XCTAssertGreaterThan(cases.filter { !$0.valid }.count, 20)
+        XCTAssertGreaterThan(cases.filter { $0.example == "multiclass" && $0.valid }.count, 4)
+        XCTAssertGreaterThan(cases.filter { $0.example == "multiclass" && !$0.valid }.count, 15)
         for c in cases {
-            var instance = example
+            var instance = try XCTUnwrap(examples[c.example], c.example)
             for op in c.patch {
                 // A patch value of JSON null decodes as .null; a "remove" has no value at all.
                 instance = try instance.applying(op: op.op, path: op.path, value: op.op == "remove" ? nil : (op.value ?? .null))
@@ -51,6 +57,55 @@ final class EvaluationReportTests: XCTestCase {
             SONOKIT_WRITE_EXAMPLE_REPORT=$PWD/Tests/EvaluationTests/Fixtures/example-evaluation-report.json swift test --filter ExampleReportDump
             python scripts/fixtures/evaluation/make_schema_fixtures.py
             """)
+    }
+
+    // MARK: The committed multi-class example equals today's encoding (else regenerate both fixtures)
+    func testCommittedMulticlassExampleIsTodaysEncoding() throws {
+        let committed = try JSONValue.parse(Data(contentsOf: fixtureURL("example-multiclass-evaluation-report.json")))
+        let live = try JSONValue.parse(MulticlassSampleData.makeEvaluation(replicates: 50, patients: 24).report.jsonData())
+        XCTAssertTrue(committed == live, """
+            The encoding of MulticlassEvaluationReport changed. Regenerate the example and the jsonschema verdicts:
+            SONOKIT_WRITE_EXAMPLE_MULTICLASS_REPORT=$PWD/Tests/EvaluationTests/Fixtures/example-multiclass-evaluation-report.json swift test --filter ExampleReportDump
+            python scripts/fixtures/evaluation/make_schema_fixtures.py
+            """)
+    }
+
+    // MARK: Live multi-class encodings validate (ours and jsonschema): ordinal and nominal, max and vote, no bootstrap, two classes
+    func testLiveMulticlassEncodingsValidate() throws {
+        let validator = try schemaValidator()
+        var documents: [Data] = []
+        documents.append(try MulticlassSampleData.evaluation().report.jsonData())
+        documents.append(try MulticlassSampleData.makeEvaluation(replicates: 0, ordinal: false, patients: 16).report.jsonData())
+        for rule in [MulticlassAggregation.max, .vote] {
+            var settings = MulticlassSampleData.settings(replicates: 0)
+            settings.aggregation = rule
+            let frames = MulticlassSampleData.frames(split: "test", seed: 3, patients: 20)
+            documents.append(try MulticlassEvaluator(settings).evaluate(frames: frames, classes: MulticlassSampleData.classes, ordinal: true,
+                                                                        split: "test", run: MulticlassSampleData.run).report.jsonData())
+        }
+        // Two classes as a multi-class task (no top-2 accuracy).
+        let two = MulticlassSampleData.frames(split: "test", seed: 4, patients: 20).map { f -> MulticlassFrame in
+            var g = f
+            g.trueClass = f.trueClass < 2 ? 0 : 1
+            g.probabilities = [f.probabilities[0] + f.probabilities[1], f.probabilities[2] + f.probabilities[3]]
+            return g
+        }
+        let twoReport = try MulticlassEvaluator(MulticlassSampleData.settings(replicates: 20)).evaluate(
+            frames: two, classes: ["low", "high"], ordinal: false, split: "test", run: MulticlassSampleData.run).report
+        XCTAssertNil(twoReport.study.topTwoAccuracy)
+        documents.append(try twoReport.jsonData())
+        for document in documents {
+            XCTAssertEqual(validator.validate(try JSONValue.parse(document)), [])
+            XCTAssertNoThrow(try SchemaValidator.validate(document, against: "evaluation-report.schema.json"))
+        }
+        // A multi-class report read as binary is invalid, with the reason at the member.
+        let live = try JSONValue.parse(documents[0])
+        let asBinary = try live.applying(op: "remove", path: "/task", value: nil)
+        let errors = validator.validate(asBinary)
+        XCTAssertTrue(errors.contains("$: 'subgroups' is required"), "\(errors)")
+        XCTAssertTrue(errors.contains("$: 'ordinal' is not allowed"), "\(errors)")
+        let noCounts = try live.applying(op: "remove", path: "/study/confusion_matrix/counts", value: nil)
+        XCTAssertEqual(validator.validate(noCounts), ["$.study.confusion_matrix: 'counts' is required"])
     }
 
     // MARK: Live encodings validate: youden/mean, fixed threshold, vote, a threshold above every score

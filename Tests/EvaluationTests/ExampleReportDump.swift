@@ -13,4 +13,13 @@ final class ExampleReportDump: XCTestCase {
         }
         try SampleData.report().jsonData().write(to: URL(fileURLWithPath: path), options: .atomic)
     }
+
+    /// Tests/EvaluationTests/Fixtures/example-multiclass-evaluation-report.json, the multi-class
+    /// example the schema verdicts are computed on (a smaller sample: 24 patients, 50 replicates).
+    func testWriteExampleMulticlassReportWhenAsked() throws {
+        guard let path = ProcessInfo.processInfo.environment["SONOKIT_WRITE_EXAMPLE_MULTICLASS_REPORT"] else {
+            throw XCTSkip("set SONOKIT_WRITE_EXAMPLE_MULTICLASS_REPORT=path to write the example multi-class report")
+        }
+        try MulticlassSampleData.makeEvaluation(replicates: 50, patients: 24).report.jsonData().write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
 }

@@ -88,7 +88,8 @@ indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
 /// Implemented: type (incl. "integer" = a number with no fractional part, as in 2020-12),
 /// properties, required, additionalProperties (boolean or schema), items, enum, const, minimum,
 /// maximum, exclusiveMinimum, exclusiveMaximum, minLength, pattern (unanchored search), minItems,
-/// maxItems, oneOf, anyOf, allOf, $ref to "#/$defs/<name>". Annotations ($schema, $id, title,
+/// maxItems, oneOf, anyOf, allOf, if/then/else (the errors of the branch taken, at their own
+/// paths, as jsonschema reports them), $ref to "#/$defs/<name>". Annotations ($schema, $id, title,
 /// description, $comment, $defs, default, examples) are ignored.
 struct JSONSchemaSubsetValidator {
     struct UnsupportedKeyword: Error, CustomStringConvertible {
@@ -99,7 +100,7 @@ struct JSONSchemaSubsetValidator {
 
     static let assertions: Set<String> = ["type", "properties", "required", "additionalProperties", "items", "enum", "const",
                                           "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "pattern",
-                                          "minItems", "maxItems", "oneOf", "anyOf", "allOf", "$ref"]
+                                          "minItems", "maxItems", "oneOf", "anyOf", "allOf", "$ref", "if", "then", "else"]
     static let annotations: Set<String> = ["$schema", "$id", "title", "description", "$comment", "$defs", "default", "examples"]
 
     let root: JSONValue
@@ -117,7 +118,7 @@ struct JSONSchemaSubsetValidator {
             switch k {
             case "properties", "$defs":
                 for (name, sub) in v.objectValue ?? [:] { try checkKeywords(sub, path: "\(path)/\(k)/\(name)") }
-            case "items", "additionalProperties":
+            case "items", "additionalProperties", "if", "then", "else":
                 try checkKeywords(v, path: "\(path)/\(k)")
             case "oneOf", "anyOf", "allOf":
                 guard case .array(let subs) = v else { throw UnsupportedKeyword(keyword: "\(k) not an array", schemaPath: path) }
@@ -199,6 +200,13 @@ struct JSONSchemaSubsetValidator {
         }
         if case .array(let subs)? = s["anyOf"], !subs.contains(where: passes) { fail("valid under none of the anyOf schemas") }
         if case .array(let subs)? = s["allOf"] { for sub in subs { validate(x, against: sub, at: path, into: &errors) } }
+        if let condition = s["if"] {
+            if passes(condition) {
+                if let then = s["then"] { validate(x, against: then, at: path, into: &errors) }
+            } else if let otherwise = s["else"] {
+                validate(x, against: otherwise, at: path, into: &errors)
+            }
+        }
     }
 
     private static func has(type: String, _ x: JSONValue) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Manifest
+import SonoKitCore
 
 /// Reading manifests: the CSV dialects users' spreadsheets produce, and line numbers that match
 /// what an editor shows (line 1 = first physical line of the file, comments included).
@@ -204,5 +205,61 @@ final class ManifestParserTests: XCTestCase {
         XCTAssertThrowsError(try ClassDeclaration(commaSeparatedClasses: "a,,b", positive: "a"))
         XCTAssertThrowsError(try ClassDeclaration.fromComment(" classes: a,b"))   // no positive
         XCTAssertNil(try ClassDeclaration.fromComment(" just a note"))
+    }
+
+    // MARK: - The task: positive -> binary; none and N > 2 -> multi-class; N == 2 and none -> ambiguous
+
+    func testTaskFollowsThePositiveClassOrIsExplicit() throws {
+        let binary = try ClassDeclaration(commaSeparatedClasses: "normal,cyst,solid", positive: "solid")
+        XCTAssertEqual(binary.task, .binary, "a positive class keeps the binary task, also with three classes")
+        XCTAssertTrue(binary.isPositive("solid"))
+        XCTAssertFalse(binary.isPositive("cyst"))
+        let multi = try ClassDeclaration(commaSeparatedClasses: "normal, cyst ,solid", positive: nil)
+        XCTAssertEqual(multi.task, .multiclass)
+        XCTAssertNil(multi.positive)
+        XCTAssertEqual(multi.classes, ["normal", "cyst", "solid"])
+        XCTAssertEqual(multi.classIndex(of: "cyst"), 1)
+        XCTAssertNil(multi.classIndex(of: "Cyst"))
+        XCTAssertFalse(multi.isPositive("solid"), "no class of a multi-class task is positive")
+        XCTAssertFalse(multi.ordinal)
+        let two = try ClassDeclaration(commaSeparatedClasses: "a,b", positive: nil, task: .multiclass)
+        XCTAssertEqual(two.task, .multiclass, "--task multiclass makes two classes a softmax task")
+        XCTAssertEqual(try ClassDeclaration(commaSeparatedClasses: "a,b,c", positive: "b", task: .binary).task, .binary)
+    }
+
+    func testAmbiguousAndContradictoryDeclarationsSayWhatToWrite() {
+        func message(_ body: () throws -> ClassDeclaration) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
+        }
+        let ambiguous = message { try ClassDeclaration(commaSeparatedClasses: "benign,malignant", positive: nil) }
+        XCTAssertTrue(ambiguous.contains("--positive NAME") && ambiguous.contains("--task multiclass"), ambiguous)
+        let ambiguousComment = message { try ClassDeclaration.fromComment(" classes: benign,malignant")! }
+        XCTAssertTrue(ambiguousComment.contains("'positive: NAME'") && ambiguousComment.contains("'task: multiclass'"), ambiguousComment)
+        let binaryWithout = message { try ClassDeclaration(commaSeparatedClasses: "a,b,c", positive: nil, task: .binary) }
+        XCTAssertTrue(binaryWithout.contains("needs a positive class") && binaryWithout.contains("--positive"), binaryWithout)
+        let multiWith = message { try ClassDeclaration(commaSeparatedClasses: "a,b,c", positive: "c", task: .multiclass) }
+        XCTAssertTrue(multiWith.contains("drop the positive class"), multiWith)
+        let ordinalBinary = message { try ClassDeclaration(commaSeparatedClasses: "a,b,c", positive: "c", task: nil, ordinal: true) }
+        XCTAssertTrue(ordinalBinary.contains("--ordinal"), ordinalBinary)
+        XCTAssertThrowsError(try ClassDeclaration.fromComment(" classes: a,b,c; task: softmax"))
+        XCTAssertThrowsError(try ClassDeclaration.fromComment(" classes: a,b,c; ordinal: maybe"))
+    }
+
+    func testMulticlassCommentRoundTripsWithItsOrder() throws {
+        let text = "# classes: birads2,birads3,birads4,birads5; task: multiclass; ordinal: yes\npath,label,patient_id\na.dcm,birads3,P1\n"
+        let m = try parse(text, classes: nil)
+        XCTAssertEqual(m.classes.task, .multiclass)
+        XCTAssertTrue(m.classes.ordinal)
+        XCTAssertEqual(m.classes.commentText, "classes: birads2,birads3,birads4,birads5; task: multiclass; ordinal: yes")
+        XCTAssertEqual(try ClassDeclaration.fromComment(m.classes.commentText), m.classes)
+        XCTAssertEqual(try ClassDeclaration.fromComment(" classes: a,b,c")?.task, .multiclass, "three classes without positive")
+        XCTAssertEqual(benignMalignant.commentText, "classes: benign,malignant; positive: malignant", "binary: written as always")
+        // The command line must agree with the comment, order flag included.
+        let unordered = try ClassDeclaration(commaSeparatedClasses: "birads2,birads3,birads4,birads5", positive: nil)
+        XCTAssertThrowsError(try parse(text, classes: unordered))
+        // Codable: a declaration written before the task existed decodes as binary.
+        let old = try JSONDecoder().decode(ClassDeclaration.self, from: Data(#"{"classes":["benign","malignant"],"positive":"malignant"}"#.utf8))
+        XCTAssertEqual(old, benignMalignant)
+        XCTAssertEqual(try JSONDecoder().decode(ClassDeclaration.self, from: try JSONEncoder().encode(m.classes)), m.classes)
     }
 }

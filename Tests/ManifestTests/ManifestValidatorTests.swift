@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Manifest
+import SonoKitCore
 
 /// Validation: every problem is reported, each at the line (and column) of the row that causes it,
 /// and nothing a message says contains a patient id.
@@ -245,6 +246,55 @@ final class ManifestValidatorTests: XCTestCase {
         XCTAssertEqual(r.report.codesAndLines, ["split_without_positive@-", "split_without_negative@-"])
         XCTAssertTrue(r.report.issues[0].message.contains("'test'"))
         XCTAssertTrue(r.report.issues[1].message.contains("'validation'"))
+    }
+
+    // MARK: Multi-class splits: fewer than two classes in a split is an error; a class missing
+    // from a split, or with fewer than max(2, minimum / splits) studies there, a warning naming both.
+
+    func testMulticlassSplitChecksAndPerClassCounts() throws {
+        let manifest = try parse("""
+            # classes: normal,cyst,solid
+            study_uid,label,patient_id,split
+            SA,normal,SECRET-A,train
+            SB,cyst,SECRET-B,train
+            SC,solid,SECRET-C,train
+            SD,normal,SECRET-D,test
+            SE,cyst,SECRET-E,test
+            SF,normal,SECRET-F,validation
+            """, classes: nil)
+        XCTAssertEqual(manifest.classes.task, .multiclass)
+        let r = ManifestValidator.validate(manifest, resolver: makeResolver(), pixelHasher: nil,
+                                           options: ValidationOptions(minimumStudiesPerClass: 1))
+        let issues = r.report.issues
+        XCTAssertFalse(issues.contains { $0.code == .splitWithoutPositive || $0.code == .splitWithoutNegative },
+                       "the binary positive/negative checks do not apply")
+        let oneClass = issues.filter { $0.code == .splitWithOneClass }
+        XCTAssertEqual(oneClass.count, 1)
+        XCTAssertEqual(oneClass.first?.severity, .error)
+        XCTAssertTrue(oneClass.first?.message.contains("'validation'") ?? false)
+        let missing = issues.filter { $0.code == .classMissingFromSplit }
+        XCTAssertEqual(missing.map(\.severity), [.warning])
+        XCTAssertTrue(missing[0].message.contains("'test'") && missing[0].message.contains("'solid'"), missing[0].message)
+        XCTAssertEqual(issues.filter { $0.code == .smallClassInSplit }.count, 5, "train: 3 classes with 1 study; test: 2")
+        XCTAssertFalse(r.report.isValid)
+        XCTAssertFalse(issues.contains { $0.message.contains("SECRET") })
+        // Per class: studies, images (2 ultrasound images per study), patients; per split too.
+        let s = r.report.summary
+        XCTAssertEqual(s.task, .multiclass)
+        XCTAssertNil(s.positiveClass)
+        XCTAssertEqual(s.ordinal, false)
+        XCTAssertEqual(s.studiesPerClass.map(\.label), ["normal", "cyst", "solid"])
+        XCTAssertEqual(s.studiesPerClass.map(\.studies), [3, 2, 1])
+        XCTAssertEqual(s.studiesPerClass.map(\.images), [6, 4, 2])
+        XCTAssertEqual(s.studiesPerClass.map(\.patients), [3, 2, 1])
+        XCTAssertEqual(s.splits.map(\.name), ["train", "test", "validation"])
+        XCTAssertEqual(s.splits[1].studiesPerClass, [1, 1, 0])
+        XCTAssertEqual(s.splits[1].imagesPerClass, [2, 2, 0])
+        XCTAssertEqual(s.splits[1].patientsPerClass, [1, 1, 0])
+        XCTAssertEqual(r.resolved.images.map(\.classIndex), [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 0, 0])
+        XCTAssertFalse(r.resolved.images.contains(where: \.isPositive))
+        let json = String(decoding: try JSONEncoder().encode(r.report), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"task\":\"multiclass\"") && !json.contains("positive_class"), json)
     }
 
     func testSmallAndEmptyClasses() throws {

@@ -49,7 +49,8 @@ final class StratifiedGroupSplitterTests: XCTestCase {
     func testGreedyCoreEqualsScikitLearn() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/stratified_group_kfold.json")
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
-        XCTAssertEqual(fixture.cases.count, 5)
+        XCTAssertEqual(fixture.cases.count, 7)
+        XCTAssertEqual(fixture.cases.filter { $0.class_counts[0].count == 4 }.count, 2, "two 4-class cases")
         for c in fixture.cases {
             let targets = Array(repeating: 1 / Double(c.folds), count: c.folds)
             let ours = StratifiedGroupSplitter.assignInOrder(c.class_counts, targets: targets)
@@ -152,7 +153,7 @@ final class StratifiedGroupSplitterTests: XCTestCase {
                     let instance = ManifestInstance(sopInstanceUID: sop, seriesInstanceUID: "se-\(p)-\(study)", studyInstanceUID: "st-\(p)-\(study)",
                                                     path: "/x/\(sop).dcm", isImage: true, isUltrasound: true, numberOfFrames: 3,
                                                     studyKey: "k", patientKey: "k", patientID: nil)
-                    images.append(ResolvedImage(line: p + 2, instance: instance, label: positive ? "malignant" : "benign", isPositive: positive,
+                    images.append(ResolvedImage(line: p + 2, instance: instance, label: positive ? "malignant" : "benign", classIndex: positive ? 1 : 0, isPositive: positive,
                                                 patientID: "PATIENT-\(p)", studyID: "st-\(p)-\(study)", split: nil, weight: 1, site: nil))
                 }
             }
@@ -177,6 +178,49 @@ final class StratifiedGroupSplitterTests: XCTestCase {
         XCTAssertLessThanOrEqual(malignant.max()! - malignant.min()!, 2)
         XCTAssertFalse(summary.table.contains("PATIENT"), "the printed summary names no patient")
         XCTAssertTrue(summary.table.hasPrefix("split"))
+    }
+
+    // MARK: Multi-class: stratified over every class, not "positive against the rest"
+    // 4 classes in proportions 40/30/20/10 % over 240 patients with 1-2 studies, split 70/15/15:
+    // every split's count of every class must be within 1.5 studies of its share of the class
+    // total. Splitting unstratified (or on the binary isPositive flag, false for every multi-class
+    // image) leaves the rare class off by about 2 studies (one standard deviation) in the small
+    // splits of most seeds; the test fails then.
+    func testMulticlassSplitKeepsEveryClassProportion() throws {
+        let classes = try ClassDeclaration(classes: ["birads2", "birads3", "birads4", "birads5"], positive: nil, task: nil, ordinal: true)
+        XCTAssertEqual(classes.task, .multiclass)
+        var rng = SplitMix64(seed: 5)
+        var images: [ResolvedImage] = []
+        for p in 0..<240 {
+            let u = Double(rng.next(below: 1000)) / 1000
+            let label = u < 0.4 ? 0 : u < 0.7 ? 1 : u < 0.9 ? 2 : 3
+            for study in 0..<(1 + Int(rng.next(below: 2))) {
+                let sop = "sop-\(p)-\(study)"
+                let instance = ManifestInstance(sopInstanceUID: sop, seriesInstanceUID: "se-\(sop)", studyInstanceUID: "st-\(p)-\(study)",
+                                                path: "/x/\(sop).dcm", isImage: true, isUltrasound: true, numberOfFrames: 1,
+                                                studyKey: "k", patientKey: "k", patientID: nil)
+                images.append(ResolvedImage(line: p + 2, instance: instance, label: classes.classes[label], classIndex: label,
+                                            isPositive: classes.isPositive(classes.classes[label]), patientID: "PATIENT-\(p)",
+                                            studyID: "st-\(p)-\(study)", split: nil, weight: 1, site: nil))
+            }
+        }
+        XCTAssertFalse(images.contains(where: \.isPositive), "no image of a multi-class manifest is 'positive'")
+        let resolved = ResolvedManifest(classes: classes, images: images)
+        let plan = SplitPlan.ratios([0.7, 0.15, 0.15])
+        for seed in 0..<5 as Range<UInt64> {
+            let summary = ManifestSplitter.summary(resolved, assignment: try ManifestSplitter.split(resolved, plan: plan, seed: seed))
+            XCTAssertEqual(summary.task, .multiclass)
+            for (s, row) in summary.splits.enumerated() {
+                for k in 0..<4 {
+                    let expected = Double(summary.total.studiesPerClass[k]) * plan.targets[s]
+                    XCTAssertEqual(Double(row.studiesPerClass[k]), expected, accuracy: 1.5,
+                                   "seed \(seed), split \(row.name), class \(classes.classes[k])")
+                }
+                XCTAssertEqual(row.imagesPerClass, row.studiesPerClass, "one image per study here")
+                XCTAssertEqual(row.patientsPerClass.reduce(0, +), row.patients, "one class per patient here")
+            }
+            XCTAssertTrue(summary.classTable.contains("birads5  test"), summary.classTable)
+        }
     }
 
     func testSplitsFileRoundTripsAndIsAtomic() throws {

@@ -75,7 +75,7 @@ final class WorkflowsTests: XCTestCase {
                                                    splits: nil)
         XCTAssertTrue(result.report.isValid)
         XCTAssertEqual(result.report.summary.rows, 40)
-        guard case .written(let summary, let assignment) = f.split else { return XCTFail("not written: \(f.split)") }
+        guard case .written(let summary, let assignment, _) = f.split else { return XCTFail("not written: \(f.split)") }
         XCTAssertEqual(summary.splits.map(\.name), ["train", "validation", "test"])
         XCTAssertEqual(assignment.splitOfPatient.count, 30)
         let text = try String(contentsOfFile: f.splits, encoding: .utf8)

@@ -16,6 +16,11 @@ What is made (see scripts/samples/README.md for the table of files):
   extension, DICOMDIR at the top of the output), site-b/ is a folder tree with .dcm names.
 - A Basic Text SR and a Key Object Selection document (indexed, never decoded).
 - labels.csv: study_uid,label,patient_id,site.
+- labels-multiclass.csv: the same studies in three ordered classes that the pictures differ by
+  (`multiclass_label`): benign (no mass), small-mass (the malignant mass's longest diameter
+  2·max(a, b) <= 2 cm, the T1 limit of breast-cancer staging) and large-mass (> 2 cm); declared in
+  its header comment as a multi-class, ordinal task. `--labels-only` rewrites the two label files
+  from the seed's plan without rendering anything (the pictures do not change).
 
 Determinism: every random choice comes from numpy Generators seeded from --seed, UIDs are
 2.25.<128-bit integer from SHA-256(seed, kind, index)>, dates are fixed, and the one random UID a
@@ -615,16 +620,55 @@ def instance_path(out: Path, st: Study, number: int) -> Path:
 STUDIES: list[Study] = []
 
 
+MULTICLASS_CLASSES = ["benign", "small-mass", "large-mass"]
+MASS_SIZE_LIMIT_CM = 2.0
+
+
+def multiclass_label(st: Study) -> str:
+    """The study's class in the three-class labelling: benign (no mass), small-mass (longest
+    diameter 2·max(a, b) of the study's mass <= 2 cm) or large-mass (> 2 cm). Every instance of a
+    study draws its mass from the study's a and b within ±15 % (bmode.random_scene), so a study's
+    pictures show its class."""
+    if st.lesion is None:
+        return "benign"
+    diameter = 2 * max(st.lesion["a"], st.lesion["b"])
+    return "small-mass" if diameter <= MASS_SIZE_LIMIT_CM else "large-mass"
+
+
+def write_labels(out: Path, studies):
+    """labels.csv (the binary labelling) and labels-multiclass.csv (three ordered classes)."""
+    ordered = sorted(studies, key=lambda s: (s.patient.patient_id, s.date))
+    with open(out / "labels.csv", "w", newline="") as f:
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(["study_uid", "label", "patient_id", "site"])
+        for st in ordered:
+            wr.writerow([st.uid, st.label, st.patient.patient_id, st.patient.site])
+    with open(out / "labels-multiclass.csv", "w", newline="") as f:
+        f.write(f"# classes: {','.join(MULTICLASS_CLASSES)}; task: multiclass; ordinal: yes\n")
+        f.write(f"# benign: no mass; small-mass: longest diameter <= {MASS_SIZE_LIMIT_CM:g} cm; large-mass: > {MASS_SIZE_LIMIT_CM:g} cm\n")
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(["study_uid", "label", "patient_id", "site"])
+        for st in ordered:
+            wr.writerow([st.uid, multiclass_label(st), st.patient.patient_id, st.patient.site])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=20261125)
     ap.add_argument("--out", type=Path, default=Path("SampleStudies"))
     ap.add_argument("--table", type=Path, help="also write a Markdown table of the files here")
+    ap.add_argument("--labels-only", action="store_true",
+                    help="only rewrite labels.csv and labels-multiclass.csv in an existing --out (from the seed's plan)")
     args = ap.parse_args()
     ids = Ids(args.seed)
     patients, studies = plan(args.seed, ids)
     STUDIES[:] = studies
     out: Path = args.out
+    if args.labels_only:
+        write_labels(out, studies)
+        fix_mtimes(out)
+        print(f"labels of {len(studies)} studies written to {out}")
+        return
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -671,11 +715,7 @@ def main():
             rows.append(dict(file=str(p.relative_to(out)), encoding=kind, ts=TRANSFER_SYNTAX["explicit-le"],
                              pi="-", size="-", frames=0, regions=0, label="-", model="-", bytes=p.stat().st_size))
     make_dicomdir(out, ids)
-    with open(out / "labels.csv", "w", newline="") as f:
-        wr = csv.writer(f, lineterminator="\n")
-        wr.writerow(["study_uid", "label", "patient_id", "site"])
-        for st in sorted(studies, key=lambda s: (s.patient.patient_id, s.date)):
-            wr.writerow([st.uid, st.label, st.patient.patient_id, st.patient.site])
+    write_labels(out, studies)
     fix_mtimes(out)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"{len(rows)} objects in {len(studies)} studies of {len(patients)} patients, {total / 1e6:.2f} MB")
