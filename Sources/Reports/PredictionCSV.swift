@@ -7,7 +7,7 @@ import SonoKitCore
 ///
 /// A multi-class run (`multiclassText`) writes the same columns (`label` = the predicted class,
 /// `probability` = its probability, `label_is_positive` and `threshold` empty, `threshold_rule` =
-/// `argmax` or `class_thresholds`) followed by `task`, `predicted_class` and one `p_<class>` column
+/// `argmax` or `per_class_thresholds`) followed by `task`, `predicted_class` and one `p_<class>` column
 /// per class in the model's order (`probabilityColumns`).
 public enum PredictionCSV {
     public static let columns = [

@@ -104,8 +104,9 @@ public enum PredictionHTML {
     static func multiclassSummary(_ r: PredictionReport) -> String {
         let decision: String
         if let d = r.decision, let thresholds = d.thresholds {
-            decision = "per-class thresholds (" + thresholds.map { "\(HTML.escape($0.name)) \(format($0.value))" }.joined(separator: ", ") + ")"
-                + (d.reachedThreshold == false ? "; no class reached its threshold: highest probability" : "") + "; \(HTML.escape(d.source))"
+            decision = "per-class thresholds (" + thresholds.map { "\(HTML.escape($0.name)) \(format($0.value))" }.joined(separator: ", ")
+                + "): the class exceeding its own threshold by the largest factor"
+                + (d.reachedThreshold == false ? "; no class reached its threshold: the closest one" : "") + "; \(HTML.escape(d.source))"
         } else {
             decision = "highest probability (argmax)" + (r.decision.map { "; \(HTML.escape($0.source))" } ?? "")
         }

@@ -97,8 +97,8 @@ public struct PredictionReport: Codable, Equatable, Sendable {
         enum CodingKeys: String, CodingKey { case name = "class", probability }
     }
 
-    /// The multi-class decision: "argmax" or "class_thresholds" (then each class's threshold and
-    /// whether the predicted class reached its own).
+    /// The multi-class decision: "argmax" or "per_class_thresholds" (threshold moving, argmax of
+    /// p_k / t_k; then each class's threshold and whether the predicted class reached its own).
     public struct Decision: Codable, Equatable, Sendable {
         public var rule: String
         public var thresholds: [ClassThreshold]?

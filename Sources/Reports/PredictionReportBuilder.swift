@@ -23,7 +23,7 @@ public struct PredictionStudyIdentifiers: Hashable, Sendable {
 /// How a study's label is decided: the binary threshold rule or the multi-class rule.
 public enum PredictionDecision: Sendable {
     case binary(PredictionDecisionRule)
-    case multiclass(MulticlassDecisionRule)
+    case multiclass(MulticlassPredictionRule)
 }
 
 /// Turns the frames the network scored into one report per study.
@@ -33,7 +33,7 @@ public enum PredictionDecision: Sendable {
 /// depend on the order the frames were computed in. Binary: the study probability is the model
 /// card's aggregation of the frame probabilities; the label is the positive class iff
 /// probability >= threshold (the convention of `ThresholdChoice`). Multi-class: the study's class
-/// probabilities and predicted class follow `MulticlassDecisionRule`; every frame must carry one
+/// probabilities and predicted class follow `MulticlassPredictionRule`; every frame must carry one
 /// probability per class of the model.
 public struct PredictionReportBuilder: Sendable {
     public var model: PredictionModel
@@ -52,7 +52,7 @@ public struct PredictionReportBuilder: Sendable {
     }
 
     /// A builder for a multi-class model (`model.classes` in the order of its outputs).
-    public init(model: PredictionModel, multiclass rule: MulticlassDecisionRule, keys: PredictionKeys, includeIdentifiers: Bool,
+    public init(model: PredictionModel, multiclass rule: MulticlassPredictionRule, keys: PredictionKeys, includeIdentifiers: Bool,
                 createdAt: String = ISO8601DateFormatter().string(from: Date())) {
         self.model = model
         self.decision = .multiclass(rule)
@@ -158,18 +158,16 @@ public struct PredictionReportBuilder: Sendable {
             report.labelIsPositive = positive
         case .multiclass(let rule):
             let vectors = sortedFrames.map { $0.classProbabilities! }
-            let q = MulticlassDecisionRule.aggregate(vectors, by: rule.aggregation)
+            let q = rule.aggregation.aggregate(vectors)
             let (k, reached) = rule.decide(q)
             report.schemaVersion = PredictionReport.multiclassSchemaVersion
             report.task = .multiclass
-            var aggregation = PredictionReport.Aggregation(rule.aggregation, framesUsed: sortedFrames.count)
-            aggregation.frameThreshold = nil
-            report.aggregation = aggregation
+            report.aggregation = PredictionReport.Aggregation(rule: rule.aggregation.rawValue, frameThreshold: nil, framesUsed: sortedFrames.count)
             report.probability = q[k]
             report.label = model.classes[k]
             report.classProbabilities = zip(model.classes, q).map { PredictionReport.ClassProbability(name: $0, probability: $1) }
             report.decision = PredictionReport.Decision(
-                rule: rule.thresholds == nil ? "argmax" : "class_thresholds",
+                rule: rule.thresholds == nil ? "argmax" : "per_class_thresholds",
                 thresholds: rule.thresholds.map { t in zip(model.classes, t).map { PredictionReport.ClassThreshold(name: $0, value: $1) } },
                 reachedThreshold: reached, source: rule.source)
             for i in report.frames.indices {
@@ -177,7 +175,7 @@ public struct PredictionReportBuilder: Sendable {
                 report.frames[i].classProbabilities = vectors[i]
             }
             if reached == false {
-                report.warnings.append("no class reached its threshold; the class with the highest probability (\(model.classes[k])) is reported")
+                report.warnings.append("no class reached its threshold; the class closest to its own (largest probability / threshold: \(model.classes[k])) is reported")
             }
         }
         return report

@@ -29,10 +29,14 @@ final class MulticlassPredictionTests: XCTestCase {
         PredictedFrame(sopInstanceUID: "1.2.4.1.1", frameIndex: 9, classProbabilities: [0.1, 0.7, 0.2], crop: D.autoCrop, decode: D.gray, warnings: []),
     ]
 
-    func build(_ aggregation: StudyAggregation = .mean, thresholds: [Double]? = nil, identifiers: Bool = false,
+    static func thresholds(_ t: [Double]) -> MulticlassDecisionRule {
+        .perClassThresholds(PerClassThresholds(t.map { ThresholdChoice(rule: .fixed($0), value: $0, fittedOn: nil) }))
+    }
+
+    func build(_ aggregation: MulticlassAggregation = .mean, thresholds: [Double]? = nil, identifiers: Bool = false,
                frames: [PredictedFrame] = frames) throws -> (reports: [PredictionReport], failed: [PredictionStudyFailure]) {
-        let rule = MulticlassDecisionRule(aggregation: aggregation, thresholds: thresholds,
-                                          source: thresholds == nil ? "model card: argmax" : "thresholds fitted on the validation split")
+        let rule = MulticlassPredictionRule(aggregation: aggregation, decision: thresholds.map(Self.thresholds) ?? .argmax,
+                                            source: thresholds == nil ? "model card: argmax" : "thresholds fitted on the validation split")
         let builder = PredictionReportBuilder(model: Self.model, multiclass: rule, keys: PredictionKeys(secret: D.secret),
                                               includeIdentifiers: identifiers, createdAt: "2026-12-01T10:00:00Z")
         return try builder.build(instances: D.instances, frames: frames, failures: D.failures) { _ in
@@ -44,34 +48,36 @@ final class MulticlassPredictionTests: XCTestCase {
         try XCTUnwrap(reports.first { $0.studyKey == PredictionKeys(secret: D.secret).studyKey(study) })
     }
 
-    // MARK: Aggregation of probability vectors (hand-computed)
-    // mean: q_k = mean over frames; max: per-class maxima renormalised; vote: share of frames whose argmax is k
+    // MARK: Aggregation and decision are the evaluation's (Evaluation.MulticlassAggregation,
+    // MulticlassDecisionRule): hand-computed here on the study vectors the report holds
 
-    func testAggregationRules() {
-        let frames: [[Double]] = [[0.1, 0.3, 0.6], [0.2, 0.2, 0.6], [0.1, 0.8, 0.1]]
-        let mean = MulticlassDecisionRule.aggregate(frames, by: .mean)
-        for (a, b) in zip(mean, [0.4 / 3, 1.3 / 3, 1.3 / 3]) { XCTAssertEqual(a, b, accuracy: 1e-12) }
-        // maxima (0.2, 0.8, 0.6), sum 1.6
-        let max = MulticlassDecisionRule.aggregate(frames, by: .max)
-        for (a, b) in zip(max, [0.125, 0.5, 0.375]) { XCTAssertEqual(a, b, accuracy: 1e-12) }
-        XCTAssertEqual(max.reduce(0, +), 1, accuracy: 1e-12, "renormalised")
-        // argmaxes: 2, 2, 1
-        XCTAssertEqual(MulticlassDecisionRule.aggregate(frames, by: .vote(frameThreshold: 0.5)), [0, 1.0 / 3, 2.0 / 3])
+    func testMaxAggregationIsRenormalisedAndVoteCountsArgmaxes() throws {
+        // Study 1.2.4, maxima (0.2, 0.7, 0.6), sum 1.5.
+        let max = try report(build(.max).reports, study: "1.2.4")
+        for (a, b) in zip(max.classProbabilities!.map(\.probability), [0.2 / 1.5, 0.7 / 1.5, 0.6 / 1.5]) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        XCTAssertEqual(max.label, "cyst")
+        // argmaxes 2, 2, 1
+        let vote = try report(build(.vote).reports, study: "1.2.4")
+        XCTAssertEqual(vote.classProbabilities!.map(\.probability), [0, 1.0 / 3, 2.0 / 3])
+        XCTAssertEqual(vote.label, "solid lesion")
     }
 
-    // MARK: Decision: argmax (ties to the first class); thresholds: largest q_k - t_k among those reached
-
-    func testArgmaxAndThresholdDecisions() {
-        let argmax = MulticlassDecisionRule(aggregation: .mean, source: "argmax")
-        XCTAssertEqual(argmax.decide([0.2, 0.4, 0.4]).classIndex, 1, "a tie goes to the class declared first")
-        XCTAssertNil(argmax.decide([0.2, 0.4, 0.4]).reachedThreshold)
-        let t = MulticlassDecisionRule(aggregation: .mean, thresholds: [0.7, 0.5, 0.2], source: "fitted")
-        // Reached: class 1 (0.55 - 0.5 = 0.05) and class 2 (0.3 - 0.2 = 0.1): class 2 although argmax is class 1.
-        XCTAssertEqual(t.decide([0.15, 0.55, 0.3]).classIndex, 2)
-        XCTAssertEqual(t.decide([0.15, 0.55, 0.3]).reachedThreshold, true)
-        // None reached: argmax, flagged.
-        XCTAssertEqual(t.decide([0.6, 0.3, 0.1]).classIndex, 0)
-        XCTAssertEqual(t.decide([0.6, 0.3, 0.1]).reachedThreshold, false)
+    /// Threshold moving: argmax p_k / t_k. Study 1.2.3 has (0.4, 0.3, 0.3): with thresholds
+    /// (0.5, 0.2, 0.4) the ratios are (0.8, 1.5, 0.75): cyst, although normal is the most probable.
+    func testPerClassThresholdsMoveTheDecisionAndFlagAClassBelowItsThreshold() throws {
+        let t = try report(build(thresholds: [0.5, 0.2, 0.4]).reports, study: "1.2.3")
+        XCTAssertEqual(t.label, "cyst")
+        XCTAssertEqual(t.probability, 0.3, accuracy: 1e-12)
+        XCTAssertEqual(t.decision?.rule, "per_class_thresholds")
+        XCTAssertEqual(t.decision?.thresholds?.map(\.name), Self.classes)
+        XCTAssertEqual(t.decision?.thresholds?.map(\.value), [0.5, 0.2, 0.4])
+        XCTAssertEqual(t.decision?.reachedThreshold, true)
+        XCTAssertFalse(t.warnings.contains { $0.hasPrefix("no class reached") })
+        // None reached (0.9 each): the closest, normal (0.4 / 0.9), flagged.
+        let none = try report(build(thresholds: [0.9, 0.9, 0.9]).reports, study: "1.2.3")
+        XCTAssertEqual(none.label, "normal")
+        XCTAssertEqual(none.decision?.reachedThreshold, false)
+        XCTAssertTrue(none.warnings.contains { $0.hasPrefix("no class reached its threshold") }, "\(none.warnings)")
     }
 
     // MARK: The report
@@ -98,17 +104,11 @@ final class MulticlassPredictionTests: XCTestCase {
         XCTAssertEqual(b.probability, 1.4 / 3, accuracy: 1e-12)
     }
 
-    func testVoteAndThresholdRulesReachTheReport() throws {
-        let b = try report(build(.vote(frameThreshold: 0.5)).reports, study: "1.2.4")
-        XCTAssertEqual(b.label, "solid lesion")                       // 2 of 3 frames
+    func testVoteHasNoFrameThreshold() throws {
+        let b = try report(build(.vote).reports, study: "1.2.4")
         XCTAssertEqual(b.probability, 2.0 / 3.0, accuracy: 1e-12)
-        XCTAssertNil(b.aggregation.frameThreshold, "the binary vote's frame threshold plays no part")
-        let t = try report(build(thresholds: [0.9, 0.9, 0.9]).reports, study: "1.2.3")
-        XCTAssertEqual(t.decision?.rule, "class_thresholds")
-        XCTAssertEqual(t.decision?.thresholds?.map(\.value), [0.9, 0.9, 0.9])
-        XCTAssertEqual(t.decision?.reachedThreshold, false)
-        XCTAssertEqual(t.label, "normal")
-        XCTAssertTrue(t.warnings.contains { $0.hasPrefix("no class reached its threshold") }, "\(t.warnings)")
+        XCTAssertEqual(b.aggregation.rule, "vote")
+        XCTAssertNil(b.aggregation.frameThreshold)
     }
 
     func testInputsOfTheWrongSizeAreRefused() {
@@ -122,7 +122,7 @@ final class MulticlassPredictionTests: XCTestCase {
 
     func testJSONRecordsTheTaskValidatesAndRoundTrips() throws {
         for identifiers in [false, true] {
-            for aggregation in [StudyAggregation.mean, .max, .vote(frameThreshold: 0.5)] {
+            for aggregation in MulticlassAggregation.allCases {
                 for thresholds in [nil, [0.3, 0.3, 0.3]] as [[Double]?] {
                     for r in try build(aggregation, thresholds: thresholds, identifiers: identifiers).reports {
                         let data = try r.jsonData()

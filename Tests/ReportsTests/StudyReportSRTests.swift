@@ -55,7 +55,7 @@ final class StudyReportSRTests: XCTestCase {
         let map = try codes.map { try ClassCodeMap.parse($0.hasPrefix("class,") ? $0 : header + $0, path: "codes.csv", classes: model.classes) }
         let keys = PredictionKeys(secret: D.secret)
         let builder = multiclass
-            ? PredictionReportBuilder(model: model, multiclass: MulticlassDecisionRule(aggregation: .mean, source: "model card: argmax"), keys: keys,
+            ? PredictionReportBuilder(model: model, multiclass: MulticlassPredictionRule(aggregation: .mean, source: "model card: argmax"), keys: keys,
                                       includeIdentifiers: identifiers)
             : PredictionReportBuilder(model: model, rule: D.rule(), keys: keys, includeIdentifiers: identifiers)
         let scored = frames(members, classes: multiclass ? 3 : nil)
