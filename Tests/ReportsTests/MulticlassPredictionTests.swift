@@ -199,7 +199,12 @@ final class MulticlassPredictionTests: XCTestCase {
                                     source: RGBImage(width: 40, height: 30, fill: (40, 40, 40)), input: RGBImage(width: 16, height: 16, fill: (90, 90, 90)),
                                     heatmap: [Float](repeating: 0.5, count: 256))
         }
-        let page = try String(contentsOfFile: PredictionHTML.writeStudyPage(a, pictures: pictures, outputFolder: work.path), encoding: .utf8)
+        let pagePath = try PredictionHTML.writeStudyPage(a, pictures: pictures, outputFolder: work.path)
+        let page = try String(contentsOfFile: pagePath, encoding: .utf8)
+        // Opened in a headless browser: every picture loads.
+        let check = try HTMLBrowserCheck.check(page: URL(fileURLWithPath: pagePath))
+        XCTAssertEqual(check.images.count, 3 * a.frames.count)
+        XCTAssertEqual(check.broken.map(\.src), [])
         XCTAssertTrue(page.contains(#"<tr><th>Predicted class</th><td class="predicted">normal</td></tr>"#), page)
         XCTAssertTrue(page.contains(#"<li class="predicted"><span class="name">normal</span><span class="bar"><span style="width: 40.0%"></span></span><span class="value">0.400</span></li>"#), page)
         XCTAssertTrue(page.contains(#"<span class="name">solid lesion</span><span class="bar"><span style="width: 30.0%">"#), page)
