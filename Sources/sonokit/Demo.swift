@@ -61,7 +61,7 @@ struct Demo: ParsableCommand {
         try step(demo.split, &times) { try ManifestCommand.Split.execute($0) }
         try demo.removePreviousRun()
         try step(demo.train, &times) { try TrainCommand.execute($0) }
-        var report: EvaluationReport?
+        var report: EvaluateWorkflow.Result.Evaluated?
         try step(demo.evaluate, &times) { report = try Evaluate.execute($0) }
         try step(try workflow { try demo.predictStep() }, &times) { try Predict.execute($0) }
 
@@ -88,14 +88,27 @@ struct Demo: ParsableCommand {
     /// The demo's closing table: each step's time, the total, and the study-level test result
     /// (AUC with its DeLong and patient-bootstrap intervals, sensitivity and specificity at the
     /// threshold fitted on validation, with Wilson intervals).
-    static func summary(times: [(step: String, seconds: Double)], report: EvaluationReport) -> String {
+    static func summary(times: [(step: String, seconds: Double)], report evaluated: EvaluateWorkflow.Result.Evaluated) -> String {
         var lines = ["Demo summary"]
         let width = max(28, (times.map(\.step.count).max() ?? 0) + 2)
         func row(_ name: String, _ value: String) { lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0) + value) }
         for (name, seconds) in times { row("  " + name, String(format: "%7.1f s", seconds)) }
         row("  total", String(format: "%7.1f s", times.map(\.seconds).reduce(0, +)))
-        let study = report.study, c = study.counts
         func interval(_ i: ConfidenceInterval?) -> String { i.map { "[\(fixed($0.lower, 3)), \(fixed($0.upper, 3))]" } ?? "(no interval)" }
+        let report: EvaluationReport
+        switch evaluated {
+        case .binary(let binary): report = binary
+        case .multiclass(let multi):
+            let study = multi.study
+            row("  test studies", "\(study.counts.samples) (" + zip(multi.classes, study.counts.perClass).map { "\($1) \($0)" }.joined(separator: ", ")
+                + ") from \(study.counts.patients) patients")
+            row("  macro AUC (one-vs-rest)", "\(fixed(study.macroAUC.estimate, 3))  bootstrap \(interval(study.macroAUC.bootstrap?.interval))")
+            row("  accuracy", "\(fixed(study.accuracy.value, 3))  \(interval(study.accuracy.interval))")
+            row("  balanced accuracy", fixed(study.balancedAccuracy, 3))
+            row(multi.ordinal ? "  kappa (quadratic)" : "  Cohen's kappa", study.kappa.value.map { fixed($0, 3) } ?? "undefined")
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let study = report.study, c = study.counts
         row("  test studies", "\(c.samples) (\(c.positives) \(report.classes.positive), \(c.negatives) other) from \(c.patients) patients")
         row("  study-level AUC", "\(fixed(study.auc.estimate, 3))  DeLong \(interval(study.auc.delong?.interval))  bootstrap \(interval(study.auc.bootstrap?.interval))")
         let at = study.atThreshold

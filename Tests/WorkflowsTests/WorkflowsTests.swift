@@ -148,7 +148,8 @@ final class WorkflowsTests: XCTestCase {
         options.output = f.work.appendingPathComponent("eval").path
         var warnings: [String] = []
         let result = try EvaluateWorkflow(options, events: WorkflowEvents(warning: { warnings.append($0) })).run()
-        XCTAssertEqual(result.report.evaluatedSplit, "test")
+        XCTAssertEqual(result.report?.evaluatedSplit, "test")
+        XCTAssertNil(result.multiclassReport)
         XCTAssertEqual(result.folder.path, options.output)
         for name in ["evaluation.json", "studies.csv", "frames.csv", "evaluation.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: result.folder.appendingPathComponent(name).path), name)
