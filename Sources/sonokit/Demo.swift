@@ -2,6 +2,7 @@ import ArgumentParser
 import SonoKitCLI
 import Evaluation
 import Foundation
+import SonoKitCore
 import Workflows
 
 /// `sonokit demo`: the user's path on a synthetic cohort it generates (or on an export with
@@ -23,6 +24,8 @@ struct Demo: ParsableCommand {
           sonokit demo --cohort 300 --seed 2 -o /tmp/demo
           sonokit demo -o /tmp/demo --samples SampleStudies
           sonokit demo --model small   # the from-scratch recipe even with the ImageNet weights installed
+          sonokit demo --task multiclass                               # four classes: normal, echogenic mass, complex cyst, shadowing mass
+          sonokit demo --task multiclass --samples SampleStudies -o /tmp/demo-mc   # SampleStudies/labels-multiclass.csv (3 ordered classes)
 
         It ends with a table: the time of each step and the study-level test result.
         """
@@ -34,6 +37,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Run on this export (with labels.csv inside, e.g. SampleStudies) instead of generating a cohort.") var samples: String?
     @Option(help: "The network: auto (vgg16 when the ImageNet weights are installed, else small), vgg16 or small.")
     var model: String = "auto"
+    @Option(help: ArgumentHelp("binary (benign / malignant) or multiclass (a four-class cohort; with --samples, its labels-multiclass.csv).",
+                               valueName: "task"))
+    var task: ClassificationTask = .binary
 
     func validate() throws {
         if cohort < 1 { throw ValidationError("--cohort must be at least 1 patient") }
@@ -48,6 +54,7 @@ struct Demo: ParsableCommand {
         options.cohortPatients = cohort
         options.cohortSeed = seed
         options.model = DemoWorkflow.DemoModel(rawValue: model) ?? .auto
+        options.task = task
         let demo = try workflow { try DemoWorkflow(options) }
 
         if let generate = demo.generate {

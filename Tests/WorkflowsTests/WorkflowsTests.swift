@@ -86,7 +86,7 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertFalse(text.contains("SKP0"), text)
         XCTAssertEqual(try SplitsFile.read(path: f.splits), assignment.pseudonymized(patientKey: patientKey))
         // The demo's test-split lookup reads it through the catalog.
-        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog)
+        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog, classes: Self.classes)
         let testKeys = Set(assignment.splitOfPatient.filter { $0.value == "test" }.keys)
         XCTAssertEqual(demoTest.studies, try Manifest.load(path: f.labels, delimiter: nil, classes: Self.classes).rows
             .filter { testKeys.contains($0.patientID ?? "") }.count)
