@@ -4,6 +4,7 @@ import Evaluation
 import Foundation
 import Manifest
 import Preprocess
+import SonoKitCore
 import Synthesis
 import Training
 
@@ -25,8 +26,17 @@ public struct DemoWorkflow {
         public var cohortSeed: UInt64 = 1
         /// The network trained (`auto`: vgg16 when the ImageNet weights are installed, else small).
         public var model: DemoModel = .auto
+        /// Binary (benign / malignant) or multi-class: the generated cohort gets the four classes
+        /// of `multiclassCohortClasses`; with `samples`, the export's labels-multiclass.csv (its
+        /// `# classes:` line declares the classes) is used instead of labels.csv.
+        public var task: ClassificationTask = .binary
         public init() {}
     }
+
+    /// The classes of a multi-class demo cohort, each with its own look (`CohortPlan.lesionKinds`
+    /// with the last as the synthesiser's positive class): no lesion, a hyperechoic mass, an
+    /// anechoic complex cyst with posterior enhancement, a hypoechoic mass with posterior shadowing.
+    public static let multiclassCohortClasses = ["normal", "echogenic-mass", "complex-cyst", "shadowing-mass"]
 
     /// The network of the demo's training step.
     public enum DemoModel: String, CaseIterable, Sendable {
@@ -71,16 +81,20 @@ public struct DemoWorkflow {
         if let samples = options.samples {
             export = samples
             generate = nil
-            labels = (samples as NSString).appendingPathComponent("labels.csv")
+            let name = options.task == .multiclass ? "labels-multiclass.csv" : "labels.csv"
+            labels = (samples as NSString).appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: labels) else {
-                throw WorkflowError.failed("\(labels): not found; give --samples an export with labels.csv inside (e.g. SampleStudies)")
+                throw WorkflowError.failed("\(labels): not found; give --samples an export with \(name) inside (e.g. SampleStudies)")
             }
         } else {
             export = path("cohort")
-            let parameters = CohortParameters(patients: options.cohortPatients, seed: options.cohortSeed)
+            let parameters = options.task == .multiclass
+                ? CohortParameters(patients: options.cohortPatients, seed: options.cohortSeed, classes: Self.multiclassCohortClasses)
+                : CohortParameters(patients: options.cohortPatients, seed: options.cohortSeed)
             do { _ = try parameters.validated() } catch let error as SynthesisError { throw WorkflowError.invalidInput(error.description) }
             let synth = SynthWorkflow.Options(output: export, parameters: parameters)
-            generate = Step(number: 1, title: "generate the synthetic cohort (\(options.cohortPatients) patients, seed \(options.cohortSeed))",
+            generate = Step(number: 1, title: "generate the synthetic cohort (\(options.cohortPatients) patients, seed \(options.cohortSeed)"
+                                + (options.task == .multiclass ? ", \(Self.multiclassCohortClasses.count) classes)" : ")"),
                             commandLine: synth.commandLine, options: synth)
             labels = (export as NSString).appendingPathComponent("labels.csv")
         }
@@ -91,16 +105,29 @@ public struct DemoWorkflow {
         splits = path("splits.csv")
         run = path("run")
         reports = path("reports")
-        let classes = try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant")
-        let classArguments = "--classes benign,malignant --positive malignant"
+        // The class declaration: binary benign/malignant; multi-class, the generated cohort's four
+        // classes on the command line, or the samples' labels-multiclass.csv's own `# classes:` line.
+        let classes: ClassDeclaration?
+        let classArguments: String
+        switch (options.task, options.samples) {
+        case (.binary, _):
+            classes = try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant")
+            classArguments = " --classes benign,malignant --positive malignant"
+        case (.multiclass, nil):
+            classes = try ClassDeclaration(classes: Self.multiclassCohortClasses, positive: nil, task: .multiclass)
+            classArguments = " --classes \(Self.multiclassCohortClasses.joined(separator: ",")) --task multiclass"
+        case (.multiclass, _):
+            classes = nil
+            classArguments = ""
+        }
         let input = ManifestInput(manifest: labels, catalog: catalog, classes: classes)
 
         ingest = Step(number: first, title: "index the export", commandLine: "ingest \(samples) --catalog \(catalog)",
                       options: IngestWorkflow.Options(folders: [samples], catalog: catalog))
-        validate = Step(number: first + 1, title: "validate the labels", commandLine: "manifest validate \(labels) --catalog \(catalog) \(classArguments)",
+        validate = Step(number: first + 1, title: "validate the labels", commandLine: "manifest validate \(labels) --catalog \(catalog)\(classArguments)",
                         options: input)
         split = Step(number: first + 2, title: "split by patient (train / validation / test)",
-                     commandLine: "manifest split \(labels) --catalog \(catalog) \(classArguments) --group patient_id --stratify label "
+                     commandLine: "manifest split \(labels) --catalog \(catalog)\(classArguments) --group patient_id --stratify label "
                          + "--ratios 0.6,0.2,0.2 --seed 7 -o \(splits)",
                      options: ManifestWorkflow.SplitOptions(input: input, plan: try SplitPlan.ratios([0.6, 0.2, 0.2]).validated(),
                                                            planText: "ratios=0.6,0.2,0.2", seed: 7, output: splits))
@@ -119,7 +146,7 @@ public struct DemoWorkflow {
         }
         let recipe = hasImageNet ? Self.vgg16Recipe : Self.smallRecipe
         train = Step(number: first + 3, title: "train (\(hasImageNet ? "vgg16, frozen ImageNet base" : "small from scratch\(options.model == .auto ? ": no ImageNet weights installed" : "")"))",
-                     commandLine: "train \(labels) --catalog \(catalog) \(classArguments) --splits \(splits) \(recipe.arguments) -o \(run)",
+                     commandLine: "train \(labels) --catalog \(catalog)\(classArguments) --splits \(splits) \(recipe.arguments) -o \(run)",
                      options: TrainWorkflow.Options(manifest: input, splits: splits, config: recipe.config, runDirectory: run))
 
         // Study-level evaluation of the test split, threshold fitted on the validation split.
@@ -184,7 +211,7 @@ public struct DemoWorkflow {
     /// Step 6: predict every study of the test split (the files of its patients' studies), with
     /// HTML pages and DICOM SRs. Needs the splits file of step 3.
     public func predictStep() throws -> Step<PredictWorkflow.Options> {
-        let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog)
+        let testFiles = try Self.testSplitFiles(labels: labels, splits: splits, catalog: catalog, classes: validate.options.classes)
         var predict = PredictWorkflow.Options(runDirectory: run, inputs: testFiles.paths, output: reports)
         predict.html = true
         predict.sr = true
@@ -194,12 +221,12 @@ public struct DemoWorkflow {
     }
 
     /// The image files of the studies whose patients the splits file puts in "test" (studies
-    /// named by `study_uid` in the manifest, resolved through the catalog).
-    public static func testSplitFiles(labels: String, splits: String, catalog: String) throws -> (paths: [String], studies: Int) {
+    /// named by `study_uid` in the manifest, resolved through the catalog). `classes` as the
+    /// validate step declares them (nil: the manifest's `# classes:` line).
+    public static func testSplitFiles(labels: String, splits: String, catalog: String,
+                                      classes: ClassDeclaration?) throws -> (paths: [String], studies: Int) {
         let assignment = try SplitsFile.read(path: splits)
-        let manifest = try ManifestParser.parse(data: try Data(contentsOf: URL(fileURLWithPath: labels)), file: labels,
-                                                directory: (labels as NSString).deletingLastPathComponent,
-                                                classes: try ClassDeclaration(classes: ["benign", "malignant"], positive: "malignant"))
+        let manifest = try Manifest.load(path: labels, classes: classes)
         let store = try Catalog(path: catalog)
         var paths: [String] = [], studies = 0
         for row in manifest.rows {

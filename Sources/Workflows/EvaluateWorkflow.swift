@@ -24,7 +24,10 @@ public struct EvaluateWorkflow {
         public var aggregation: StudyAggregation?
         /// Patient-bootstrap replicates (0: off).
         public var bootstrap: Int = 2000
-        public var threshold: ThresholdRule = .youden
+        /// Binary: the threshold rule (nil: Youden). Multi-class: nil decides by argmax; a rule
+        /// fits one threshold per class, one-vs-rest on the validation split, and decides by
+        /// argmax of p_k / t_k (threshold moving).
+        public var threshold: ThresholdRule?
         /// The catalog the run was trained with (nil: the one its config.json records).
         public var catalog: String?
         /// Output folder (nil: RUN_DIR/eval-SPLIT).
@@ -38,10 +41,26 @@ public struct EvaluateWorkflow {
     }
 
     public struct Result {
-        public var report: EvaluationReport
+        /// The report of the run's task.
+        public enum Evaluated {
+            case binary(EvaluationReport)
+            case multiclass(MulticlassEvaluationReport)
+        }
+        public var evaluated: Evaluated
         /// The folder written (evaluation.json, studies.csv, frames.csv, evaluation.html, thumbnails/).
         public var folder: URL
         public var thumbnailCount: Int
+
+        /// The binary report (nil for a multi-class run).
+        public var report: EvaluationReport? {
+            if case .binary(let report) = evaluated { return report }
+            return nil
+        }
+        /// The multi-class report (nil for a binary run).
+        public var multiclassReport: MulticlassEvaluationReport? {
+            if case .multiclass(let report) = evaluated { return report }
+            return nil
+        }
     }
 
     public let options: Options
@@ -100,6 +119,14 @@ public struct EvaluateWorkflow {
             }
         }
 
+        let folder = URL(fileURLWithPath: options.output
+            ?? URL(fileURLWithPath: options.runDirectory).appendingPathComponent("eval-\(Self.safeName(split))").path)
+        if card.task == .multiclass {
+            let common = MulticlassInputs(trained: trained, resolved: resolved, keys: keys, inference: inference, wanted: wanted,
+                                          split: split, validationSplit: validationSplit, warnings: warnings, failures: failures, folder: folder)
+            return try evaluateMulticlass(common)
+        }
+
         // 3. Frame predictions with the manifest's labels, and the Evaluation library.
         let rows = try inference.frames.map { try keys.row(for: $0) }
         let evaluated = rows.filter { $0.split == split }, validation = rows.filter { $0.split == validationSplit }
@@ -109,7 +136,7 @@ public struct EvaluateWorkflow {
         }
         let settings = EvaluationSettings(aggregation: aggregation, bootstrapReplicates: options.bootstrap, bootstrapSeed: card.seed)
         let result = try Evaluator.evaluate(frames: evaluated.map(\.prediction), split: split, validationFrames: validation.map(\.prediction),
-                                            validationSplit: validationSplit, rule: options.threshold, settings: settings)
+                                            validationSplit: validationSplit, rule: options.threshold ?? .youden, settings: settings)
         let classes = ClassNames(positive: card.positiveClass, negative: card.classes.first { $0 != card.positiveClass } ?? "negative")
         var report = EvaluationReport(run: Self.identity(directory, card: card), classes: classes, evaluatedSplit: split, settings: settings,
                                       study: result.study, frame: result.frame, subgroups: result.subgroups,
@@ -133,10 +160,8 @@ public struct EvaluateWorkflow {
         } catch {
             page.historyProblem = "\(directory.history.path): \(error)"
         }
-        let folder = URL(fileURLWithPath: options.output
-            ?? URL(fileURLWithPath: options.runDirectory).appendingPathComponent("eval-\(Self.safeName(split))").path)
         try EvaluationOutput(directory: folder, report: report, studies: result.studies, frames: evaluated.map(\.row), page: page, pictures: pictures).write()
-        return Result(report: report, folder: folder, thumbnailCount: pictures.count)
+        return Result(evaluated: .binary(report), folder: folder, thumbnailCount: pictures.count)
     }
 
     // MARK: - Steps
@@ -157,9 +182,7 @@ public struct EvaluateWorkflow {
         guard FileManager.default.fileExists(atPath: manifest) else {
             throw WorkflowError.failed("\(manifest): the run has no copy of its manifest; was it written by `sonokit train`?")
         }
-        let input = ManifestInput(manifest: manifest, catalog: catalog,
-                                  classes: try ClassDeclaration(classes: card.classes, positive: card.positiveClass),
-                                  noPixelCheck: noPixelCheck)
+        let input = ManifestInput(manifest: manifest, catalog: catalog, classes: try classDeclaration(of: card), noPixelCheck: noPixelCheck)
         let splitsPath = directory.splitsCopy.path
         let assignment = FileManager.default.fileExists(atPath: splitsPath) ? try SplitsFile.read(path: splitsPath) : nil
         let result = try ManifestWorkflow.validate(input, splits: assignment, events: events)
@@ -168,6 +191,14 @@ public struct EvaluateWorkflow {
             throw WorkflowError.failed("\(manifest): \(result.report.errors.count) error(s) (above); nothing evaluated. The catalog or the files changed since training?")
         }
         return result.resolved
+    }
+
+    /// The class declaration a run was trained with (its task, classes, positive class or order).
+    static func classDeclaration(of card: ModelCard) throws -> ClassDeclaration {
+        switch card.task {
+        case .binary: return try ClassDeclaration(classes: card.classes, positive: card.positiveClass)
+        case .multiclass: return try ClassDeclaration(classes: card.classes, positive: nil, task: .multiclass, ordinal: card.ordinal ?? false)
+        }
     }
 
     static func identity(_ directory: RunDirectory, card: ModelCard) -> RunIdentity {

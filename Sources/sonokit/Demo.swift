@@ -2,6 +2,7 @@ import ArgumentParser
 import SonoKitCLI
 import Evaluation
 import Foundation
+import SonoKitCore
 import Workflows
 
 /// `sonokit demo`: the user's path on a synthetic cohort it generates (or on an export with
@@ -23,6 +24,8 @@ struct Demo: ParsableCommand {
           sonokit demo --cohort 300 --seed 2 -o /tmp/demo
           sonokit demo -o /tmp/demo --samples SampleStudies
           sonokit demo --model small   # the from-scratch recipe even with the ImageNet weights installed
+          sonokit demo --task multiclass                               # four classes: normal, echogenic mass, complex cyst, shadowing mass
+          sonokit demo --task multiclass --samples SampleStudies -o /tmp/demo-mc   # SampleStudies/labels-multiclass.csv (3 ordered classes)
 
         It ends with a table: the time of each step and the study-level test result.
         """
@@ -34,6 +37,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Run on this export (with labels.csv inside, e.g. SampleStudies) instead of generating a cohort.") var samples: String?
     @Option(help: "The network: auto (vgg16 when the ImageNet weights are installed, else small), vgg16 or small.")
     var model: String = "auto"
+    @Option(help: ArgumentHelp("binary (benign / malignant) or multiclass (a four-class cohort; with --samples, its labels-multiclass.csv).",
+                               valueName: "task"))
+    var task: ClassificationTask = .binary
 
     func validate() throws {
         if cohort < 1 { throw ValidationError("--cohort must be at least 1 patient") }
@@ -48,6 +54,7 @@ struct Demo: ParsableCommand {
         options.cohortPatients = cohort
         options.cohortSeed = seed
         options.model = DemoWorkflow.DemoModel(rawValue: model) ?? .auto
+        options.task = task
         let demo = try workflow { try DemoWorkflow(options) }
 
         if let generate = demo.generate {
@@ -61,7 +68,7 @@ struct Demo: ParsableCommand {
         try step(demo.split, &times) { try ManifestCommand.Split.execute($0) }
         try demo.removePreviousRun()
         try step(demo.train, &times) { try TrainCommand.execute($0) }
-        var report: EvaluationReport?
+        var report: EvaluateWorkflow.Result.Evaluated?
         try step(demo.evaluate, &times) { report = try Evaluate.execute($0) }
         try step(try workflow { try demo.predictStep() }, &times) { try Predict.execute($0) }
 
@@ -88,14 +95,27 @@ struct Demo: ParsableCommand {
     /// The demo's closing table: each step's time, the total, and the study-level test result
     /// (AUC with its DeLong and patient-bootstrap intervals, sensitivity and specificity at the
     /// threshold fitted on validation, with Wilson intervals).
-    static func summary(times: [(step: String, seconds: Double)], report: EvaluationReport) -> String {
+    static func summary(times: [(step: String, seconds: Double)], report evaluated: EvaluateWorkflow.Result.Evaluated) -> String {
         var lines = ["Demo summary"]
         let width = max(28, (times.map(\.step.count).max() ?? 0) + 2)
         func row(_ name: String, _ value: String) { lines.append(name.padding(toLength: width, withPad: " ", startingAt: 0) + value) }
         for (name, seconds) in times { row("  " + name, String(format: "%7.1f s", seconds)) }
         row("  total", String(format: "%7.1f s", times.map(\.seconds).reduce(0, +)))
-        let study = report.study, c = study.counts
         func interval(_ i: ConfidenceInterval?) -> String { i.map { "[\(fixed($0.lower, 3)), \(fixed($0.upper, 3))]" } ?? "(no interval)" }
+        let report: EvaluationReport
+        switch evaluated {
+        case .binary(let binary): report = binary
+        case .multiclass(let multi):
+            let study = multi.study
+            row("  test studies", "\(study.counts.samples) (" + zip(multi.classes, study.counts.perClass).map { "\($1) \($0)" }.joined(separator: ", ")
+                + ") from \(study.counts.patients) patients")
+            row("  macro AUC (one-vs-rest)", "\(fixed(study.macroAUC.estimate, 3))  bootstrap \(interval(study.macroAUC.bootstrap?.interval))")
+            row("  accuracy", "\(fixed(study.accuracy.value, 3))  \(interval(study.accuracy.interval))")
+            row("  balanced accuracy", fixed(study.balancedAccuracy, 3))
+            row(multi.ordinal ? "  kappa (quadratic)" : "  Cohen's kappa", study.kappa.value.map { fixed($0, 3) } ?? "undefined")
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let study = report.study, c = study.counts
         row("  test studies", "\(c.samples) (\(c.positives) \(report.classes.positive), \(c.negatives) other) from \(c.patients) patients")
         row("  study-level AUC", "\(fixed(study.auc.estimate, 3))  DeLong \(interval(study.auc.delong?.interval))  bootstrap \(interval(study.auc.bootstrap?.interval))")
         let at = study.atThreshold

@@ -124,4 +124,48 @@ final class MulticlassTrainWorkflowTests: XCTestCase {
         XCTAssertLessThan(loss.last!, loss.first!, "the training loss falls: \(loss)")
         for (_, value) in history.series("val_auc") { XCTAssertTrue((0...1).contains(value)) }
     }
+
+    /// `evaluate` on a multi-class run: the multi-class report (task, classes, a 3 x 3 confusion
+    /// matrix whose counts are the test studies), its folder (evaluation.json with the task,
+    /// studies.csv with a probability column per class, the page with its heat map), thumbnails of
+    /// the worst confusions; per-class thresholds when a rule is given.
+    func testEvaluateWritesTheMulticlassReport() throws {
+        var config = TrainingConfig(network: NetworkSpec(architecture: .small, headUnits: 16, widths: [8, 16, 32], inputSize: 64),
+                                    preprocess: PreprocessConfig(frames: .uniform(2), normalize: .unit, size: 64))
+        config.epochs = 2
+        config.batchSize = 16
+        config.seed = 2
+        let (trained, _) = try train(config, name: "small-for-evaluate")
+        let c = try Self.cohort()
+        var options = EvaluateWorkflow.Options(runDirectory: trained.run.files.path)
+        options.bootstrap = 50
+        options.noPixelCheck = true
+        options.output = c.work.appendingPathComponent("eval-mc").path
+        let result = try EvaluateWorkflow(options).run()
+        XCTAssertNil(result.report, "a multi-class run has no binary report")
+        let report = try XCTUnwrap(result.multiclassReport)
+        XCTAssertEqual(report.task, .multiclass)
+        XCTAssertEqual(report.classes, Self.classNames)
+        let testStudies = c.summary.splits.first { $0.name == "test" }!.studiesPerClass
+        XCTAssertEqual(report.study.counts.perClass, testStudies)
+        XCTAssertEqual(report.study.confusionMatrix.counts.map { $0.reduce(0, +) }, testStudies, "rows of the confusion matrix are the true classes")
+        XCTAssertEqual(report.study.decision, .argmax)
+        let json = try String(contentsOf: result.folder.appendingPathComponent("evaluation.json"), encoding: .utf8)
+        XCTAssertTrue(json.replacingOccurrences(of: " ", with: "").contains("\"task\":\"multiclass\""))
+        let header = try String(contentsOf: result.folder.appendingPathComponent("studies.csv"), encoding: .utf8).split(separator: "\n")[0]
+        for name in Self.classNames { XCTAssertTrue(header.contains("probability_\(name)"), String(header)) }
+        let page = try String(contentsOf: result.folder.appendingPathComponent("evaluation.html"), encoding: .utf8)
+        XCTAssertTrue(page.contains("Confusion matrix"), "the page shows the confusion matrix")
+        let shown = report.worstConfusions.count
+        XCTAssertEqual(result.thumbnailCount > 0, shown > 0, "thumbnails exactly when there are confusions (\(shown))")
+
+        // A threshold rule: one threshold per class, fitted one-vs-rest on the validation split.
+        options.threshold = .youden
+        options.output = c.work.appendingPathComponent("eval-mc-thresholds").path
+        let moved = try XCTUnwrap(try EvaluateWorkflow(options).run().multiclassReport)
+        guard case .perClassThresholds(let thresholds) = moved.study.decision else {
+            return XCTFail("expected per-class thresholds, got \(moved.study.decision)")
+        }
+        XCTAssertEqual(thresholds.thresholds.count, 3)
+    }
 }

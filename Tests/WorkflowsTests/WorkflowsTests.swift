@@ -86,7 +86,7 @@ final class WorkflowsTests: XCTestCase {
         XCTAssertFalse(text.contains("SKP0"), text)
         XCTAssertEqual(try SplitsFile.read(path: f.splits), assignment.pseudonymized(patientKey: patientKey))
         // The demo's test-split lookup reads it through the catalog.
-        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog)
+        let demoTest = try DemoWorkflow.testSplitFiles(labels: f.labels, splits: f.splits, catalog: f.catalog, classes: Self.classes)
         let testKeys = Set(assignment.splitOfPatient.filter { $0.value == "test" }.keys)
         XCTAssertEqual(demoTest.studies, try Manifest.load(path: f.labels, delimiter: nil, classes: Self.classes).rows
             .filter { testKeys.contains($0.patientID ?? "") }.count)
@@ -148,7 +148,8 @@ final class WorkflowsTests: XCTestCase {
         options.output = f.work.appendingPathComponent("eval").path
         var warnings: [String] = []
         let result = try EvaluateWorkflow(options, events: WorkflowEvents(warning: { warnings.append($0) })).run()
-        XCTAssertEqual(result.report.evaluatedSplit, "test")
+        XCTAssertEqual(result.report?.evaluatedSplit, "test")
+        XCTAssertNil(result.multiclassReport)
         XCTAssertEqual(result.folder.path, options.output)
         for name in ["evaluation.json", "studies.csv", "frames.csv", "evaluation.html"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: result.folder.appendingPathComponent(name).path), name)
