@@ -14,7 +14,8 @@ import Training
 ///   shards together cover every frame once, whatever machine or order they run in.
 /// - Merging: entries are whole files renamed into place (`FeatureCache`), so N shards writing to
 ///   one shared folder need no merge step, and a task killed and requeued recomputes only the
-///   entries it had not committed.
+///   entries it had not committed. Shards that wrote separate folders (node-local disks) are
+///   joined by `mergeCaches(into:from:)` (`sonokit cache merge`).
 public final class FeaturesWorkflow {
     public struct Options: Sendable {
         /// The training options this cache is for (manifest, splits, fold, config, caches); the run
@@ -74,5 +75,20 @@ public final class FeaturesWorkflow {
         let counts = try training.precomputeFeatures(shard: options.shard)
         return Result(frames: counts.frames, computed: counts.computed, cached: counts.cached, allFrames: allFrames,
                       seconds: Date().timeIntervalSince(start))
+    }
+
+    /// `sonokit cache merge DEST SRC...`: the entries of the SRC feature caches that DEST lacks,
+    /// copied into it one by one (whole file, then rename); see `FeatureCache.merge(into:from:)`.
+    /// Same key with different bytes, a damaged entry or a stray file: an error naming the
+    /// file(s), and DEST left as it was.
+    public static func mergeCaches(into destination: String, from sources: [String]) throws -> FeatureCache.MergeOutcome {
+        guard !sources.isEmpty else { throw WorkflowError.invalidInput("cache merge needs at least one source folder after DEST") }
+        do {
+            return try FeatureCache.merge(into: URL(fileURLWithPath: destination), from: sources.map { URL(fileURLWithPath: $0) })
+        } catch let error as FeatureCache.MergeError {
+            throw WorkflowError.failed("\(error)")
+        } catch let error as TrainingError {
+            throw WorkflowError.failed("\(error)")
+        }
     }
 }

@@ -51,7 +51,16 @@ public struct PredictWorkflow {
         /// `ingest --shard`). A shard writes into `output/shard-I-of-N/` with the key secret of
         /// `output` (created once by the first shard), so that `PredictionMerge` can assemble
         /// the N folders into one equal to an unsharded run's.
+        ///
+        /// A shard resumes: a study whose report (`<key>.json`, written after its HTML page and SR)
+        /// a previous run of the same shard committed is kept, not scored again, when that report
+        /// is of this model, threshold and identifier setting, lists exactly the study's current
+        /// instances and re-encodes to the same bytes (and its page/SR exist when asked for);
+        /// studies are scored and committed in groups of about `commitEvery` instances, so a
+        /// requeued task redoes at most the group it was killed in.
         public var shard: Shard = .whole
+        /// Instances per commit group of a shard (whole studies; at least one study per group).
+        public var commitEvery = 64
 
         /// The folder this run writes its files into.
         public var folder: String {
@@ -72,6 +81,9 @@ public struct PredictWorkflow {
         public var frames: Int
         public var studies: Int
         public var seconds: Double
+        /// Studies whose committed report a previous run of this shard left, kept (not scored
+        /// again; their frames are not in `frames`).
+        public var resumed: Int = 0
         public var card: ModelCard
         public var model: PredictionModel
         public var rule: PredictionDecisionRule
@@ -117,7 +129,11 @@ public struct PredictWorkflow {
         if options.shard != .whole {
             // The shard's folder is complete on its own: it carries the secret its keys were made with.
             let copy = (output as NSString).appendingPathComponent(PredictionKeys.secretFileName)
-            do { _ = try AtomicFile.createOnce(secret, at: copy, permissions: 0o600) } catch { throw WorkflowError.failed("\(error)") }
+            let existing: Data
+            do { existing = try AtomicFile.createOnce(secret, at: copy, permissions: 0o600) } catch { throw WorkflowError.failed("\(error)") }
+            guard existing == secret else {
+                throw WorkflowError.failed("\(output) was keyed with another secret than \(options.output): its reports are of another run; delete that folder or use another -o")
+            }
         }
 
         // 1. The instances, grouped by study (inputs sorted by study so progress counts studies).
@@ -138,69 +154,93 @@ public struct PredictWorkflow {
         }
         try writeUnreadable(collected.unreadable, keys: keys)
         let studyOrder = collected.instances.map(\.studyInstanceUID)
-        let studiesDoneAfter = Self.studiesCompleted(after: studyOrder)
         let studyCount = Set(studyOrder).count
 
-        // 2. The network on every frame (decode + preprocess on all cores, a chunk ahead).
-        let inferenceInputs = collected.instances.map {
-            InferenceInput(path: $0.path, sopInstanceUID: $0.sopInstanceUID, studyKey: keys.studyKey($0.studyInstanceUID), patientKey: "")
-        }
-        let inference = try trained.predict(instances: inferenceInputs) { done, _ in
-            events.progress("predict", studiesDoneAfter[done], studyCount, Date().timeIntervalSince(started), "studies")
-        }
-        events.progressFinished("predict")
-
-        // 3. Reports.
-        let pathToUID = Dictionary(collected.instances.map { ($0.path, $0.sopInstanceUID) }, uniquingKeysWith: { a, _ in a })
-        var failures: [String: [String]] = [:]
-        for f in inference.failures {
-            guard let uid = pathToUID[f.path] else { continue }
-            failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
-        }
-        // Regions that do not fit the image were not trusted (auto crop): say so per file, named by
-        // its path only with --include-identifiers (paths of exports often hold patient names).
-        var warned = Set<String>()
-        for frame in inference.frames where warned.insert(frame.path).inserted {
-            for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
-                events.warning("\(includeIdentifiers ? frame.path : "instance " + keys.instanceKey(frame.sopInstanceUID)): \(warning)")
-            }
-        }
-        let frames = inference.frames.map(PredictedFrame.init)
         let card = trained.card
         let model = PredictionModel(card: card)
         let rule = PredictionDecisionRule(aggregation: card.aggregation, threshold: threshold,
                                           thresholdSource: Self.thresholdSource(threshold))
         let builder = PredictionReportBuilder(model: model, rule: rule, keys: keys, includeIdentifiers: includeIdentifiers)
         let instancesByStudy = Dictionary(grouping: collected.instances, by: \.studyInstanceUID)
-        let (reports, failed) = try builder.build(instances: collected.instances, frames: frames, failures: failures) { studyUID in
-            guard let first = instancesByStudy[studyUID]?.first, let file = try? DicomFile(path: first.path) else { return nil }
-            return PredictionStudyIdentifiers(patient: file.identifiers, accessionNumber: file.metadata.accessionNumber)
-        }
-        for report in reports {
-            try PredictionFiles.write(report.jsonData(), to: path("\(report.studyKey).json"))
-        }
-        try PredictionFiles.write(PredictionCSV.text(reports: reports, failed: failed), to: path("predictions.csv"))
 
-        // 4. HTML and SR.
-        let framesByInstance = Dictionary(grouping: inference.frames, by: \.sopInstanceUID)
+        // A requeued shard keeps the studies a previous run of it committed (see `Options.shard`).
+        var reports: [PredictionReport] = [], failed: [PredictionStudyFailure] = []
+        var todo = collected.instances
+        if options.shard != .whole {
+            var kept = Set<String>()
+            for (studyUID, members) in instancesByStudy {
+                if let report = committedReport(of: members, keys: keys, model: model, rule: rule) {
+                    reports.append(report)
+                    kept.insert(studyUID)
+                }
+            }
+            todo.removeAll { kept.contains($0.studyInstanceUID) }
+            if !reports.isEmpty {
+                events.log?("predict shard \(options.shard): \(reports.count) of \(studyCount) studies already reported by an earlier run of this shard, kept\n")
+            }
+        }
+        let resumed = reports.count
         let studyUIDByKey = Dictionary(instancesByStudy.keys.map { (keys.studyKey($0), $0) }, uniquingKeysWith: { a, _ in a })
-        if options.html {
-            for report in reports {
+        var frameCount = 0
+        var warned = Set<String>()
+        for group in options.shard == .whole ? [todo] : Self.commitGroups(todo, every: options.commitEvery) {
+            // 2. The network on every frame (decode + preprocess on all cores, a chunk ahead).
+            let inferenceInputs = group.map {
+                InferenceInput(path: $0.path, sopInstanceUID: $0.sopInstanceUID, studyKey: keys.studyKey($0.studyInstanceUID), patientKey: "")
+            }
+            let doneBefore = reports.count + failed.count
+            let groupDone = Self.studiesCompleted(after: group.map(\.studyInstanceUID))
+            let inference = try trained.predict(instances: inferenceInputs) { done, _ in
+                events.progress("predict", doneBefore + groupDone[done], studyCount, Date().timeIntervalSince(started), "studies")
+            }
+            frameCount += inference.frames.count
+
+            // 3. Reports.
+            let pathToUID = Dictionary(group.map { ($0.path, $0.sopInstanceUID) }, uniquingKeysWith: { a, _ in a })
+            var failures: [String: [String]] = [:]
+            for f in inference.failures {
+                guard let uid = pathToUID[f.path] else { continue }
+                failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
+            }
+            // Regions that do not fit the image were not trusted (auto crop): say so per file, named by
+            // its path only with --include-identifiers (paths of exports often hold patient names).
+            for frame in inference.frames where warned.insert(frame.path).inserted {
+                for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
+                    events.warning("\(includeIdentifiers ? frame.path : "instance " + keys.instanceKey(frame.sopInstanceUID)): \(warning)")
+                }
+            }
+            let frames = inference.frames.map(PredictedFrame.init)
+            let (groupReports, groupFailed) = try builder.build(instances: group, frames: frames, failures: failures) { studyUID in
+                guard let first = instancesByStudy[studyUID]?.first, let file = try? DicomFile(path: first.path) else { return nil }
+                return PredictionStudyIdentifiers(patient: file.identifiers, accessionNumber: file.metadata.accessionNumber)
+            }
+
+            // 4. Per study: HTML page and SR, then the report, which commits the study (a resumed
+            // shard keeps a study whose report exists).
+            let framesByInstance = Dictionary(grouping: inference.frames, by: \.sopInstanceUID)
+            for report in groupReports {
                 let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!
-                let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys)
-                try PredictionHTML.writeStudyPage(report, pictures: pictures, outputFolder: output)
+                if options.html {
+                    let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys)
+                    try PredictionHTML.writeStudyPage(report, pictures: pictures, outputFolder: output)
+                }
+                if options.sr {
+                    let scored = members.filter { framesByInstance[$0.sopInstanceUID] != nil }
+                    let used = scored.reduce(into: [String: [Int]]()) { $0[$1.sopInstanceUID] = framesByInstance[$1.sopInstanceUID]!.map(\.frameIndex).sorted() }
+                    let document = StudyReportSR.document(for: report, instances: scored, framesUsed: used,
+                                                          softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers)
+                    try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
+                }
+                try PredictionFiles.write(report.jsonData(), to: path("\(report.studyKey).json"))
             }
-            try PredictionHTML.writeIndex(reports: reports, failed: failed, outputFolder: output)
+            reports += groupReports
+            failed += groupFailed
         }
-        if options.sr {
-            for report in reports {
-                let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!.filter { framesByInstance[$0.sopInstanceUID] != nil }
-                let used = members.reduce(into: [String: [Int]]()) { $0[$1.sopInstanceUID] = framesByInstance[$1.sopInstanceUID]!.map(\.frameIndex).sorted() }
-                let document = StudyReportSR.document(for: report, instances: members, framesUsed: used,
-                                                      softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers)
-                try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
-            }
-        }
+        events.progressFinished("predict")
+        reports.sort { $0.studyKey < $1.studyKey }
+        failed.sort { $0.studyKey < $1.studyKey }
+        try PredictionFiles.write(PredictionCSV.text(reports: reports, failed: failed), to: path("predictions.csv"))
+        if options.html { try PredictionHTML.writeIndex(reports: reports, failed: failed, outputFolder: output) }
         if options.shard != .whole {
             // Written last: a shard folder without it did not finish, and the merge refuses it.
             let record = PredictionShard(index: options.shard.index, count: options.shard.count, modelID: card.modelID,
@@ -209,8 +249,8 @@ public struct PredictWorkflow {
                                          includeIdentifiers: includeIdentifiers, unreadableFiles: collected.unreadable.count)
             try PredictionFiles.write(try SonoKitJSON.encoder().encode(record), to: path(PredictionShard.fileName))
         }
-        return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: inference.frames.count,
-                      studies: studyCount, seconds: Date().timeIntervalSince(started), card: card, model: model, rule: rule)
+        return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: frameCount,
+                      studies: studyCount, seconds: Date().timeIntervalSince(started), resumed: resumed, card: card, model: model, rule: rule)
     }
 
     /// The inputs given, else the catalog the run was trained with.
@@ -253,6 +293,42 @@ public struct PredictWorkflow {
             text += PredictionCSV.quote(key) + "," + PredictionCSV.quote(PredictionInputs.scrub(u.reason, path: u.path, key: key, keep: options.includeIdentifiers)) + "\n"
         }
         try PredictionFiles.write(text, to: path("unreadable-files.csv"))
+    }
+
+    /// `instances` (sorted by study) cut into groups of whole studies, each closed as soon as it
+    /// holds at least `every` instances.
+    public static func commitGroups(_ instances: [PredictionInstance], every: Int) -> [[PredictionInstance]] {
+        var groups: [[PredictionInstance]] = [], current: [PredictionInstance] = []
+        for (i, instance) in instances.enumerated() {
+            current.append(instance)
+            let studyEnds = i + 1 == instances.count || instances[i + 1].studyInstanceUID != instance.studyInstanceUID
+            if studyEnds, current.count >= max(every, 1) || i + 1 == instances.count {
+                groups.append(current)
+                current = []
+            }
+        }
+        return groups
+    }
+
+    /// The report of the study of `members` that an earlier run of this shard committed, when it
+    /// is one this run would keep: written by this model with this threshold, with identifiers
+    /// exactly when asked for, listing exactly the study's instances (scored or failed), with its
+    /// HTML page and SR when asked for, and re-encoding to its own bytes (so predictions.csv and
+    /// the index built from it equal an uninterrupted run's). Anything else: nil (scored again).
+    func committedReport(of members: [PredictionInstance], keys: PredictionKeys, model: PredictionModel,
+                         rule: PredictionDecisionRule) -> PredictionReport? {
+        guard let studyUID = members.first?.studyInstanceUID else { return nil }
+        let studyKey = keys.studyKey(studyUID)
+        guard let data = FileManager.default.contents(atPath: path("\(studyKey).json")),
+              let report = try? PredictionMerge.reportDecoder().decode(PredictionReport.self, from: data),
+              report.studyKey == studyKey, report.model == model, report.threshold.value == rule.threshold.value,
+              report.threshold.source == rule.thresholdSource, (report.identifiers != nil) == options.includeIdentifiers,
+              (try? report.jsonData()) == data else { return nil }
+        let listed = Set(report.series.flatMap(\.instances).map(\.instanceKey) + report.failures.map(\.item))
+        guard listed == Set(members.map { keys.instanceKey($0.sopInstanceUID) }) else { return nil }
+        if options.html, !FileManager.default.fileExists(atPath: path("html/\(studyKey).html")) { return nil }
+        if options.sr, !FileManager.default.fileExists(atPath: path("sr/\(studyKey).dcm")) { return nil }
+        return report
     }
 
     /// studiesCompleted[k] = number of studies whose instances are all among the first k

@@ -100,6 +100,9 @@ struct Predict: ParsableCommand {
         let output = options.folder, reports = result.reports, card = result.card
         let seconds = result.seconds
         let positives = reports.filter(\.labelIsPositive).count
+        if result.resumed > 0 {
+            print("predict: resumed: \(result.resumed) studies kept from an earlier run of this shard, \(result.studies - result.resumed) scored now")
+        }
         print("predict: \(reports.count) studies reported (\(positives) \(card.positiveClass), \(reports.count - positives) \(result.model.negativeClass)), "
               + "\(result.failed.count) not reported, \(result.unreadableFiles) unreadable files; \(result.frames) frames "
               + "in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", Double(result.studies) / max(seconds, 1e-9))) studies/s)")

@@ -230,6 +230,75 @@ final class KillPointTests: XCTestCase {
         print("evaluate: \(evaluatePoints) write points; predict: \(predictPoints) write points; every visible file complete after each kill")
     }
 
+    /// `predict --shard 0/2` killed before each file it writes (the shard's secret copy, the
+    /// unreadable-files list, each study's report, predictions.csv, shard.json), then run again
+    /// (a requeued Slurm task): the rerun keeps the reports committed before the kill, scores
+    /// only the other studies (its printed counts), and the folder ends equal file for file to an
+    /// uninterrupted run's (report creation times aside).
+    func testPredictShardKilledAtEveryWriteResumesOnlyTheMissingStudies() throws {
+        let p = try TrainCommandFixture.prepared.get()
+        let work = try Self.workFolder("predict-resume")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let run = work.appendingPathComponent("run")
+        let trained = try Self.run(["train", p.labels, "--catalog", p.catalogPath, "--classes", "benign,malignant", "--positive", "malignant",
+                                    "--no-pixel-check", "--splits", p.splitsPath, "--model", "small", "--size", "32", "--frames", "uniform:2",
+                                    "--normalize", "unit", "--epochs", "1", "--seed", "3", "-o", run.path], crashAt: nil)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        func predict(_ output: URL) -> [String] { ["predict", run.path, p.catalogPath, "-o", output.path, "--shard", "0/2"] }
+        let reference = work.appendingPathComponent("reference")
+        let done = try SonoKitCommand.run(predict(reference))
+        XCTAssertEqual(done.status, 0, done.stderr)
+        let shard = "shard-0-of-2"
+        let expected = try PredictShardFiles.files(under: reference.appendingPathComponent(shard).path)
+        let studies = expected.keys.filter { $0.hasSuffix(".json") && $0 != "shard.json" }.count
+        XCTAssertGreaterThanOrEqual(studies, 3)
+        let allFrames = try XCTUnwrap(Self.framesScored(done.stdout))
+        // Frames per study, from the reference reports (what a rerun must score for the studies it lacks).
+        var framesOf: [String: Int] = [:]
+        for (name, data) in expected where name.hasSuffix(".json") && name != "shard.json" {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+            framesOf[name] = (object["frames"] as? [Any])?.count
+        }
+        XCTAssertEqual(framesOf.values.reduce(0, +), allFrames)
+
+        var keptSome = false
+        let points = try Self.everyPoint({ point in
+            let output = work.appendingPathComponent("killed-\(point)")
+            // The reference's secret, so that keys (and so file names and reports) can be compared.
+            try? FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(at: reference.appendingPathComponent(".sonokit-key-secret"), to: output.appendingPathComponent(".sonokit-key-secret"))
+            return predict(output)
+        }) { point in
+            let output = work.appendingPathComponent("killed-\(point)")
+            let folder = output.appendingPathComponent(shard)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shard.json").path), "point \(point)")
+            let committed = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            let rerun = try SonoKitCommand.run(predict(output))
+            XCTAssertEqual(rerun.status, 0, "predict after a kill at point \(point): \(rerun.stderr)")
+            let scored = try XCTUnwrap(Self.framesScored(rerun.stdout), rerun.stdout)
+            XCTAssertEqual(scored, allFrames - committed.reduce(0) { $0 + (framesOf[$1] ?? 0) },
+                           "after a kill at point \(point) with \(committed.count) reports committed the rerun scored \(scored) frames: \(rerun.stdout)")
+            if !committed.isEmpty {
+                keptSome = true
+                XCTAssertTrue(rerun.stdout.contains("resumed: \(committed.count) studies kept from an earlier run of this shard"), "point \(point): \(rerun.stdout)")
+            }
+            let got = try PredictShardFiles.files(under: folder.path)
+            XCTAssertEqual(Set(got.keys), Set(expected.keys), "point \(point)")
+            for (name, data) in expected { XCTAssertEqual(got[name], data, "\(name) after a kill at point \(point) and a rerun") }
+            try? FileManager.default.removeItem(at: output)
+        }
+        XCTAssertTrue(keptSome, "no kill left a committed report: the test saw no resume")
+        XCTAssertGreaterThanOrEqual(points, studies + 3)
+        print("predict --shard: killed and resumed at each of \(points) write points")
+    }
+
+    /// N of `predict: ... N frames in ...` (frames scored by that run).
+    static func framesScored(_ stdout: String) -> Int? {
+        guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("predict: ") && $0.contains(" frames in ") }),
+              let range = line.range(of: #"; (\d+) frames in"#, options: .regularExpression) else { return nil }
+        return Int(line[range].dropFirst(2).prefix { $0.isNumber })
+    }
+
     /// Every non-hidden file under `folder` is complete: JSON parses, CSV and HTML/SVG end where
     /// their format ends, PNG and DICOM files decode. A file of another kind fails the test (so a
     /// new output cannot escape the check).
@@ -265,5 +334,29 @@ final class KillPointTests: XCTestCase {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-killpoints-\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         return work
+    }
+}
+
+/// The files of a prediction folder by relative path, reports' `created_at` (each run's own
+/// time) blanked, everything else byte for byte; a killed writer's hidden `.tmp` files (which
+/// no reader takes for an output) left out.
+enum PredictShardFiles {
+    static func files(under folder: String) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        guard let e = FileManager.default.enumerator(atPath: folder) else { return out }
+        while let relative = e.nextObject() as? String {
+            var isFolder: ObjCBool = false
+            let path = (folder as NSString).appendingPathComponent(relative)
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { continue }
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix("."), name.hasSuffix(".tmp") { continue }
+            var data = try Data(contentsOf: URL(fileURLWithPath: path))
+            if relative.hasSuffix(".json") {
+                let text = String(decoding: data, as: UTF8.self)
+                data = Data(text.replacingOccurrences(of: #""created_at" : "[^"]*""#, with: #""created_at" : """#, options: .regularExpression).utf8)
+            }
+            out[relative] = data
+        }
+        return out
     }
 }

@@ -87,6 +87,21 @@ final class FeaturesWorkflowTests: XCTestCase {
         XCTAssertEqual(plainEntries.count, frames)
         XCTAssertEqual(try Self.files(under: URL(fileURLWithPath: shared)), plainEntries)
 
+        // The same shards on node-local disks (a folder each), joined by `cache merge`: the same cache.
+        let separate = (0..<3).map { work.appendingPathComponent("node-features-\($0)").path }
+        for i in 0..<3 {
+            var options = FeaturesWorkflow.Options(manifest: input, splits: f.splits, config: Self.config())
+            options.featureCache = separate[i]
+            options.frameCache = work.appendingPathComponent("frames-\(i)").path
+            options.shard = Shard(index: i, count: 3)
+            _ = try FeaturesWorkflow(options).run()
+        }
+        let joined = work.appendingPathComponent("joined-features").path
+        let merged = try FeaturesWorkflow.mergeCaches(into: joined, from: separate)
+        XCTAssertEqual(merged.copied, frames)
+        XCTAssertEqual(merged.duplicates, 0)
+        XCTAssertEqual(try Self.files(under: URL(fileURLWithPath: joined)), plainEntries)
+
         // A train over the shards' cache (and a frame cache no shard wrote): nothing computed or decoded.
         var sharded = TrainWorkflow.Options(manifest: input, splits: f.splits, config: Self.config(), runDirectory: work.appendingPathComponent("sharded").path)
         sharded.featureCache = shared
@@ -100,6 +115,71 @@ final class FeaturesWorkflowTests: XCTestCase {
         let weights = { (run: String) in FileManager.default.contents(atPath: RunDirectory(run).bestWeights.path) }
         XCTAssertNotNil(weights(plain.runDirectory))
         XCTAssertEqual(weights(sharded.runDirectory), weights(plain.runDirectory))
+    }
+
+    // MARK: cache merge: union of the sources, identical duplicates once, a re-run copies nothing;
+    // a key with other bytes, a damaged entry or a stray file refused with DEST untouched.
+    // Guards: a merge that overwrites (last source wins), one that copies half before finding a
+    // conflict, a re-run that rewrites, temporary files of killed writers copied as entries.
+    func testCacheMergeCopiesMissingEntriesAndRefusesConflicts() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-cache-merge-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        func key(_ i: Int) -> String { FeatureCache.key(sopInstanceUID: "1.2.3.\(i)", frame: 0, preprocessHash: "p", weightsHash: "w") }
+        func values(_ i: Int) -> [Float] { (0..<512).map { Float(i) + Float($0) / 1000 } }
+        let a = work.appendingPathComponent("a"), b = work.appendingPathComponent("b"), c = work.appendingPathComponent("c")
+        for i in [1, 2] { try FeatureCache(directory: a).store(values(i)[...], key: key(i)) }
+        for i in [2, 3] { try FeatureCache(directory: b).store(values(i)[...], key: key(i)) }
+        // A killed writer's temporary file: hidden, skipped.
+        let prefix = String(key(1).prefix(2))
+        try Data("partial".utf8).write(to: a.appendingPathComponent("\(prefix)/.\(key(1).dropFirst(2)).feat.123.tmp"))
+
+        let dest = work.appendingPathComponent("dest")
+        let first = try FeaturesWorkflow.mergeCaches(into: dest.path, from: [a.path, b.path])
+        XCTAssertEqual(first.sourceEntries, 4)
+        XCTAssertEqual(first.copied, 3)
+        XCTAssertEqual(first.duplicates, 1)
+        XCTAssertEqual(first.alreadyPresent, 0)
+        XCTAssertEqual(first.temporaryFilesSkipped, 1)
+        let merged = try Self.files(under: dest)
+        XCTAssertEqual(merged.count, 3, "\(merged.keys.sorted())")
+        for i in 1...3 { XCTAssertEqual(FeatureCache(directory: dest).load(key: key(i), count: 512), values(i)) }
+
+        let again = try FeaturesWorkflow.mergeCaches(into: dest.path, from: [a.path, b.path])
+        XCTAssertEqual(again.copied, 0)
+        XCTAssertEqual(again.alreadyPresent, 3)
+        XCTAssertEqual(try Self.files(under: dest), merged)
+
+        // c: a new key 4 and key 1 with other bytes. Nothing is copied, not even key 4.
+        try FeatureCache(directory: c).store(values(4)[...], key: key(4))
+        var other = values(1); other[7] += 1
+        try FeatureCache(directory: c).store(other[...], key: key(1))
+        let file = { (folder: URL, i: Int) in folder.appendingPathComponent("\(key(i).prefix(2))/\(key(i).dropFirst(2)).feat").path }
+        XCTAssertThrowsError(try FeaturesWorkflow.mergeCaches(into: dest.path, from: [c.path])) { error in
+            XCTAssertTrue("\(error)".contains(file(c, 1)) && "\(error)".contains(file(dest, 1)) && "\(error)".contains("different bytes"), "\(error)")
+        }
+        XCTAssertEqual(try Self.files(under: dest), merged)
+        // Two sources that disagree, into a new folder: refused, the folder never created.
+        let fresh = work.appendingPathComponent("fresh")
+        XCTAssertThrowsError(try FeaturesWorkflow.mergeCaches(into: fresh.path, from: [a.path, c.path])) { error in
+            XCTAssertTrue("\(error)".contains(file(a, 1)) && "\(error)".contains(file(c, 1)), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh.path))
+
+        // A damaged entry and a stray file are refused, naming them.
+        let damaged = work.appendingPathComponent("damaged")
+        try FeatureCache(directory: damaged).store(values(5)[...], key: key(5))
+        let entry = file(damaged, 5)
+        try Data(try Data(contentsOf: URL(fileURLWithPath: entry)).prefix(100)).write(to: URL(fileURLWithPath: entry))
+        XCTAssertThrowsError(try FeaturesWorkflow.mergeCaches(into: dest.path, from: [damaged.path])) { error in
+            XCTAssertTrue("\(error)".contains(entry) && "\(error)".contains("damaged"), "\(error)")
+        }
+        let stray = work.appendingPathComponent("stray")
+        try FileManager.default.createDirectory(at: stray, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: stray.appendingPathComponent("notes.txt"))
+        XCTAssertThrowsError(try FeaturesWorkflow.mergeCaches(into: dest.path, from: [stray.path])) { error in
+            XCTAssertTrue("\(error)".contains("notes.txt: not a feature cache entry"), "\(error)")
+        }
+        XCTAssertEqual(try Self.files(under: dest), merged)
     }
 
     // MARK: A configuration that never reads cached features is refused, naming why

@@ -63,6 +63,74 @@ final class PredictShardTests: XCTestCase {
         XCTAssertNotNil(got["html/index.html"])
     }
 
+    // MARK: A requeued shard keeps the studies a killed run committed and scores only the others;
+    // its folder ends equal, file for file, to an uninterrupted run's.
+    // Guards: a resume that rescores everything (frames scored = all), one that keeps a report of
+    // another model (a changed model_id survives), one that loses a study or a CSV row, and
+    // commits that are not per group (nothing to keep after a kill).
+    func testRequeuedShardScoresOnlyUncommittedStudies() throws {
+        let f = try WorkflowsTests.fixture()
+        let work = f.work.appendingPathComponent("predict-resume-\(UUID().uuidString)").path
+        func options(_ output: String) -> PredictWorkflow.Options {
+            var o = PredictWorkflow.Options(runDirectory: f.run, inputs: [], output: output)
+            o.shard = Shard(index: 0, count: 2)
+            o.html = true
+            o.commitEvery = 2
+            return o
+        }
+        let reference = try PredictWorkflow(options(work + "/reference")).run()
+        XCTAssertEqual(reference.resumed, 0)
+        XCTAssertGreaterThanOrEqual(reference.reports.count, 4, "too few studies in shard 0/2 to see a resume")
+        let referenceFolder = work + "/reference/shard-0-of-2"
+        let expected = try Self.files(under: referenceFolder)
+
+        // The state a kill leaves after some groups: the later studies' reports, predictions.csv,
+        // the index and shard.json not written yet (their pages may be).
+        let resumed = work + "/resumed"
+        try FileManager.default.copyItem(atPath: work + "/reference", toPath: resumed)
+        let folder = resumed + "/shard-0-of-2"
+        let keys = reference.reports.map(\.studyKey).sorted()
+        let lost = Array(keys.suffix(keys.count / 2))
+        for name in lost.map({ "\($0).json" }) + ["predictions.csv", "html/index.html", "shard.json"] {
+            try FileManager.default.removeItem(atPath: folder + "/" + name)
+        }
+        // A kept report of another model is not kept: rescored.
+        let foreign = keys[0]
+        let text = try String(contentsOfFile: folder + "/\(foreign).json", encoding: .utf8)
+        XCTAssertTrue(text.contains(reference.card.modelID))
+        try text.replacingOccurrences(of: reference.card.modelID, with: "another-model").write(toFile: folder + "/\(foreign).json", atomically: true, encoding: .utf8)
+
+        let again = try PredictWorkflow(options(resumed)).run()
+        let rescored = Set(lost + [foreign])
+        XCTAssertEqual(again.resumed, keys.count - rescored.count)
+        XCTAssertEqual(again.reports.count, reference.reports.count)
+        let rescoredFrames = reference.reports.filter { rescored.contains($0.studyKey) }.reduce(0) { $0 + $1.frames.count }
+        XCTAssertEqual(again.frames, rescoredFrames, "the resumed run scored frames of kept studies")
+        let got = try Self.files(under: folder)
+        XCTAssertEqual(Set(got.keys), Set(expected.keys))
+        for (name, data) in expected { XCTAssertEqual(got[name], data, name) }
+
+        // Run once more: everything is kept, nothing scored.
+        let third = try PredictWorkflow(options(resumed)).run()
+        XCTAssertEqual(third.resumed, keys.count)
+        XCTAssertEqual(third.frames, 0)
+        XCTAssertEqual(try Self.files(under: folder), expected)
+    }
+
+    // MARK: Commit groups hold whole studies and at least `every` instances (the last may hold fewer)
+    func testCommitGroupsKeepStudiesWhole() {
+        func instance(_ study: String, _ i: Int) -> PredictionInstance {
+            PredictionInstance(path: "\(study)/\(i)", sopClassUID: "1.2", sopInstanceUID: "\(study).\(i)", seriesInstanceUID: study + ".s",
+                               studyInstanceUID: study, modality: "US", manufacturer: nil, numberOfFrames: 1)
+        }
+        let list = [instance("a", 1), instance("a", 2), instance("a", 3), instance("b", 1), instance("c", 1), instance("c", 2), instance("d", 1)]
+        let groups = PredictWorkflow.commitGroups(list, every: 2)
+        XCTAssertEqual(groups.map { $0.map(\.path) }, [["a/1", "a/2", "a/3"], ["b/1", "c/1", "c/2"], ["d/1"]])
+        XCTAssertEqual(PredictWorkflow.commitGroups(list, every: 100).count, 1)
+        XCTAssertEqual(PredictWorkflow.commitGroups(list, every: 1).count, 4)
+        XCTAssertTrue(PredictWorkflow.commitGroups([], every: 2).isEmpty)
+    }
+
     // MARK: The merge refuses a missing shard, a shard given twice, and a non-empty output
     func testMergeRefusesIncompleteShards() throws {
         let f = try WorkflowsTests.fixture()
