@@ -61,7 +61,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Frames per batch.") var batch: Int = 32
     @Option(help: "Learning rate.") var lr: Float = 1e-3
     @Option(help: "Optimizer: adam or sgd (momentum 0.9).") var optimizer: TrainingConfig.OptimizerKind = .adam
-    @Option(help: "Class weights: auto (inverse class frequency in the train split) or none.") var classWeight: TrainingConfig.ClassWeighting = .auto
+    @Option(help: "Class weights: auto (inverse class frequency of the training frames, N / (K * N_c) for K classes; binary: K = 2, positive against the rest) or none.") var classWeight: TrainingConfig.ClassWeighting = .auto
     @Option(help: ArgumentHelp("Augmentations of training frames: any of flip,zoom,rotate,gain,speckle (never a vertical flip).", valueName: "list"))
     var augment: String = ""
     @Option(help: ArgumentHelp("Layers or blocks to train on top of the head, e.g. block5 (vgg16).", valueName: "block"))

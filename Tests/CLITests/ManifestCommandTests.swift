@@ -188,5 +188,16 @@ final class ManifestCommandTests: XCTestCase {
         XCTAssertTrue(written.contains("benign/a1.dcm,benign,FIXM-A\n"), written)
         let comment = String(written.prefix { $0 != "\n" }.dropFirst())
         XCTAssertNil(try ClassDeclaration.fromComment(comment), "the written comment must not declare classes")
+
+        // Three class folders are three classes: the next step shown is a multi-class declaration.
+        let three = work.appendingPathComponent("three")
+        try FileManager.default.copyItem(atPath: export, toPath: three.path)
+        try FileManager.default.createDirectory(at: three.appendingPathComponent("cyst"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: three.appendingPathComponent("benign/a1.dcm"), to: three.appendingPathComponent("cyst/a1.dcm"))
+        let multi = try run(["manifest", "from-folders", three.path, "-o", "three.csv"])
+        XCTAssertEqual(multi.status, 0, multi.stderr)
+        XCTAssertTrue(multi.stdout.contains("The 3 folders are 3 classes"), multi.stdout)
+        XCTAssertTrue(multi.stdout.contains("--classes benign,cyst,malignant\n"), multi.stdout)
+        XCTAssertTrue(multi.stdout.contains("'# classes: benign,cyst,malignant; task: multiclass'"), multi.stdout)
     }
 }
