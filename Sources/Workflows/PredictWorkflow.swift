@@ -43,6 +43,13 @@ public struct PredictWorkflow {
         public var output: String
         public var html = false
         public var sr = false
+        /// `--class-codes FILE`: standard codes (e.g. SNOMED CT) of the classes for the SR's
+        /// finding (`ClassCodeMap`); unmapped classes use SonoKit's private scheme, with a warning.
+        public var classCodes: String?
+        /// `--class-thresholds EVALUATION_JSON` (multi-class runs): decide by the per-class
+        /// thresholds that `evaluate --threshold RULE` fitted on the validation split of this run
+        /// (threshold moving, argmax of p_k / t_k) instead of argmax.
+        public var classThresholds: String?
         public var includeIdentifiers = false
         /// Folder of the on-disk cache of preprocessed frames (does not change results).
         public var frameCache: String?
@@ -86,7 +93,12 @@ public struct PredictWorkflow {
         public var resumed: Int = 0
         public var card: ModelCard
         public var model: PredictionModel
-        public var rule: PredictionDecisionRule
+        /// Binary: the threshold rule (nil for a multi-class run).
+        public var rule: PredictionDecisionRule?
+        /// Multi-class: the aggregation and decision (nil for a binary run).
+        public var multiclassRule: MulticlassPredictionRule?
+        /// Warnings about the SR's codes (classes left in the private scheme), when SRs were written.
+        public var codingWarnings: [String] = []
     }
 
     public let options: Options
@@ -113,9 +125,29 @@ public struct PredictWorkflow {
         if let folder = options.frameCache.map({ URL(fileURLWithPath: $0, isDirectory: true) }) ?? temporaryCache {
             trained.frameCache = FrameCache(directory: folder, maxBytes: 2048 << 20)
         }
-        guard let threshold = trained.card.threshold else {
-            throw WorkflowError.failed("\(options.runDirectory)/model-card.json has no threshold: the run did not fit one on a validation split; retrain with a validation split")
+        // The decision: binary, the card's threshold; multi-class, argmax or the per-class
+        // thresholds of an evaluation of this run.
+        let card = trained.card
+        let model = PredictionModel(card: card)
+        var binaryRule: PredictionDecisionRule? = nil, multiclassRule: MulticlassPredictionRule? = nil
+        switch card.task {
+        case .binary:
+            if let given = options.classThresholds {
+                throw WorkflowError.invalidInput("--class-thresholds \(given): the run is binary (\(card.positiveClass) against the rest); it decides by the model card's threshold. Drop the option.")
+            }
+            guard let threshold = card.threshold else {
+                throw WorkflowError.failed("\(options.runDirectory)/model-card.json has no threshold: the run did not fit one on a validation split; retrain with a validation split")
+            }
+            binaryRule = PredictionDecisionRule(aggregation: card.aggregation, threshold: threshold, thresholdSource: Self.thresholdSource(threshold))
+        case .multiclass:
+            multiclassRule = try Self.multiclassRule(card: card, classThresholds: options.classThresholds)
         }
+        let codeMap: ClassCodeMap?
+        do { codeMap = try options.classCodes.map { try ClassCodeMap.load(path: $0, classes: card.classes) } } catch {
+            throw WorkflowError.invalidInput("\(error)")
+        }
+        let coding = StudyReportSR.ClassCoding(model: model, task: card.task, map: codeMap)
+        if options.sr { for warning in coding.warnings { events.warning(warning) } }
         // With identifiers the folder is owner-only (0700) before anything is written into it,
         // and every file and folder in it is made 0600/0700 at the end.
         if includeIdentifiers {
@@ -156,11 +188,8 @@ public struct PredictWorkflow {
         let studyOrder = collected.instances.map(\.studyInstanceUID)
         let studyCount = Set(studyOrder).count
 
-        let card = trained.card
-        let model = PredictionModel(card: card)
-        let rule = PredictionDecisionRule(aggregation: card.aggregation, threshold: threshold,
-                                          thresholdSource: Self.thresholdSource(threshold))
-        let builder = PredictionReportBuilder(model: model, rule: rule, keys: keys, includeIdentifiers: includeIdentifiers)
+        let builder = binaryRule.map { PredictionReportBuilder(model: model, rule: $0, keys: keys, includeIdentifiers: includeIdentifiers) }
+            ?? PredictionReportBuilder(model: model, multiclass: multiclassRule!, keys: keys, includeIdentifiers: includeIdentifiers)
         let instancesByStudy = Dictionary(grouping: collected.instances, by: \.studyInstanceUID)
 
         // A requeued shard keeps the studies a previous run of it committed (see `Options.shard`).
@@ -169,7 +198,7 @@ public struct PredictWorkflow {
         if options.shard != .whole {
             var kept = Set<String>()
             for (studyUID, members) in instancesByStudy {
-                if let report = committedReport(of: members, keys: keys, model: model, rule: rule) {
+                if let report = committedReport(of: members, keys: keys, model: model, rule: binaryRule, multiclass: multiclassRule) {
                     reports.append(report)
                     kept.insert(studyUID)
                 }
@@ -221,14 +250,16 @@ public struct PredictWorkflow {
             for report in groupReports {
                 let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!
                 if options.html {
-                    let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys)
+                    let explained = card.task == .multiclass ? card.classes.firstIndex(of: report.label) : nil
+                    let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys, classIndex: explained)
                     try PredictionHTML.writeStudyPage(report, pictures: pictures, outputFolder: output)
                 }
                 if options.sr {
                     let scored = members.filter { framesByInstance[$0.sopInstanceUID] != nil }
                     let used = scored.reduce(into: [String: [Int]]()) { $0[$1.sopInstanceUID] = framesByInstance[$1.sopInstanceUID]!.map(\.frameIndex).sorted() }
                     let document = StudyReportSR.document(for: report, instances: scored, framesUsed: used,
-                                                          softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers)
+                                                          softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers,
+                                                          coding: coding)
                     try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
                 }
                 try PredictionFiles.write(report.jsonData(), to: path("\(report.studyKey).json"))
@@ -239,7 +270,9 @@ public struct PredictWorkflow {
         events.progressFinished("predict")
         reports.sort { $0.studyKey < $1.studyKey }
         failed.sort { $0.studyKey < $1.studyKey }
-        try PredictionFiles.write(PredictionCSV.text(reports: reports, failed: failed), to: path("predictions.csv"))
+        let csv = card.task == .multiclass ? PredictionCSV.multiclassText(reports: reports, failed: failed, classes: card.classes)
+                                           : PredictionCSV.text(reports: reports, failed: failed)
+        try PredictionFiles.write(csv, to: path("predictions.csv"))
         if options.html { try PredictionHTML.writeIndex(reports: reports, failed: failed, outputFolder: output) }
         if options.shard != .whole {
             // Written last: a shard folder without it did not finish, and the merge refuses it.
@@ -250,7 +283,8 @@ public struct PredictWorkflow {
             try PredictionFiles.write(try SonoKitJSON.encoder().encode(record), to: path(PredictionShard.fileName))
         }
         return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: frameCount,
-                      studies: studyCount, seconds: Date().timeIntervalSince(started), resumed: resumed, card: card, model: model, rule: rule)
+                      studies: studyCount, seconds: Date().timeIntervalSince(started), resumed: resumed, card: card, model: model,
+                      rule: binaryRule, multiclassRule: multiclassRule, codingWarnings: options.sr ? coding.warnings : [])
     }
 
     /// The inputs given, else the catalog the run was trained with.
@@ -316,14 +350,20 @@ public struct PredictWorkflow {
     /// HTML page and SR when asked for, and re-encoding to its own bytes (so predictions.csv and
     /// the index built from it equal an uninterrupted run's). Anything else: nil (scored again).
     func committedReport(of members: [PredictionInstance], keys: PredictionKeys, model: PredictionModel,
-                         rule: PredictionDecisionRule) -> PredictionReport? {
+                         rule: PredictionDecisionRule?, multiclass: MulticlassPredictionRule?) -> PredictionReport? {
         guard let studyUID = members.first?.studyInstanceUID else { return nil }
         let studyKey = keys.studyKey(studyUID)
         guard let data = FileManager.default.contents(atPath: path("\(studyKey).json")),
               let report = try? PredictionMerge.reportDecoder().decode(PredictionReport.self, from: data),
-              report.studyKey == studyKey, report.model == model, report.threshold.value == rule.threshold.value,
-              report.threshold.source == rule.thresholdSource, (report.identifiers != nil) == options.includeIdentifiers,
+              report.studyKey == studyKey, report.model == model, (report.identifiers != nil) == options.includeIdentifiers,
               (try? report.jsonData()) == data else { return nil }
+        if let rule {
+            guard report.task == .binary, report.threshold?.value == rule.threshold.value, report.threshold?.source == rule.thresholdSource else { return nil }
+        }
+        if let multiclass {
+            guard report.task == .multiclass, report.decision?.source == multiclass.source,
+                  report.decision?.thresholds?.map(\.value) == multiclass.thresholds else { return nil }
+        }
         let listed = Set(report.series.flatMap(\.instances).map(\.instanceKey) + report.failures.map(\.item))
         guard listed == Set(members.map { keys.instanceKey($0.sopInstanceUID) }) else { return nil }
         if options.html, !FileManager.default.fileExists(atPath: path("html/\(studyKey).html")) { return nil }
@@ -342,6 +382,39 @@ public struct PredictWorkflow {
         return out
     }
 
+    /// The multi-class rule: the card's aggregation, and argmax, or the per-class thresholds of
+    /// `classThresholds` (an evaluation.json that `evaluate --threshold RULE` wrote for this very
+    /// run: same model and weights, study-level decision by per-class thresholds).
+    static func multiclassRule(card: ModelCard, classThresholds: String?) throws -> MulticlassPredictionRule {
+        let aggregation: MulticlassAggregation
+        do { aggregation = try MulticlassAggregation(card.aggregation) } catch {
+            throw WorkflowError.failed("model-card.json: aggregation \(card.aggregation) does not apply to a multi-class run: \(error)")
+        }
+        guard let file = classThresholds else { return MulticlassPredictionRule(aggregation: aggregation, source: "model card: argmax") }
+        let report: MulticlassEvaluationReport
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: file))
+            guard try MulticlassEvaluationReport.task(ofReport: data) == .multiclass else {
+                throw WorkflowError.invalidInput("--class-thresholds \(file): a binary evaluation report; give the evaluation.json of this multi-class run")
+            }
+            report = try SonoKitJSON.decoder().decode(MulticlassEvaluationReport.self, from: data)
+        } catch let error as WorkflowError { throw error } catch {
+            throw WorkflowError.invalidInput("--class-thresholds \(file): not a readable evaluation.json: \(error)")
+        }
+        guard report.run.modelId == card.modelID, report.run.weightsSha256 == card.weightsSHA256, report.classes == card.classes else {
+            throw WorkflowError.invalidInput("--class-thresholds \(file): evaluates another model (\(report.run.modelId)) than this run's (\(card.modelID)); "
+                + "run `sonokit evaluate RUN_DIR --threshold youden` on this run and give its evaluation.json")
+        }
+        guard case .perClassThresholds(let thresholds) = report.study.decision else {
+            throw WorkflowError.invalidInput("--class-thresholds \(file): that evaluation decided by argmax and fitted no thresholds; "
+                + "run `sonokit evaluate RUN_DIR --threshold youden` (or sensitivity=0.9, ...) and give its evaluation.json")
+        }
+        let first = thresholds.thresholds.first
+        let fitted = first?.fittedOn.map { " fitted on the \($0.split) split" } ?? ""
+        return MulticlassPredictionRule(aggregation: aggregation, decision: .perClassThresholds(thresholds),
+                                        source: "per-class thresholds (\(first.map { "\($0.rule)" } ?? "")\(fitted)), from the evaluation of split \(report.evaluatedSplit)")
+    }
+
     public static func thresholdSource(_ t: ThresholdChoice) -> String {
         guard let f = t.fittedOn else { return "model card: fixed threshold" }
         return "model card: \(t.rule) fitted on the \(f.split) split at \(f.level.rawValue) level"
@@ -353,19 +426,22 @@ public struct PredictWorkflow {
     /// network's OpenMP threads spin between calls, and interleaving them with PNG encoding on 2
     /// cores doubled the time of `--html`.
     static func pictures(of members: [PredictionInstance], frames: [String: [FrameResult]], run: TrainedRun,
-                         keys: PredictionKeys) throws -> [PredictionFramePictures] {
+                         keys: PredictionKeys, classIndex: Int? = nil) throws -> [PredictionFramePictures] {
         let pre = run.preprocessor
         var prepared: [(instance: PredictionInstance, source: MemoizedFrames, frame: PreprocessedFrame, probability: Double)] = []
         for instance in members {
             guard let scored = frames[instance.sopInstanceUID], let file = try? DicomFile(path: instance.path) else { continue }
             let source = MemoizedFrames(file)
             guard let processed = try? pre.process(source) else { continue }
-            let probability = Dictionary(scored.map { ($0.frameIndex, $0.probability) }, uniquingKeysWith: { a, _ in a })
+            // The probability shown: binary, the positive class's; multi-class, the explained class's.
+            let probability = Dictionary(scored.map { frame in
+                (frame.frameIndex, classIndex.flatMap { k in frame.classProbabilities.map { $0[k] } } ?? frame.probability)
+            }, uniquingKeysWith: { a, _ in a })
             for frame in processed.frames {
                 if let p = probability[frame.frameIndex] { prepared.append((instance, source, frame, p)) }
             }
         }
-        let heatmaps = try prepared.map { try run.gradCAM(of: $0.frame) }
+        let heatmaps = try prepared.map { try run.gradCAM(of: $0.frame, classIndex: classIndex) }
         return try zip(prepared, heatmaps).map { item, heat in
             let decoded = try item.source.decodeRGB(frame: item.frame.frameIndex, window: run.card.preprocess.window)
             let boxed = PreviewPictures.drawing(item.frame.crop.box, on: decoded, colour: PreviewPictures.colour(of: item.frame.crop.source))
@@ -377,10 +453,15 @@ public struct PredictWorkflow {
 
 
 extension PredictedFrame {
-    /// A scored frame as the reports take it.
+    /// A scored frame as the reports take it (with every class's probability for a multi-class run).
     public init(_ frame: FrameResult) {
-        self.init(sopInstanceUID: frame.sopInstanceUID, frameIndex: frame.frameIndex, probability: frame.probability,
-                  crop: frame.crop, decode: frame.decode, warnings: frame.warnings)
+        if let classProbabilities = frame.classProbabilities {
+            self.init(sopInstanceUID: frame.sopInstanceUID, frameIndex: frame.frameIndex, classProbabilities: classProbabilities,
+                      crop: frame.crop, decode: frame.decode, warnings: frame.warnings)
+        } else {
+            self.init(sopInstanceUID: frame.sopInstanceUID, frameIndex: frame.frameIndex, probability: frame.probability,
+                      crop: frame.crop, decode: frame.decode, warnings: frame.warnings)
+        }
     }
 }
 
@@ -388,7 +469,7 @@ extension PredictionModel {
     /// The model as a prediction report names it, from the run's model card.
     public init(card: ModelCard) {
         self.init(modelID: card.modelID, architecture: card.architecture, weightsSHA256: card.weightsSHA256, weightsOrigin: card.weightsOrigin,
-                  classes: card.classes, positiveClass: card.positiveClass,
+                  classes: card.classes, positiveClass: card.task == .binary ? card.positiveClass : nil,
                   deviceUID: PredictionModel.deviceUID(modelID: card.modelID, weightsSHA256: card.weightsSHA256),
                   preprocessingHash: card.preprocessHash, softwareVersions: card.softwareVersions, createdAt: card.createdAt)
     }

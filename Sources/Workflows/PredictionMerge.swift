@@ -123,6 +123,7 @@ public enum PredictionMerge {
         var rows: [(key: String, record: String)] = []
         var unreadableRows: [String] = []
         var reports: [PredictionReport] = []
+        var header: String?
         for r in records {
             // Hidden files (a killed writer's temporary file, the secret) are not outputs.
             for relative in try regularFiles(under: r.folder) where !rebuilt.contains(relative)
@@ -135,9 +136,16 @@ public enum PredictionMerge {
             }
             let csv = try text(of: r.folder, "predictions.csv")
             let records = csvRecords(csv)
-            guard records.first == PredictionCSV.columns.joined(separator: ",") else {
+            // predict's header: the binary columns, or (multi-class) those followed by task,
+            // predicted_class and one p_<class> column per class; the same in every shard.
+            let binaryHeader = PredictionCSV.columns.joined(separator: ",")
+            guard let first = records.first, first == binaryHeader || first.hasPrefix(binaryHeader + ",task,predicted_class,") else {
                 throw WorkflowError.failed("\(r.folder)/predictions.csv: its header is not predict's (\(PredictionCSV.columns.count) columns)")
             }
+            if let header, header != first {
+                throw WorkflowError.failed("\(r.folder)/predictions.csv: its columns differ from the other shards' (another model's classes?)")
+            }
+            header = first
             rows += records.dropFirst().map { (String($0.prefix { $0 != "," }), $0) }
             unreadableRows += csvRecords(try text(of: r.folder, "unreadable-files.csv")).dropFirst()
             if r.shard.html {
@@ -153,7 +161,7 @@ public enum PredictionMerge {
         guard rows.count == studies else {
             throw WorkflowError.failed("the shards' predictions.csv hold \(rows.count) rows for \(studies) studies: a shard folder was changed after it finished")
         }
-        let csv = ([PredictionCSV.columns.joined(separator: ",")] + rows.sorted { $0.key < $1.key }.map(\.record)).map { $0 + "\n" }.joined()
+        let csv = ([header ?? PredictionCSV.columns.joined(separator: ",")] + rows.sorted { $0.key < $1.key }.map(\.record)).map { $0 + "\n" }.joined()
         try PredictionFiles.write(csv, to: (output as NSString).appendingPathComponent("predictions.csv"))
         try PredictionFiles.write((["file_key,reason"] + unreadableRows).map { $0 + "\n" }.joined(),
                                   to: (output as NSString).appendingPathComponent("unreadable-files.csv"))

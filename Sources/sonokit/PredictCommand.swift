@@ -12,7 +12,7 @@ struct Predict: ParsableCommand {
         commandName: "predict",
         abstract: "Run a trained model on DICOM studies and write one report per study (JSON, CSV; HTML and DICOM SR on request).",
         discussion: """
-        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model card says (options that would change that are refused), scored, and the frame probabilities are aggregated by the card's rule and labelled at the card's threshold.
+        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model card says (options that would change that are refused), scored, and the frame probabilities are aggregated by the card's rule and labelled at the card's threshold. A multi-class run's studies get every class's probability and the predicted class (argmax, or --class-thresholds), predictions.csv a p_<class> column per class, the HTML page Grad-CAM of the predicted class, and the SR the predicted class's code (--class-codes).
 
         Outputs in OUT_DIR:
           <study key>.json     the report (Schemas/prediction-report.schema.json)
@@ -49,6 +49,13 @@ struct Predict: ParsableCommand {
     @Flag(help: "Also write HTML pages with the frames, their crops and Grad-CAM heat maps.") var html = false
     @Flag(help: "Also write a DICOM Structured Report per study.") var sr = false
     @Flag(help: "Put patient identifiers and UIDs into the outputs (default: pseudonymous keys only).") var includeIdentifiers = false
+    @Option(help: ArgumentHelp("CSV of standard codes for the SR's finding: class,code_value,coding_scheme_designator,code_meaning[,coding_scheme_version] "
+                               + "(e.g. malignant,86049000,SCT,Malignant neoplasm); unmapped classes use SonoKit's private scheme, with a warning.",
+                               valueName: "file"))
+    var classCodes: String?
+    @Option(help: ArgumentHelp("Multi-class runs: decide by the per-class thresholds in this evaluation.json of the run "
+                               + "(written by `sonokit evaluate RUN_DIR --threshold youden`) instead of argmax.", valueName: "evaluation.json"))
+    var classThresholds: String?
     @Option(help: ArgumentHelp("Folder of the on-disk cache of preprocessed frames (does not change results).", valueName: "dir"))
     var frameCache: String?
 
@@ -67,7 +74,7 @@ struct Predict: ParsableCommand {
             throw ValidationError("--shard must be I/N with 0 <= I < N, e.g. 0/4; got '\(shard)'")
         }
         if merge != nil {
-            guard output == nil, shard == nil, !html, !sr, !includeIdentifiers, frameCache == nil else {
+            guard output == nil, shard == nil, !html, !sr, !includeIdentifiers, frameCache == nil, classCodes == nil, classThresholds == nil else {
                 throw ValidationError("--merge OUT SHARD_DIR... takes only the shard folders (their --html, --sr and --include-identifiers are carried over).")
             }
         } else if output == nil {
@@ -89,6 +96,8 @@ struct Predict: ParsableCommand {
         options.sr = sr
         options.includeIdentifiers = includeIdentifiers
         options.frameCache = frameCache
+        options.classCodes = classCodes
+        options.classThresholds = classThresholds
         options.preprocessing = PredictWorkflow.PreprocessingRequest(frames: frames, crop: crop, window: window, aspect: aspect,
                                                                      interpolation: interpolation, normalize: normalize, size: size)
         try Self.execute(options)
@@ -99,14 +108,25 @@ struct Predict: ParsableCommand {
         let result = try workflow { try PredictWorkflow(options, events: .terminal()).run() }
         let output = options.folder, reports = result.reports, card = result.card
         let seconds = result.seconds
-        let positives = reports.filter(\.labelIsPositive).count
         if result.resumed > 0 {
             print("predict: resumed: \(result.resumed) studies kept from an earlier run of this shard, \(result.studies - result.resumed) scored now")
         }
-        print("predict: \(reports.count) studies reported (\(positives) \(card.positiveClass), \(reports.count - positives) \(result.model.negativeClass)), "
+        // Studies per decided class: binary, positive and negative; multi-class, every class.
+        let perClass: String
+        if card.task == .multiclass {
+            perClass = card.classes.map { name in "\(reports.filter { $0.label == name }.count) \(name)" }.joined(separator: ", ")
+        } else {
+            let positives = reports.filter(\.labelIsPositive).count
+            perClass = "\(positives) \(card.positiveClass), \(reports.count - positives) \(result.model.negativeClass)"
+        }
+        print("predict: \(reports.count) studies reported (\(perClass)), "
               + "\(result.failed.count) not reported, \(result.unreadableFiles) unreadable files; \(result.frames) frames "
               + "in \(String(format: "%.1f", seconds)) s (\(String(format: "%.2f", Double(result.studies) / max(seconds, 1e-9))) studies/s)")
-        print("model \(card.modelID), threshold \(String(format: "%.4f", result.rule.threshold.value)) (\(result.rule.thresholdSource)), aggregation \(card.aggregation)")
+        if let rule = result.rule {
+            print("model \(card.modelID), threshold \(String(format: "%.4f", rule.threshold.value)) (\(rule.thresholdSource)), aggregation \(card.aggregation)")
+        } else if let rule = result.multiclassRule {
+            print("model \(card.modelID), multi-class (\(card.classes.joined(separator: ", "))), decision: \(rule.source), aggregation \(card.aggregation)")
+        }
         print("reports: \(output)/*.json, \(output)/predictions.csv"
               + (options.html ? ", \(output)/html/index.html" : "") + (options.sr ? ", \(output)/sr/*.dcm" : ""))
         for f in result.failed { warn("not reported: study \(f.studyKey): \(f.reasons.joined(separator: "; "))") }
