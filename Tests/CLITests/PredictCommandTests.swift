@@ -149,6 +149,15 @@ final class PredictCommandTests: XCTestCase {
         }
     }
 
+    /// Per-class thresholds belong to multi-class runs: a binary run refuses them with a sentence.
+    func testABinaryRunRefusesClassThresholds() throws {
+        let out = Self.work.appendingPathComponent("binary-thresholds")
+        let r = try SonoKitCommand.run(["predict", Self.run, RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/PC1BAD4").path,
+                                        "-o", out.path, "--class-thresholds", "evaluation.json"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("the run is binary") && r.stderr.contains("Drop the option"), r.stderr)
+    }
+
     func testIdentifiersAppearOnlyWhenAskedFor() throws {
         // Positive control for the PHI probe: with --include-identifiers they must be found.
         let out = Self.work.appendingPathComponent("identified")
