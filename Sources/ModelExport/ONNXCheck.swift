@@ -35,12 +35,13 @@ public enum ONNXCheck {
     }
 
     /// Checks `model` on `images` (NHWC, the preprocessed frames) whose SonoKit probabilities are
-    /// `expected`; `layout` is the model's input layout (the frames are transposed for `nchw`);
+    /// `expected` (row-major, N x outputs: 1 per frame for a binary model, one per class for a
+    /// multi-class one); `layout` is the model's input layout (the frames are transposed for `nchw`);
     /// `metadata` must equal the model's `metadata_props`. Throws `ExportError.checkFailed` with
     /// the script's sentence when a check fails or the Python lacks onnx/onnxruntime.
     public static func run(model: URL, layout: InputLayout, images: Tensor, expected: [Float], metadata: [String: String],
                            tolerance: Double = 1e-5, python: String = ONNXCheck.python) throws -> Result {
-        precondition(images.rank == 4 && images.shape[0] == expected.count, "ONNXCheck: one probability per image")
+        precondition(images.rank == 4 && images.shape[0] > 0 && expected.count % images.shape[0] == 0, "ONNXCheck: the same number of probabilities per image")
         let fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("sonokit-onnx-check-\(UUID().uuidString)")
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -50,9 +51,10 @@ public enum ONNXCheck {
         for v in x.scalars { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw.append(contentsOf: $0) } }
         try raw.write(to: dir.appendingPathComponent("inputs.f32"))
         struct Expected: Encodable {
-            var shape: [Int], probabilities: [Double], tolerance: Double, metadata: [String: String]
+            var shape: [Int], outputs: Int, probabilities: [Double], tolerance: Double, metadata: [String: String]
         }
-        try JSONEncoder().encode(Expected(shape: x.shape, probabilities: expected.map(Double.init), tolerance: tolerance, metadata: metadata))
+        try JSONEncoder().encode(Expected(shape: x.shape, outputs: expected.count / images.shape[0], probabilities: expected.map(Double.init),
+                                          tolerance: tolerance, metadata: metadata))
             .write(to: dir.appendingPathComponent("expected.json"))
         let script = dir.appendingPathComponent("check_onnx.py")
         try Data(source.utf8).write(to: script)
@@ -157,10 +159,11 @@ def main():
     if [i.name for i in inputs] != ["input"] or [o.name for o in outputs] != ["probability"]:
         fail(f"tensors {[i.name for i in inputs]} -> {[o.name for o in outputs]}, expected ['input'] -> ['probability']")
     (p,) = session.run(["probability"], {"input": x})
-    if p.shape != (shape[0], 1):
-        fail(f"output shape {p.shape}, expected ({shape[0]}, 1)")
-    want = np.asarray(expected["probabilities"], dtype=np.float64)
-    diff = float(np.max(np.abs(p[:, 0].astype(np.float64) - want))) if len(want) else 0.0
+    classes = int(expected.get("outputs", 1))
+    if p.shape != (shape[0], classes):
+        fail(f"output shape {p.shape}, expected ({shape[0]}, {classes})")
+    want = np.asarray(expected["probabilities"], dtype=np.float64).reshape(shape[0], classes)
+    diff = float(np.max(np.abs(p.astype(np.float64) - want))) if want.size else 0.0
     if not diff <= expected["tolerance"]:
         fail(f"ONNX Runtime's probabilities differ from SonoKit's by up to {diff:.3g} (tolerance {expected['tolerance']})")
     print(json.dumps({"max_abs_difference": diff, "frames": int(shape[0]), "onnx": onnx.__version__,

@@ -22,8 +22,10 @@ public enum CheckpointChoice: String, CaseIterable, Sendable {
 ///   the **preprocessed** frame exactly as SonoKit feeds its network, i.e. after crop, resampling to
 ///   H = W = `size` and the normalisation recorded in the metadata (for `caffe`: BGR channel order,
 ///   x − [103.939, 116.779, 123.68]; `unit`: RGB, x / 255; `imagenet`: RGB, (x / 255 − mean) / std);
-/// - one output, `probability`, float32 `(N, 1)`: σ(logit), the positive class's probability, equal
-///   to SonoKit's `predict` within float32 rounding (checked to 1e-5 by `check`);
+/// - one output, `probability`, float32: for a binary run `(N, 1)`, σ(logit), the positive class's
+///   probability; for a multi-class run `(N, K)`, the softmax over the K classes in the card's
+///   order (`sonokit.classes`); equal to SonoKit's `predict` within float32 rounding (checked to
+///   1e-5 by `check`);
 /// - `metadata_props`: see `metadata(card:checkpoint:weightsSHA256:layout:)`.
 public struct ONNXExporter {
     public static let inputName = "input"
@@ -107,12 +109,12 @@ public struct ONNXExporter {
         m.producerVersion = SoftwareVersions.sonokit
         m.domain = "org.sonokit"
         m.modelVersion = 1
-        m.docString = "\(card.modelID): \(card.architecture) binary classifier of preprocessed ultrasound frames. "
+        m.docString = "\(card.modelID): \(card.architecture) \(card.task == .multiclass ? "\(card.classes.count)-class" : "binary") classifier of preprocessed ultrasound frames. "
             + "Input `\(Self.inputName)`: \(layout == .nhwc ? "(N, H, W, 3)" : "(N, 3, H, W)") float32 after SonoKit's preprocessing "
-            + "and normalisation (see metadata sonokit.preprocess and sonokit.normalization). Output `\(Self.outputName)`: (N, 1) "
-            + "probability of class '\(card.positiveClass)'."
+            + "and normalisation (see metadata sonokit.preprocess and sonokit.normalization). Output `\(Self.outputName)`: "
+            + Self.outputDescription(card) + "."
         do {
-            m.graph = try ONNXGraph.build(model: model, layout: layout, activation: .sigmoid,
+            m.graph = try ONNXGraph.build(model: model, layout: layout, activation: card.task == .multiclass ? .softmax : .sigmoid,
                                           inputName: Self.inputName, outputName: Self.outputName)
         } catch let e as ONNXGraph.UnsupportedLayer {
             throw ExportError.unsupportedLayer(name: e.name, type: e.type)
@@ -173,7 +175,9 @@ public struct ONNXExporter {
     ///     sonokit.input                 "input: float32 (N, H, W, 3) NHWC, preprocessed and normalised"
     ///     sonokit.input_layout          NHWC | NCHW
     ///     sonokit.output                "probability: float32 (N, 1), sigmoid of the logit, class <positive>"
-    ///     sonokit.output_activation     sigmoid
+    ///                                   (multi-class: "(N, K), softmax over the classes ...")
+    ///     sonokit.task                  binary | multiclass
+    ///     sonokit.output_activation     sigmoid | softmax
     ///     sonokit.preprocess            the PreprocessConfig as JSON (SonoKit's convention: snake_case keys)
     ///     sonokit.preprocess_hash       the preprocessing hash the run recorded at training (the card's)
     ///     sonokit.preprocess_canonical  this SonoKit's canonical JSON of those options (`algorithm_version` included)
@@ -186,10 +190,18 @@ public struct ONNXExporter {
     ///                                   pixel the 8-bit value of the preprocessed frame
     ///     sonokit.input_size            side of the square input
     ///     sonokit.classes               JSON array of class names
-    ///     sonokit.positive_class        the class whose probability is the output
+    ///     sonokit.positive_class        the class whose probability is the output ("" for multi-class)
     ///     sonokit.threshold             decision threshold on the probability ("" when the run has none)
     ///     sonokit.threshold_provenance  JSON of the card's ThresholdChoice (rule, value, fitted_on) or "null"
     ///     sonokit.aggregation           study aggregation rule of the frames' probabilities
+    /// The output tensor in words: "(N, 1), sigmoid of the logit: probability of class 'X'" or
+    /// "(N, K), softmax over the classes [a, b, c] in this order".
+    static func outputDescription(_ card: ModelCard) -> String {
+        card.task == .multiclass
+            ? "(N, \(card.classes.count)), softmax of the logits: the probability of each class, in the order of sonokit.classes (\(card.classes.joined(separator: ", ")))"
+            : "(N, 1), sigmoid of the logit: probability of class '\(card.positiveClass)'"
+    }
+
     public static func metadata(card: ModelCard, checkpoint: CheckpointChoice, weightsSHA256: String,
                                 layout: InputLayout) -> [String: String] {
         let pre = card.preprocess
@@ -207,8 +219,9 @@ public struct ONNXExporter {
             "sonokit.base_weights_licence": card.weightsOrigin ?? "trained from scratch",
             "sonokit.input": "\(inputName): float32 \(shape), the frame after SonoKit's preprocessing and normalisation",
             "sonokit.input_layout": layout.rawValue.uppercased(),
-            "sonokit.output": "\(outputName): float32 (N, 1), sigmoid of the logit: probability of class '\(card.positiveClass)'",
-            "sonokit.output_activation": OutputActivation.sigmoid.rawValue,
+            "sonokit.output": "\(outputName): float32 " + outputDescription(card),
+            "sonokit.output_activation": (card.task == .multiclass ? OutputActivation.softmax : .sigmoid).rawValue,
+            "sonokit.task": card.task.rawValue,
             "sonokit.preprocess": json(pre),
             "sonokit.preprocess_canonical": pre.canonicalJSON,
             "sonokit.preprocess_canonical_sha256": pre.hash,

@@ -89,6 +89,9 @@ struct ONNXGraph {
         switch activation {
         case .sigmoid:
             g.nodes.append(node("Sigmoid", [x], [outputName], name: "probability"))
+        case .softmax:
+            // Softmax over the classes (axis 1 of (N, K)), as SonoKit's multi-class output.
+            g.nodes.append(node("Softmax", [x], [outputName], name: "probability", attributes: [.int("axis", 1)]))
         }
 
         var graph = Onnx_GraphProto()
@@ -193,5 +196,8 @@ public enum InputLayout: String, CaseIterable, Sendable, Codable {
 /// `Softmax(axis = 1)` over (N, K); the output tensor keeps its name and (N, classes) shape
 /// convention, so deployers read the same output either way.
 public enum OutputActivation: String, Sendable {
+    /// Binary: (N, 1), σ(z), the positive class's probability.
     case sigmoid
+    /// Multi-class: (N, K), softmax over the K classes in the card's order.
+    case softmax
 }

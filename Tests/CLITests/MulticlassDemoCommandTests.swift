@@ -109,4 +109,21 @@ final class MulticlassDemoCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("decided by argmax and fitted no thresholds"), r.stderr)
     }
+
+    /// `export --check` of the multi-class run: a (N, 3) softmax output that ONNX Runtime computes
+    /// equal to SonoKit's class probabilities (the check script compares every class), and the
+    /// task in the model's metadata.
+    func testExportOfAMulticlassRunIsCheckedByONNXRuntime() throws {
+        XCTAssertEqual(try XCTUnwrap(Self.demo).status, 0)
+        let run = root.appendingPathComponent("run").path
+        let file = Self.work.appendingPathComponent("model.onnx").path
+        let r = try SonoKitCommand.run(["export", run, "-o", file, "--check", "--check-input",
+                                        RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/PC1BAD4").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("check: onnx.checker passed; ONNX Runtime"), r.stdout)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        for text in ["sonokit.task", "multiclass", "softmax", "Softmax"] {
+            XCTAssertNotNil(bytes.range(of: Data(text.utf8)), "\(text) in the exported model")
+        }
+    }
 }
