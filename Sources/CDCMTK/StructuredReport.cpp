@@ -83,6 +83,11 @@ void build(const SKSRReport &r, DcmFileFormat &file) {
     if (copyPatient) {
         DcmFileFormat source;
         require(source.loadFile(r.patient_source_path), std::string("reading the patient and study modules of ") + r.patient_source_path);
+        if (r.utf8) {
+            // One character set for the whole SR: the source's values are converted to UTF-8
+            // (a no-op for a source in the default repertoire or already in ISO_IR 192).
+            require(source.convertToUTF8(), std::string("converting the patient and study modules of ") + r.patient_source_path + " to UTF-8");
+        }
         require(doc.readStudyData(*source.getDataset()), "copying the patient and study modules");
     }
     require(doc.createNewSeriesInStudy(text(r.study_instance_uid).c_str()), "StudyInstanceUID");
@@ -167,6 +172,7 @@ void build(const SKSRReport &r, DcmFileFormat &file) {
                 "coding scheme identification " + text(scheme.designator));
     }
     require(doc.completeDocument(), "completion flag");
+    if (r.utf8) require(doc.setSpecificCharacterSetType(DSRTypes::CS_UTF8), "SpecificCharacterSet ISO_IR 192");
 
     DcmDataset &ds = *file.getDataset();
     require(doc.write(ds), "writing the SR document");

@@ -227,6 +227,7 @@ public enum StructuredReportWriter {
             schemes.withUnsafeBufferPointer { schemeBuffer in
                 var c = SKSRReport()
                 c.study_instance_uid = s(report.studyInstanceUID)
+                c.utf8 = Self.hasNonASCIIText(report) ? 1 : 0
                 if let source = p.copiedFrom { c.patient_source_path = s(source) }
                 c.patient_name = s(p.patientName); c.patient_id = s(p.patientID)
                 c.patient_birth_date = s(p.birthDate); c.patient_sex = s(p.sex)
@@ -264,6 +265,15 @@ public enum StructuredReportWriter {
             throw StructuredReportError(path: path, detail: error.reason)
         }
         return String(cString: uid)
+    }
+
+    /// True when any text of `value` (searched through its stored properties, optionals and
+    /// arrays) has a character outside ASCII, DICOM's default repertoire: then the SR must declare
+    /// Specific Character Set ISO_IR 192 (UTF-8), or dciodvfy rejects the value and `dsrdump`
+    /// refuses to read the document.
+    static func hasNonASCIIText(_ value: Any) -> Bool {
+        if let text = value as? String { return text.utf8.contains { $0 >= 0x80 } }
+        return Mirror(reflecting: value).children.contains { hasNonASCIIText($0.value) }
     }
 
     /// A DS (decimal string, at most 16 characters) for a probability in [0, 1].

@@ -100,6 +100,29 @@ final class StructuredReportWriterTests: XCTestCase {
         }
     }
 
+    /// A text outside ASCII (the ImageNet weights' licence has an em dash; class names may have
+    /// umlauts) makes the SR declare ISO_IR 192: dciodvfy finds no error and dsrdump reads the
+    /// text back, pseudonymous and with the patient module copied (and converted) from the source.
+    func testNonASCIITextIsDeclaredAsUTF8() throws {
+        let files = try sources()
+        for (name, patient) in [("utf8-pseudonymous", StructuredReportPatient.pseudonymous(key: "S-0011223344556677")),
+                                ("utf8-copied", .copied(from: files[0].path))] {
+            var sr = report(files, patient: patient)
+            sr.algorithmParameters.append("weights_origin=VGG16 ImageNet weights (CC BY 4.0) — Läsion ≤ 2 cm")
+            let path = work.appendingPathComponent("\(name).dcm").path
+            try StructuredReportWriter.write(sr, to: path)
+            let verdict = try DCMTKTools.dciodvfy(path)
+            XCTAssertFalse(verdict.split(separator: "\n").contains { $0.hasPrefix("Error") }, "\(name): dciodvfy reports\n\(verdict)")
+            XCTAssertTrue(try DCMTKTools.run("dcmdump", ["+P", "0008,0005", path]).contains("ISO_IR 192"), name)
+            let dump = try DCMTKTools.run("dsrdump", ["+U8", "+Pl", path])
+            XCTAssertTrue(dump.contains("— Läsion ≤ 2 cm"), "\(name): dsrdump reads the text back\n\(dump)")
+        }
+        // An ASCII report keeps the default repertoire (no (0008,0005)).
+        let plain = work.appendingPathComponent("ascii.dcm").path
+        try StructuredReportWriter.write(report(files, patient: .pseudonymous(key: "S-0011223344556677")), to: plain)
+        XCTAssertFalse(try DCMTKTools.run("dcmdump", [plain]).contains("(0008,0005)"))
+    }
+
     func testANegativeResultCarriesTheNegativeCode() throws {
         let files = try sources()
         let path = work.appendingPathComponent("neg.dcm").path

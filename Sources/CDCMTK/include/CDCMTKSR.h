@@ -108,6 +108,10 @@ typedef struct {
     size_t scheme_count;
     const SKSRImage *images;
     size_t image_count;
+    /* Non-zero when a text of the report is not ASCII (e.g. an em dash in the weights' licence, a
+     * class name with umlauts): the SR declares Specific Character Set ISO_IR 192 (UTF-8), and a
+     * copied patient/study module is converted to UTF-8 first. Zero: the default repertoire. */
+    int utf8;
 } SKSRReport;
 
 /** Writes `report` as a DICOM Part 10 file at `path` (explicit VR little endian). The new
