@@ -95,6 +95,22 @@ print(f"{n:<3} {frames:<7} {f'{cw:.1f}/{cc:.1f} s':<14} {f'{ww:.1f}/{wc:.1f} s':
 PY
 done
 [[ -n "$SHARDS" && -z "${SKIP_FEATURES:-}" ]] && echo "(wall/cpu: the wave's wall time / CPU time of all its tasks; ms/f: CPU milliseconds per frame)"
+# Decode alone, measured directly (the cold - warm difference is small next to the base and drowns
+# in the noise of a shared machine): ingest --verify decodes every frame (and hashes it) on top of
+# what ingest does; one process, SLURM_CPUS_PER_TASK=1, best of 3.
+if step features; then
+  best_plain=999999 best_verify=999999
+  for _ in 1 2 3; do
+    rm -f "$W/decode-plain.sqlite" "$W/decode-verify.sqlite"
+    SLURM_CPUS_PER_TASK=1 /usr/bin/time -f "%U %S" -o "$W/logs/decode-plain.time" "$SONOKIT" ingest "$W/cohort" --catalog "$W/decode-plain.sqlite" --jobs 1 >/dev/null
+    SLURM_CPUS_PER_TASK=1 /usr/bin/time -f "%U %S" -o "$W/logs/decode-verify.time" "$SONOKIT" ingest "$W/cohort" --catalog "$W/decode-verify.sqlite" --jobs 1 --verify >/dev/null
+    best_plain=$(awk -v b="$best_plain" '{c = $1 + $2; print (c < b ? c : b)}' "$W/logs/decode-plain.time")
+    best_verify=$(awk -v b="$best_verify" '{c = $1 + $2; print (c < b ? c : b)}' "$W/logs/decode-verify.time")
+  done
+  all=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM frames').fetchone()[0])" "$W/decode-verify.sqlite")
+  python3 -c "import sys; p, v, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]); print(f'decode alone (ingest --verify - ingest, {n} frames, 1 thread, best of 3): {1000 * (v - p) / n:.1f} CPU ms/frame')" \
+    "$best_plain" "$best_verify" "$all"
+fi
 
 # --- predict: N = 1, 2, 4 ------------------------------------------------------------------------
 first=${SHARDS%% *}
