@@ -117,6 +117,23 @@ final class PredictShardTests: XCTestCase {
         XCTAssertEqual(try Self.files(under: folder), expected)
     }
 
+    // MARK: A shard folder keyed with another secret than OUT's is refused, not resumed (its
+    // reports' keys are of another run); nothing in it is rewritten
+    func testShardFolderOfAnotherSecretIsRefused() throws {
+        let f = try WorkflowsTests.fixture()
+        let work = f.work.appendingPathComponent("predict-secret-\(UUID().uuidString)").path
+        var options = PredictWorkflow.Options(runDirectory: f.run, inputs: [], output: work)
+        options.shard = Shard(index: 1, count: 2)
+        _ = try PredictWorkflow(options).run()
+        let copy = work + "/shard-1-of-2/.sonokit-key-secret"
+        try Data(repeating: 7, count: 32).write(to: URL(fileURLWithPath: copy))
+        let csv = try Data(contentsOf: URL(fileURLWithPath: work + "/shard-1-of-2/predictions.csv"))
+        XCTAssertThrowsError(try PredictWorkflow(options).run()) { error in
+            XCTAssertTrue("\(error)".contains("shard-1-of-2 was keyed with another secret than"), "\(error)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: work + "/shard-1-of-2/predictions.csv")), csv)
+    }
+
     // MARK: Commit groups hold whole studies and at least `every` instances (the last may hold fewer)
     func testCommitGroupsKeepStudiesWhole() {
         func instance(_ study: String, _ i: Int) -> PredictionInstance {
