@@ -298,6 +298,26 @@ private:
     uint64_t pendingCount_ = 0, pendingUsed_ = 0;
 };
 
+/// Why the RLE header at the start of a frame's `size` bytes cannot be followed (empty: it can).
+std::string rleHeaderDamage(const uint8_t *data, size_t size) {
+    if (size < 64) return "the frame is " + std::to_string(size) + " bytes, shorter than its 64-byte RLE header";
+    auto word = [&](int i) {
+        return uint32_t(data[4 * i]) | (uint32_t(data[4 * i + 1]) << 8) | (uint32_t(data[4 * i + 2]) << 16) | (uint32_t(data[4 * i + 3]) << 24);
+    };
+    const uint32_t segments = word(0);
+    if (segments < 1 || segments > 15) return "the RLE header declares " + std::to_string(segments) + " segments (1 to 15 allowed)";
+    uint64_t previous = 0;
+    for (uint32_t i = 1; i <= segments; ++i) {
+        const uint64_t offset = word(static_cast<int>(i));
+        if (offset < 64 || offset <= previous || offset >= size) {
+            return "segment " + std::to_string(i) + " starts at byte " + std::to_string(offset) + " of a " + std::to_string(size) +
+                   "-byte frame (" + (offset >= size ? "past its end" : offset < 64 ? "inside the header" : "before the segment ahead of it") + ")";
+        }
+        previous = offset;
+    }
+    return "";
+}
+
 void setError(SKError *error, SKErrorCode code, const std::string &message) {
     if (!error) return;
     error->code = code;
@@ -568,6 +588,18 @@ static int decodeFrameUnguarded(SKFile *file, unsigned long frame, int useWindow
                  ? message + " (libjpeg-turbo declined: " + info->fallback_reason + ")" : message);
         return 0;
     };
+
+    // DCMTK 3.6.7's RLE decoder follows the segment offsets of a frame's RLE header without
+    // checking them against the frame's length: an offset past the end made it read outside the
+    // fragment and the process die (found by fuzzing, Tests/DICOMTests/Fixtures/fuzz-regressions/
+    // rle-segment-offset-*.dcm). PS3.5 G.5: 1 to 15 segments, the first at byte 64, each later one
+    // after the one before, all inside the frame.
+    if (xfer == EXS_RLELossless) {
+        if (const std::vector<uint8_t> *bytes = file->fastJPEG.encapsulatedFrame(dataset, frame)) {
+            const std::string damage = rleHeaderDamage(bytes->data(), bytes->size());
+            if (!damage.empty()) return fail("damaged RLE data in frame " + std::to_string(frame) + ": " + damage + "; re-export the file");
+        }
+    }
 
     // A JPEG stream smaller than Rows x Columns would come back from DCMTK padded to the header's
     // size (a mostly empty picture, possibly hundreds of MiB); a larger one fails in DCMTK with a

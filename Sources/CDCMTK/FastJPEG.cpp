@@ -246,24 +246,29 @@ FastJPEGDecoder::Outcome FastJPEGDecoder::decode(DcmDataset *dataset, unsigned l
 }
 
 bool FastJPEGDecoder::frameDimensions(DcmDataset *dataset, unsigned long frame, int &width, int &height) {
-    DcmElement *element = nullptr;
-    if (dataset->findAndGetElement(DCM_PixelData, element).bad() || !element) return false;
-    DcmPixelData *pixelData = OFstatic_cast(DcmPixelData *, element);
-    E_TransferSyntax repType = EXS_Unknown;
-    const DcmRepresentationParameter *repParam = nullptr;
-    pixelData->getOriginalRepresentationKey(repType, repParam);
-    DcmPixelSequence *sequence = nullptr;
-    if (pixelData->getEncapsulatedRepresentation(repType, repParam, sequence).bad() || !sequence) return false;
-    Sint32 frames = 1;
-    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
-    if (frames < 1) frames = 1;
-    if (frame >= static_cast<unsigned long>(frames)) return false;
-    std::string reason;
-    if (!frameBytes(sequence, frame, static_cast<unsigned long>(frames), reason)) return false;
+    if (!encapsulatedFrame(dataset, frame)) return false;
     const E_TransferSyntax xfer = dataset->getOriginalXfer();
     FrameHeader sof;
     if (!readFrameHeader(compressed_.data(), compressed_.size(), sof, xfer == EXS_JPEGLSLossless || xfer == EXS_JPEGLSLossy)) return false;
     width = sof.width;
     height = sof.height;
     return true;
+}
+
+const std::vector<uint8_t> *FastJPEGDecoder::encapsulatedFrame(DcmDataset *dataset, unsigned long frame) {
+    DcmElement *element = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, element).bad() || !element) return nullptr;
+    DcmPixelData *pixelData = OFstatic_cast(DcmPixelData *, element);
+    E_TransferSyntax repType = EXS_Unknown;
+    const DcmRepresentationParameter *repParam = nullptr;
+    pixelData->getOriginalRepresentationKey(repType, repParam);
+    DcmPixelSequence *sequence = nullptr;
+    if (pixelData->getEncapsulatedRepresentation(repType, repParam, sequence).bad() || !sequence) return nullptr;
+    Sint32 frames = 1;
+    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (frames < 1) frames = 1;
+    if (frame >= static_cast<unsigned long>(frames)) return nullptr;
+    std::string reason;
+    if (!frameBytes(sequence, frame, static_cast<unsigned long>(frames), reason)) return nullptr;
+    return &compressed_;
 }

@@ -47,6 +47,11 @@ public:
     /// the stream defines it later (DNL marker).
     bool frameDimensions(DcmDataset *dataset, unsigned long frame, int &width, int &height);
 
+    /// The compressed bytes of frame `frame` of any encapsulated transfer syntax (one fragment per
+    /// frame, one frame in several fragments, or fragments the Basic Offset Table assigns), or
+    /// NULL when they cannot be told apart. Valid until the next call on this decoder.
+    const std::vector<uint8_t> *encapsulatedFrame(DcmDataset *dataset, unsigned long frame);
+
 private:
     /// Copies the compressed bytes of `frame` into `compressed_`; false with `reason` otherwise.
     bool frameBytes(DcmPixelSequence *sequence, unsigned long frame, unsigned long frameCount, std::string &reason);
