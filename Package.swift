@@ -87,7 +87,7 @@ let package = Package(
         // Test support that needs the network (a hand-set trained run), for the prediction and report tests
         .target(name: "SonoKitTrainingTestSupport", dependencies: ["SonoKitCore", "Training", "CNN", "Preprocess", "Evaluation"],
                 path: "Sources/SonoKitTrainingTestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["sonokit", "Workflows", "Manifest", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging", "CNN"]),
+        .testTarget(name: "CLITests", dependencies: ["sonokit", "SonoKitCLI", "Workflows", "Manifest", "SonoKitCore", "SonoKitTestSupport", "SonoKitTrainingTestSupport", "Catalog", "Training", "Preprocess", "Evaluation", "DICOM", "Imaging", "CNN"]),
 
         // MARK: Evaluation: metrics, confidence intervals, thresholds, calibration, study aggregation, plots
         .target(name: "Evaluation", dependencies: ["SonoKitCore"], swiftSettings: releaseFlags),

@@ -22,9 +22,13 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(FuzzDicomReader FuzzManifestParser)
 scratch="$root/.build-fuzz"
-# SwiftPM's --sanitize=fuzzer instruments Swift, C and C++ (the CDCMTK shim) for coverage and
-# leaves `main` to libFuzzer.
-flags=(-c debug --scratch-path "$scratch" --package-path scripts/fuzz --sanitize=fuzzer --sanitize=address)
+# SwiftPM's --sanitize=fuzzer --sanitize=address instruments C and C++ (the CDCMTK shim) for
+# coverage and AddressSanitizer and leaves `main` to libFuzzer. For Swift it passes two separate
+# -sanitize= options, and swiftc keeps only the last: Swift code got AddressSanitizer but no
+# coverage, so the manifest parser (all Swift) gave libFuzzer no feedback (CI: "corpus 0") and the
+# reader's Swift half (metadata, regions, frame checks) none either. The combined option, passed
+# after SwiftPM's, restores both.
+flags=(-c debug --scratch-path "$scratch" --package-path scripts/fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address)
 
 echo "fuzz: building ${targets[*]} (libFuzzer, AddressSanitizer) into .build-fuzz"
 for t in "${targets[@]}"; do swift build "${flags[@]}" --product "$t"; done
@@ -77,8 +81,17 @@ for t in "${targets[@]}"; do
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tr -dc 0-9 || true)
     rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tr -dc 0-9 || true)
     crashes=$(find "$artifacts" -type f | wc -l)
-    size=$(find "$corpus" -type f | wc -l)
-    echo "fuzz: $t: ${execs:-0} executions, ${rate:-0}/s, corpus $size inputs, $crashes crash(es) in .build-fuzz/artifacts/$t (exit $status)"
+    # libFuzzer's corpus (seeds that add coverage + inputs found) and the coverage it reached, from
+    # its last status line; the new inputs it saved are the files in .build-fuzz/corpus/TARGET.
+    corp=$(grep -oE '(INITED|DONE|pulse|NEW|REDUCE).* corp: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$' || true)
+    cov=$(grep -oE ' cov: [0-9]+' "$log" | tail -1 | tr -dc 0-9 || true)
+    saved=$(find "$corpus" -type f | wc -l)
+    echo "fuzz: $t: ${execs:-0} executions, ${rate:-0}/s, coverage ${cov:-none} edges, corpus ${corp:-0} inputs ($saved saved in .build-fuzz/corpus/$t), $crashes crash(es) in .build-fuzz/artifacts/$t (exit $status)"
+    # No coverage feedback means blind random inputs: a build problem, not a result.
+    if [ -z "$cov" ] || [ "${corp:-0}" -eq 0 ]; then
+        echo "fuzz: $t is not instrumented for coverage or started from no seed (see the INITED line of .build-fuzz/$t.log)" >&2
+        failed=1
+    fi
     if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
         failed=1
         grep -m5 -E 'ERROR|SUMMARY|Fatal error|deadly signal' "$log" || true

@@ -34,11 +34,14 @@ struct FrameHeader {
     int marker = 0;      // 0xC0 baseline, 0xC1 extended, ...
     int precision = 0;   // bits per sample
     int components = 0;
+    int height = 0;      // 0: defined later by a DNL marker
+    int width = 0;
 };
 
 /// Walks the marker segments of `data` up to the first SOFn. False when there is none before
-/// the first scan (not a JPEG stream DCMTK's baseline decoder would read either).
-bool readFrameHeader(const uint8_t *data, size_t size, FrameHeader &header) {
+/// the first scan (not a JPEG stream DCMTK's baseline decoder would read either). With
+/// `jpegLS`, the JPEG-LS frame header SOF55 (FFF7, the same layout) counts as one too.
+bool readFrameHeader(const uint8_t *data, size_t size, FrameHeader &header, bool jpegLS = false) {
     if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return false;
     size_t i = 2;
     while (i + 4 <= size) {
@@ -51,11 +54,14 @@ bool readFrameHeader(const uint8_t *data, size_t size, FrameHeader &header) {
         if (i + 2 > size) return false;
         const size_t length = (size_t(data[i]) << 8) | data[i + 1];
         if (length < 2 || i + length > size) return false;
-        const bool isSOF = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+        const bool isSOF = (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) ||
+                           (jpegLS && marker == 0xF7);
         if (isSOF) {
             if (length < 8) return false;
             header.marker = marker;
             header.precision = data[i + 2];
+            header.height = (data[i + 3] << 8) | data[i + 4];
+            header.width = (data[i + 5] << 8) | data[i + 6];
             header.components = data[i + 7];
             return true;
         }
@@ -237,4 +243,32 @@ FastJPEGDecoder::Outcome FastJPEGDecoder::decode(DcmDataset *dataset, unsigned l
         return Outcome::declined;
     }
     return Outcome::decoded;
+}
+
+bool FastJPEGDecoder::frameDimensions(DcmDataset *dataset, unsigned long frame, int &width, int &height) {
+    if (!encapsulatedFrame(dataset, frame)) return false;
+    const E_TransferSyntax xfer = dataset->getOriginalXfer();
+    FrameHeader sof;
+    if (!readFrameHeader(compressed_.data(), compressed_.size(), sof, xfer == EXS_JPEGLSLossless || xfer == EXS_JPEGLSLossy)) return false;
+    width = sof.width;
+    height = sof.height;
+    return true;
+}
+
+const std::vector<uint8_t> *FastJPEGDecoder::encapsulatedFrame(DcmDataset *dataset, unsigned long frame) {
+    DcmElement *element = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, element).bad() || !element) return nullptr;
+    DcmPixelData *pixelData = OFstatic_cast(DcmPixelData *, element);
+    E_TransferSyntax repType = EXS_Unknown;
+    const DcmRepresentationParameter *repParam = nullptr;
+    pixelData->getOriginalRepresentationKey(repType, repParam);
+    DcmPixelSequence *sequence = nullptr;
+    if (pixelData->getEncapsulatedRepresentation(repType, repParam, sequence).bad() || !sequence) return nullptr;
+    Sint32 frames = 1;
+    dataset->findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (frames < 1) frames = 1;
+    if (frame >= static_cast<unsigned long>(frames)) return nullptr;
+    std::string reason;
+    if (!frameBytes(sequence, frame, static_cast<unsigned long>(frames), reason)) return nullptr;
+    return &compressed_;
 }

@@ -41,6 +41,17 @@ public:
     /// decodes with DCMTK, which defines the reference behaviour.
     Outcome decode(DcmDataset *dataset, unsigned long frame, uint8_t *out, size_t outCapacity, std::string &reason);
 
+    /// The width and height that the Start Of Frame header of frame `frame`'s JPEG (or JPEG-LS,
+    /// SOF55) stream declares, for any JPEG transfer syntax; false when the frame's bytes or its
+    /// frame header cannot be found (DCMTK then decides what the frame is). A height of 0 means
+    /// the stream defines it later (DNL marker).
+    bool frameDimensions(DcmDataset *dataset, unsigned long frame, int &width, int &height);
+
+    /// The compressed bytes of frame `frame` of any encapsulated transfer syntax (one fragment per
+    /// frame, one frame in several fragments, or fragments the Basic Offset Table assigns), or
+    /// NULL when they cannot be told apart. Valid until the next call on this decoder.
+    const std::vector<uint8_t> *encapsulatedFrame(DcmDataset *dataset, unsigned long frame);
+
 private:
     /// Copies the compressed bytes of `frame` into `compressed_`; false with `reason` otherwise.
     bool frameBytes(DcmPixelSequence *sequence, unsigned long frame, unsigned long frameCount, std::string &reason);

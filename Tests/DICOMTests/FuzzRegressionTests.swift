@@ -10,7 +10,9 @@ final class FuzzRegressionTests: XCTestCase {
     static let folder = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/fuzz-regressions")
 
     /// The errors some inputs are known to give (file name -> `DicomError.kind`).
-    static let expectedKinds = ["deflate-element-length-2-6-gib.dcm": "truncated"]
+    static let expectedKinds = ["deflate-element-length-2-6-gib.dcm": "truncated",
+                                "rle-segment-offset-past-end-mono16.dcm": "decode_failed",
+                                "rle-segment-offset-past-end-rgb.dcm": "decode_failed"]
 
     static func peakResidentKiB() -> Int {
         var usage = rusage()

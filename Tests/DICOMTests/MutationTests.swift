@@ -34,15 +34,18 @@ final class MutationTests: XCTestCase {
 
     /// Reads `path` as every command does; returns what went wrong (nil: read and decoded).
     /// The 10 s budget is CPU time of this thread, not wall time: on the shared 2-core machine a
-    /// loaded run once took 17 s of wall time for 7 s of work.
-    func read(_ path: String, file: StaticString = #filePath, line: UInt = #line) -> DicomError? {
+    /// loaded run once took 17 s of wall time for 7 s of work. `firstAndLastOnly`: decode only
+    /// the first and the last frame (a header edit damages every frame alike).
+    func read(_ path: String, firstAndLastOnly: Bool = false, file: StaticString = #filePath, line: UInt = #line) -> DicomError? {
         let start = Self.threadCPUSeconds()
         defer { XCTAssertLessThan(Self.threadCPUSeconds() - start, 10, "\(path) took too long", file: file, line: line) }
         do {
             let dicom = try DicomFile(path: path)
             _ = dicom.metadata
             guard dicom.metadata.isImage else { return nil }
-            for f in 0..<min(dicom.metadata.numberOfFrames, 64) { _ = try dicom.decodeFrame(f) }
+            let count = dicom.metadata.numberOfFrames
+            let frames = firstAndLastOnly ? Array(Set([0, count - 1])).sorted() : Array(0..<min(count, 64))
+            for f in frames { _ = try dicom.decodeFrame(f) }
             return nil
         } catch let error as DicomError {
             XCTAssertEqual(error.path, path, "the error names the file", file: file, line: line)
@@ -102,5 +105,99 @@ final class MutationTests: XCTestCase {
             }
         }
         print("extreme header values on \(files.count) files: \(kinds.sorted { $0.key < $1.key })")
+    }
+
+    // MARK: VRs and lengths corrupted at many elements of every file
+    // At up to 6 elements of each file (meta header and data set, spread from the first to the
+    // last before Pixel Data), each of: the VR made invalid (00 00), the VR changed to one with the
+    // other length-field size, the length made undefined (FFFFFFFF) or 0xFFFF, odd, or past the end.
+    func testCorruptedVRsAndLengthsGiveTypedErrors() throws {
+        var kinds: [String: Int] = [:], cases = 0, filesMutated = 0
+        for (n, url) in Self.sampleFiles().enumerated() {
+            let data = try Data(contentsOf: url)
+            let elements = DicomMutants.headerElements(of: data)
+            guard elements.count >= 4 else { continue }
+            filesMutated += 1
+            var indices: Set<Int> = [elements.count - 1]
+            for k in 0..<6 { indices.insert(elements.count * k / 6) }
+            let picks = indices.sorted().map { elements[$0] }
+            for element in picks {
+                for mutation in DicomMutants.Mutation.allCases {
+                    guard let mutant = DicomMutants.apply(mutation, at: element, in: data) else { continue }
+                    let path = work.appendingPathComponent("file\(n)-\(element.offset)-\(mutation.rawValue).dcm").path
+                    try mutant.write(to: URL(fileURLWithPath: path))
+                    kinds[read(path, firstAndLastOnly: true)?.kind ?? "read", default: 0] += 1
+                    cases += 1
+                    try FileManager.default.removeItem(atPath: path)
+                }
+            }
+        }
+        print("corrupted VRs and lengths: \(cases) mutants of \(filesMutated) files: \(kinds.sorted { $0.key < $1.key })")
+        XCTAssertGreaterThan(filesMutated, 50, "every SampleStudies DICOM file")
+        XCTAssertGreaterThan(cases, 1000)
+        XCTAssertGreaterThan(cases - kinds["read", default: 0], cases / 3, "most corruptions are refused, not silently read")
+    }
+
+    // MARK: Sequences nested thousands deep
+    // DCMTK parses nested sequences recursively (10,000 levels overflowed the stack; thousands
+    // took minutes): the reader refuses more than 128 levels before DCMTK parses the file.
+    func testSequencesNestedTenThousandDeepAreRefusedQuickly() throws {
+        for nesting in DicomMutants.Nesting.allCases {
+            let path = work.appendingPathComponent("deep-\(nesting.rawValue).dcm").path
+            try DicomMutants.nestedSequences(depth: 10_000, nesting).write(to: URL(fileURLWithPath: path))
+            let start = Date()
+            let error = read(path)
+            XCTAssertEqual(error?.kind, "unreadable", "\(nesting): \(String(describing: error))")
+            XCTAssertTrue(error?.description.contains("nested more than 128 levels deep") ?? false, "\(nesting): \(String(describing: error))")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 10, "\(nesting)")
+        }
+    }
+
+    /// The limit is where it says: 128 nested levels read (to the element after them), 129 do not.
+    func testTheNestingLimitIs128Levels() throws {
+        for nesting in DicomMutants.Nesting.allCases {
+            let ok = work.appendingPathComponent("deep128-\(nesting.rawValue).dcm").path
+            try DicomMutants.nestedSequences(depth: 128, nesting).write(to: URL(fileURLWithPath: ok))
+            let file = try DicomFile(path: ok)
+            XCTAssertFalse(file.metadata.isImage)
+            XCTAssertEqual(file.metadata.modality, "SR", "\(nesting)")
+            let tooDeep = work.appendingPathComponent("deep129-\(nesting.rawValue).dcm").path
+            try DicomMutants.nestedSequences(depth: 129, nesting).write(to: URL(fileURLWithPath: tooDeep))
+            XCTAssertThrowsError(try DicomFile(path: tooDeep), "\(nesting)") { error in
+                XCTAssertEqual((error as? DicomError)?.kind, "unreadable", "\(nesting)")
+                XCTAssertEqual((error as? DicomError)?.path, tooDeep)
+            }
+        }
+    }
+
+    // MARK: A JPEG stream whose size differs from Rows x Columns
+    // DCMTK decodes a JPEG smaller than Rows x Columns into a picture of the header's size, padded
+    // (a 640 x 480 frame under Rows/Columns 1920 x 2560 became an 14 MiB mostly empty frame); a
+    // larger one fails inside DCMTK. Both are now a typed error naming the file and the frame.
+    func testAJPEGFrameOfAnotherSizeThanRowsAndColumnsIsATypedError() throws {
+        var tried = 0
+        var syntaxes = Set<String>()
+        for url in Self.sampleFiles() {
+            guard let m = try? DicomFile(path: url.path).metadata, m.isImage,
+                  m.transferSyntaxUID.hasPrefix("1.2.840.10008.1.2.4."), syntaxes.insert(m.transferSyntaxUID).inserted else { continue }
+            // The file as it is decodes (so the check does not refuse good files).
+            XCTAssertNil(read(url.path, firstAndLastOnly: true), url.path)
+            for (rows, columns) in [(m.rows * 3, m.columns * 3), (m.rows, m.columns + 16), (m.rows / 2, m.columns / 2)] {
+                let path = work.appendingPathComponent("jpeg-\(syntaxes.count)-\(rows)x\(columns).dcm").path
+                try FileManager.default.copyItem(atPath: url.path, toPath: path)
+                try DCMTKTools.run("dcmodify", ["-nb", "-q", "-m", "(0028,0010)=\(rows)", "-m", "(0028,0011)=\(columns)", path])
+                let last = m.numberOfFrames - 1
+                XCTAssertThrowsError(try DicomFile(path: path).decodeFrame(last), "\(path) \(m.transferSyntaxName)") { error in
+                    guard case let .decodeFailed(p, frame, detail)? = error as? DicomError else { return XCTFail("\(path): \(error)") }
+                    XCTAssertEqual(p, path)
+                    XCTAssertEqual(frame, last)
+                    XCTAssertTrue(detail.contains("is \(m.columns) x \(m.rows) pixels (columns x rows) but Columns x Rows say \(columns) x \(rows)"),
+                                  "\(m.transferSyntaxName): \(detail)")
+                }
+                tried += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(syntaxes.count, 4, "JPEG baseline, lossless SV1, JPEG-LS lossless and near-lossless: \(syntaxes)")
+        XCTAssertEqual(tried, 3 * syntaxes.count)
     }
 }
