@@ -6,7 +6,8 @@ import Foundation
 /// Writes files so that a reader (or a run killed mid-write) sees the old file or the new one,
 /// never half of one: the bytes go to a temporary file in the destination folder, which is then
 /// renamed over the destination (rename is atomic on one file system). The temporary name holds
-/// the process id and a UUID, so concurrent writers of one destination never share it.
+/// the process id, the host and a UUID, so concurrent writers of one destination never share it,
+/// and a killed writer's leftovers can be told apart and removed (`StaleTemporaries`).
 public enum AtomicFile {
     /// A failed write: the destination and the reason (the system's, or what could not be done).
     public struct WriteError: Error, CustomStringConvertible, Equatable {
@@ -89,8 +90,7 @@ public enum AtomicFile {
     /// A fresh temporary name in `url`'s folder, for writers that produce the file themselves
     /// (a C library, a weights writer) before `replace(_:with:)`.
     public static func temporaryURL(for url: URL) -> URL {
-        url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UUID().uuidString).tmp")
+        url.deletingLastPathComponent().appendingPathComponent(StaleTemporaries.name(for: url.lastPathComponent))
     }
 
     /// Renames `temporary` over `url`; on failure the temporary file is removed. The rename is a

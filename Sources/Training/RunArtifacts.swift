@@ -22,7 +22,7 @@ extension TrainedRun {
     /// `Model.saveWeights` writes the safetensors file in one piece; here it goes to a temporary
     /// name first and is renamed, so that a run killed mid-write keeps the previous checkpoint.
     static func saveWeightsAtomically(_ model: Model, to url: URL, metadata: [String: String]) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".tmp-\(getpid())-" + url.lastPathComponent)
+        let temporary = AtomicFile.temporaryURL(for: url)
         try model.saveWeights(to: temporary, metadata: metadata)
         let sidecarTemp = temporary.appendingPathExtension("json"), sidecar = url.appendingPathExtension("json")
         for (from, to) in [(sidecarTemp, sidecar), (temporary, url)] {

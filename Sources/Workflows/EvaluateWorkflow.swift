@@ -121,6 +121,7 @@ public struct EvaluateWorkflow {
 
         let folder = URL(fileURLWithPath: options.output
             ?? URL(fileURLWithPath: options.runDirectory).appendingPathComponent("eval-\(Self.safeName(split))").path)
+        events.removeStaleTemporaries(in: folder.path)
         if card.task == .multiclass {
             let common = MulticlassInputs(trained: trained, resolved: resolved, keys: keys, inference: inference, wanted: wanted,
                                           split: split, validationSplit: validationSplit, warnings: warnings, failures: failures, folder: folder)

@@ -157,6 +157,7 @@ public struct PredictWorkflow {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
         defer { if includeIdentifiers { try? OwnerOnly.restrict(output, recursive: true) } }
+        events.removeStaleTemporaries(in: output)
         let secret = try PredictionKeys.secret(inOutputFolder: options.output)
         if options.shard != .whole {
             // The shard's folder is complete on its own: it carries the secret its keys were made with.

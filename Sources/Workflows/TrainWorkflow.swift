@@ -59,11 +59,13 @@ public final class TrainWorkflow {
     /// The frames trained and validated on.
     public let data: TrainingData
     private let trainer: Trainer
+    private let events: WorkflowEvents
 
     /// Validates the manifest with the splits (a manifest with errors is refused, each error
     /// reported as a warning), completes the config and prepares the data and caches.
     public init(_ options: Options, events: WorkflowEvents = .silent) throws {
         self.options = options
+        self.events = events
         let input = options.manifest
         let assignment = try SplitsFile.read(path: options.splits)
         let checked = try ManifestWorkflow.validate(input, splits: assignment, events: events)
@@ -159,6 +161,7 @@ public final class TrainWorkflow {
     /// Trains (or continues a resumed run) and returns the finished run.
     public func run() throws -> Result {
         let start = Date()
+        events.removeStaleTemporaries(in: options.runDirectory)
         let finished: TrainedRun
         do { finished = try trainer.fit(resume: options.resume) } catch let error as TrainingError { throw WorkflowError.failed("\(error)") }
         let epochs = try String(contentsOf: finished.files.history, encoding: .utf8).split(separator: "\n").count - 1

@@ -137,9 +137,11 @@ final class KillPointTests: XCTestCase {
         XCTAssertEqual(done.status, 0, done.stderr)
         let weights = ["checkpoints/last.safetensors", "checkpoints/best.safetensors"]
 
+        var leftTemporaries = 0
         let points = try Self.everyPoint({ common + ["-o", work.appendingPathComponent("killed-\($0)").path] }) { point in
             let killed = work.appendingPathComponent("killed-\(point)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: RunDirectory(killed.path).modelCard.path), "point \(point)")
+            if !Self.temporaries(in: killed).isEmpty { leftTemporaries += 1 }
             let started = FileManager.default.fileExists(atPath: RunDirectory(killed.path).config.path)
             let resumed = try Self.run(common + (started ? ["--resume", killed.path] : ["-o", killed.path]), crashAt: nil)
             XCTAssertEqual(resumed.status, 0, "resume after a kill at point \(point): \(resumed.stderr)")
@@ -150,11 +152,14 @@ final class KillPointTests: XCTestCase {
             try Self.assertSameCheckpointState(reference, killed, after: "a kill at point \(point)")
             XCTAssertEqual(try Self.historyWithoutTimes(reference), try Self.historyWithoutTimes(killed), "history.csv after a kill at point \(point)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: RunDirectory(killed.path).modelCard.path), "point \(point)")
+            XCTAssertEqual(Self.temporaries(in: killed), [], "the killed run's temporary files are removed by the resumed one (point \(point))")
             try? FileManager.default.removeItem(at: killed)
         }
         // Input copies and config (3), then per checkpoint 4 renames, per epoch history and best
         // weights, at the end best weights and the model card: far more than 10.
         XCTAssertGreaterThan(points, 10)
+        // Each kill comes just before a rename, so (nearly) every point leaves the renamed file's temporary.
+        XCTAssertGreaterThan(leftTemporaries, points / 2, "kills left temporaries at \(leftTemporaries) of \(points) points")
         // Resuming with another seed is refused, naming it.
         let refused = try Self.run(common.map { $0 == "11" ? "12" : $0 } + ["--resume", reference.path], crashAt: nil)
         XCTAssertNotEqual(refused.status, 0)
@@ -285,11 +290,18 @@ final class KillPointTests: XCTestCase {
             let got = try PredictShardFiles.files(under: folder.path)
             XCTAssertEqual(Set(got.keys), Set(expected.keys), "point \(point)")
             for (name, data) in expected { XCTAssertEqual(got[name], data, "\(name) after a kill at point \(point) and a rerun") }
+            XCTAssertEqual(Self.temporaries(in: output), [], "the killed run's temporary files are removed by the rerun (point \(point))")
             try? FileManager.default.removeItem(at: output)
         }
         XCTAssertTrue(keptSome, "no kill left a committed report: the test saw no resume")
         XCTAssertGreaterThanOrEqual(points, studies + 3)
         print("predict --shard: killed and resumed at each of \(points) write points")
+    }
+
+    /// The AtomicFile temporaries (see `StaleTemporaries`) anywhere under `folder`, relative paths.
+    static func temporaries(in folder: URL) -> [String] {
+        (FileManager.default.subpaths(atPath: folder.path) ?? [])
+            .filter { StaleTemporaries.writer(ofTemporary: ($0 as NSString).lastPathComponent) != nil }.sorted()
     }
 
     /// N of `predict: ... N frames in ...` (frames scored by that run).

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// The temporary files `AtomicFile` writes, and their removal once the process that wrote them is
+/// gone (a run killed between writing a temporary and renaming it leaves it behind: hidden, never
+/// taken for an output, but on disk; a killed training run can leave a 60 MB checkpoint each time).
+///
+/// A temporary is named `.<name>.<pid>@<host>.<UUID>.tmp`: `name` the destination's file name,
+/// `pid` the writing process, `host` the first label of the writing machine's host name (a
+/// weights writer also puts its sidecar beside it, the same name + `.json`). A folder
+/// shared by several machines (a cluster's array job writing one output folder) holds temporaries
+/// of processes running elsewhere, whose pids mean nothing here, so one is stale when
+/// - it was written on this host by a pid that no longer runs (`kill(pid, 0)` fails with ESRCH), or
+/// - it was last modified more than `maximumAge` ago (default 24 h; no SonoKit write takes that
+///   long), whoever wrote it: the rule for other hosts, and for the names of SonoKit before the
+///   host was recorded (`.<name>.<pid>.<UUID>.tmp`, and `.tmp-<pid>-<name>` for weights).
+/// A pid reused by a live process keeps its stale temporary until the age rule removes it; a live
+/// writer's temporary is never removed.
+public enum StaleTemporaries {
+    /// This machine's host name as it appears in temporary names (up to the first dot; letters,
+    /// digits and '-' only, so that the name stays parseable).
+    public static let host: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let full = String(cString: buffer)
+        let label = full.prefix { $0 != "." }.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        return label.isEmpty ? "localhost" : String(label)
+    }()
+
+    /// The temporary name for the destination file name `name` written by this process.
+    static func name(for name: String) -> String {
+        ".\(name).\(getpid())@\(host).\(UUID().uuidString).tmp"
+    }
+
+    /// Who wrote a temporary, parsed from its name; nil when `fileName` is not an AtomicFile
+    /// temporary (any other file, hidden ones included, is never touched).
+    public struct Writer: Equatable {
+        public var pid: Int32
+        /// nil for a name written before the host was recorded.
+        public var host: String?
+        public init(pid: Int32, host: String?) {
+            self.pid = pid
+            self.host = host
+        }
+    }
+
+    public static func writer(ofTemporary fileName: String) -> Writer? {
+        if fileName.hasPrefix(".tmp-") {
+            // Weights of SonoKit before the host was recorded: `.tmp-<pid>-<name>`.
+            let rest = fileName.dropFirst(5)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0,
+                  rest.index(after: dash) < rest.endIndex else { return nil }
+            return Writer(pid: pid, host: nil)
+        }
+        var stem = Substring(fileName)
+        if stem.hasSuffix(".tmp.json") { stem = stem.dropLast(5) }
+        guard stem.hasPrefix("."), stem.hasSuffix(".tmp") else { return nil }
+        let parts = stem.dropFirst().dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+        // At least the destination's name, the writer and the UUID.
+        guard parts.count >= 3, UUID(uuidString: String(parts[parts.count - 1])) != nil,
+              !parts[0..<(parts.count - 2)].joined(separator: ".").isEmpty else { return nil }
+        let writer = parts[parts.count - 2]
+        if let at = writer.firstIndex(of: "@") {
+            guard let pid = Int32(writer[..<at]), pid > 0 else { return nil }
+            let host = String(writer[writer.index(after: at)...])
+            return host.isEmpty ? nil : Writer(pid: pid, host: host)
+        }
+        guard let pid = Int32(writer), pid > 0 else { return nil }
+        return Writer(pid: pid, host: nil)
+    }
+
+    /// True when no process with this pid runs on this machine.
+    static func isGone(_ pid: Int32) -> Bool {
+        kill(pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Removes the stale temporaries (see the type's rules) in `folder`, and in its subfolders when
+    /// `recursive`; returns the paths removed. A folder that does not exist holds none; a file
+    /// that cannot be removed (another user's) is left and not returned.
+    @discardableResult
+    public static func remove(in folder: String, recursive: Bool, maximumAge: TimeInterval = 24 * 3600, now: Date = Date()) -> [String] {
+        let fm = FileManager.default
+        var removed: [String] = []
+        var candidates: [String] = []
+        if recursive {
+            guard let walker = fm.enumerator(atPath: folder) else { return [] }
+            while let relative = walker.nextObject() as? String {
+                if writer(ofTemporary: (relative as NSString).lastPathComponent) != nil { candidates.append(relative) }
+            }
+        } else {
+            candidates = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { writer(ofTemporary: $0) != nil }
+        }
+        for relative in candidates.sorted() {
+            let path = (folder as NSString).appendingPathComponent(relative)
+            guard let w = writer(ofTemporary: (relative as NSString).lastPathComponent),
+                  let attributes = try? fm.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            let modified = attributes[.modificationDate] as? Date ?? now
+            let stale = (w.host == host && w.pid != getpid() && isGone(w.pid)) || now.timeIntervalSince(modified) > maximumAge
+            if stale, unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
+    }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import SonoKitCore
+import XCTest
+
+/// `StaleTemporaries`: which leftovers of `AtomicFile` are removed (a dead writer on this host, or
+/// older than the age limit) and which never are (a live writer's, another host's recent one, any
+/// file that is not an AtomicFile temporary).
+final class StaleTemporariesTests: XCTestCase {
+    let uuid = "0F6A1C9E-7B2D-4E8A-9C3F-5D1B2A3C4E5F"
+
+    func testTemporaryNamesRecordThisProcessAndHost() throws {
+        let url = AtomicFile.temporaryURL(for: URL(fileURLWithPath: "/x/report.v2.json"))
+        XCTAssertEqual(url.deletingLastPathComponent().path, "/x")
+        XCTAssertTrue(url.lastPathComponent.hasPrefix(".report.v2.json.\(getpid())@\(StaleTemporaries.host)."), url.lastPathComponent)
+        XCTAssertEqual(StaleTemporaries.writer(ofTemporary: url.lastPathComponent), .init(pid: getpid(), host: StaleTemporaries.host))
+        XCTAssertFalse(StaleTemporaries.host.contains("."))
+    }
+
+    func testNamesAreParsedOnlyWhenTheyAreAtomicFileTemporaries() {
+        typealias W = StaleTemporaries.Writer
+        let cases: [(String, W?)] = [
+            (".a.b.json.42@node07.\(uuid).tmp", W(pid: 42, host: "node07")),
+            (".last.safetensors.42@node07.\(uuid).tmp.json", W(pid: 42, host: "node07")),   // a weights writer's sidecar
+            (".a.json.42.\(uuid).tmp", W(pid: 42, host: nil)),                              // before the host was recorded
+            (".tmp-42-last.safetensors", W(pid: 42, host: nil)),                           // old weights temporaries
+            (".a.json.42@.\(uuid).tmp", nil), (".a.json.0@h.\(uuid).tmp", nil), (".a.json.x@h.\(uuid).tmp", nil),
+            (".42@h.\(uuid).tmp", nil), (".a.42@h.not-a-uuid.tmp", nil), ("a.42@h.\(uuid).tmp", nil),
+            (".sonokit-key-secret", nil), (".incoming-1.part", nil), (".tmp-x-a", nil), (".tmp-42-", nil), ("x.tmp", nil),
+        ]
+        for (name, expected) in cases { XCTAssertEqual(StaleTemporaries.writer(ofTemporary: name), expected, name) }
+    }
+
+    func testRemovesDeadWritersAndOldFilesButNeverLiveOrForeignRecentOnes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A pid that ran and is gone.
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier, host = StaleTemporaries.host
+        let old = Date().addingTimeInterval(-2 * 24 * 3600)
+        func make(_ name: String, modified: Date? = nil) throws {
+            let url = folder.appendingPathComponent(name)
+            try Data("partial".utf8).write(to: url)
+            if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
+        }
+        let removable = [".a.json.\(dead)@\(host).\(uuid).tmp", ".w.safetensors.\(dead)@\(host).\(uuid).tmp.json",
+                         ".b.json.77@elsewhere.\(uuid).tmp", ".c.json.\(dead).\(uuid).tmp", ".tmp-\(dead)-best.safetensors"]
+        let kept = [".d.json.\(getpid())@\(host).\(uuid).tmp",     // this process: live
+                    ".e.json.1@\(host).\(uuid).tmp",                 // pid 1 runs
+                    ".f.json.77@elsewhere.\(uuid).tmp",              // another host, recent
+                    ".g.json.\(dead).\(uuid).tmp",                   // no host recorded, recent
+                    ".sonokit-key-secret", "report.json"]            // not temporaries, however old
+        try make(removable[0]); try make(removable[1])
+        for name in removable.dropFirst(2) { try make(name, modified: old) }
+        try make(kept[0]); try make(kept[1]); try make(kept[2]); try make(kept[3])
+        try make(kept[4], modified: old); try make(kept[5], modified: old)
+        try make("sub/.h.png.\(dead)@\(host).\(uuid).tmp")
+
+        XCTAssertEqual(StaleTemporaries.remove(in: folder.path, recursive: false).map { ($0 as NSString).lastPathComponent }.sorted(),
+                       removable.sorted())
+        for name in kept { XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("sub/.h.png.\(dead)@\(host).\(uuid).tmp").path),
+                      "not recursive: the subfolder is left")
+        XCTAssertEqual(StaleTemporaries.remove(in: folder.path, recursive: true), [folder.appendingPathComponent("sub/.h.png.\(dead)@\(host).\(uuid).tmp").path])
+        // A live writer's old temporary goes only by the age rule.
+        XCTAssertEqual(StaleTemporaries.remove(in: folder.path, recursive: true, now: Date().addingTimeInterval(3 * 24 * 3600)).count, 4)
+        XCTAssertEqual(StaleTemporaries.remove(in: folder.appendingPathComponent("missing").path, recursive: true), [])
+    }
+}
