@@ -50,6 +50,54 @@ typedef struct {
 int sk_store_files(const SKAssociationParameters *parameters, const char *const *paths, size_t count,
                    SKStoreOutcome *outcomes, SKError *error);
 
+
+/* ---- The receiving side: a Storage SCP + Verification SCP on DCMTK's DcmSCPPool ----
+ *
+ * DcmSCPPool accepts on one thread and runs each association on a worker thread of its own (at
+ * most `max_associations` at once; one more is rejected by DCMTK with A-ASSOCIATE-RJ "local limit
+ * exceeded"). Every C-STORE dataset is received by DCMTK straight into a temporary file
+ * `store_dir/.incoming-*.part` exactly as it came off the wire (bit-preserving, with a Part 10 meta
+ * header), then handed to `on_store`, which makes it durable (or removes it) and returns the
+ * C-STORE status; the response is sent only after `on_store` returns. A temporary file left by a
+ * failed receive (peer gone, timeout) is removed before the association ends.
+ *
+ * The callbacks run on the worker threads, possibly several at once. One listener per process. */
+
+/** The policy of an association: return 1 to accept, 0 to reject with A-ASSOCIATE-RJ "calling AE
+ *  title not recognized" (rejected-permanent, service-user). */
+typedef int (*SKAssociationPolicy)(void *context, const char *calling_ae, const char *called_ae, const char *peer_ip);
+/** One received instance in `temp_path`: returns the C-STORE status (0x0000 Success, else a failure).
+ *  It owns the file from then on (renames or deletes it). */
+typedef uint16_t (*SKStoreHandler)(void *context, const char *temp_path, const char *sop_class_uid,
+                                   const char *calling_ae, const char *peer_ip);
+/** A line for the log (no identifiers: DCMTK's words about the association or a receive failure). */
+typedef void (*SKListenerLog)(void *context, const char *line);
+
+typedef struct {
+    const char *ae_title;          /* our AE title */
+    uint16_t port;
+    const char *store_dir;         /* where temporary files are received (the store, same filesystem) */
+    uint32_t max_pdu;              /* largest PDU we receive (0: DCMTK's default 16384) */
+    uint16_t max_associations;     /* concurrent associations (>= 1) */
+    int timeout_seconds;           /* ACSE and DIMSE timeout */
+    const char *const *sop_classes;        /* accepted storage SOP classes (Verification is always accepted) */
+    size_t sop_class_count;
+    const char *const *transfer_syntaxes;  /* accepted transfer syntaxes, in order of preference */
+    size_t transfer_syntax_count;
+    void *context;
+    SKAssociationPolicy policy;
+    SKStoreHandler on_store;
+    SKListenerLog log;
+} SKListenerParameters;
+
+/** Listens until sk_listener_stop: returns 1 after a clean stop (running associations finished),
+ *  0 with `error` when the port cannot be opened. Blocks the calling thread. */
+int sk_listen(const SKListenerParameters *parameters, SKError *error);
+
+/** Asks the running sk_listen to stop accepting; it returns within about a second after the
+ *  associations already running have ended. Safe from any thread (not from a signal handler). */
+void sk_listener_stop(void);
+
 #ifdef __cplusplus
 }
 #endif
