@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "CDCMTK.h"
 #include "CDCMTKNetwork.h"
+#include "TLSLayer.h"
 
 namespace {
 
@@ -115,6 +117,22 @@ extern "C" int sk_listen(const SKListenerParameters *parameters, SKError *error)
         error->code = SK_ERR_NETWORK;
         std::snprintf(error->message, sizeof(error->message), "cannot configure the presentation contexts: %s", status.text());
         return 0;
+    }
+    // TLS: the layer lives until the pool has stopped; the pool does the handshake of every
+    // accepted connection on its accepting thread, so a silent peer is bounded to 10 s at most.
+    std::unique_ptr<sonokit::TLSLayer> tls;
+    if (parameters->tls) {
+        std::string problem;
+        const int handshakeSeconds = static_cast<int>(seconds < 10 ? seconds : 10);
+        tls = sonokit::makeTLSLayer(*parameters->tls, true, handshakeSeconds, [parameters](const std::string &line) {
+            if (parameters->log) parameters->log(parameters->context, line.c_str());
+        }, problem);
+        if (!tls) {
+            error->code = SK_ERR_NETWORK;
+            std::snprintf(error->message, sizeof(error->message), "TLS: %s", problem.c_str());
+            return 0;
+        }
+        config.setTransportLayer(tls.get());
     }
     pool.setMaxThreads(parameters->max_associations > 0 ? parameters->max_associations : 1);
     {

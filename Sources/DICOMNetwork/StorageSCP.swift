@@ -59,8 +59,15 @@ public enum StorageSCP {
         public var maxAssociations: Int
         /// Seconds allowed for association negotiation and for each DIMSE message.
         public var timeoutSeconds: Int
+        /// DICOM TLS only (`DicomTLS.listener`; a client CA demands client certificates); nil:
+        /// plain TCP. The TLS handshake of each connection runs before its association request
+        /// is read, on the accepting thread, bounded by min(timeoutSeconds, 10) s.
+        public var tls: DicomTLS?
 
-        public init(aeTitle: String, port: UInt16, maxPDU: UInt32 = 0, maxAssociations: Int = 8, timeoutSeconds: Int = 30) throws {
+        public init(aeTitle: String, port: UInt16, maxPDU: UInt32 = 0, maxAssociations: Int = 8, timeoutSeconds: Int = 30,
+                    tls: DicomTLS? = nil) throws {
+            if let tls, !tls.isListener { throw DicomNetworkError.tls("a requestor's TLS files given to a listener (use DicomTLS.listener)") }
+            self.tls = tls
             self.aeTitle = try DicomPeer.validAETitle(aeTitle)
             guard port > 0 else { throw DicomNetworkError.invalidPeer("\(aeTitle)@:0", reason: "port 0 is not a port to listen on") }
             guard maxPDU == 0 || (4096...131_072).contains(maxPDU) else {
@@ -99,7 +106,7 @@ public enum StorageSCP {
     /// Listens on `settings.port` (all interfaces) until `stop()`; returns after the running
     /// associations have ended. Temporary files are received into `receiveFolder` (put it on the
     /// filesystem of the final files so that their rename is atomic). Throws when the port cannot
-    /// be opened (in use, privileged).
+    /// be opened (in use, privileged) or the TLS files cannot be used (before listening).
     public static func listen(_ settings: Settings, receiveFolder: String, handlers: Handlers) throws {
         let box = Unmanaged.passRetained(HandlerBox(handlers))
         defer { box.release() }
@@ -129,7 +136,8 @@ public enum StorageSCP {
                             log: { context, line in
                                 let box = Unmanaged<HandlerBox>.fromOpaque(context!).takeUnretainedValue()
                                 box.handlers.log(String(cString: line!))
-                            })
+                            },
+                            tls: nil)
                         // A stop asked before DCMTK's loop started would be lost (the pool resets its
                         // run mode when it starts): repeat it until listen returns.
                         finished.withLock { $0 = false }
@@ -140,7 +148,10 @@ public enum StorageSCP {
                             }
                         }
                         stopper.start()
-                        let result = sk_listen(&parameters, &error)
+                        let result = settings.tls.withFiles { files -> Int32 in
+                            parameters.tls = files
+                            return sk_listen(&parameters, &error)
+                        }
                         finished.withLock { $0 = true }
                         return result
                     }

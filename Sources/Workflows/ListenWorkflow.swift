@@ -86,6 +86,10 @@ public final class ListenWorkflow: @unchecked Sendable {
         let settings = options.settings
         log("listening on port \(settings.port) as \(settings.aeTitle): \(StorageSCP.storageSOPClasses.count) storage SOP classes, "
             + "\(StorageSCP.transferSyntaxes.count) transfer syntaxes, at most \(settings.maxAssociations) associations at once")
+        if let tls = settings.tls {
+            log("DICOM TLS only (TLS 1.2+, DCMTK's Non-downgrading BCP 195 profile), certificate \(tls.certificate ?? "?"); "
+                + (tls.ca.map { "mutual authentication: clients must present a certificate signed by \($0)" } ?? "clients are not asked for certificates"))
+        }
         let handlers = StorageSCP.Handlers(
             accept: { [self] calling, called, ip in accept(calling: calling, called: called, ip: ip) },
             store: { [self] path, sopClass, calling, ip in store(path, sopClass: sopClass, calling: calling, ip: ip) },

@@ -36,6 +36,7 @@ struct Listen: ParsableCommand {
     @Option(name: .customLong("max-instance-size"), help: "Largest instance accepted, bytes; a larger one is answered 0xA700 and not kept.")
     var maxInstanceSize: Int64 = 1 << 30
     @Option(help: "Seconds allowed for association negotiation and each DIMSE message.") var timeout: Int = 30
+    @OptionGroup(title: "DICOM TLS") var tls: ListenTLSOptions
 
     func validate() throws {
         _ = try options()
@@ -47,7 +48,7 @@ struct Listen: ParsableCommand {
         let settings: StorageSCP.Settings
         do {
             settings = try StorageSCP.Settings(aeTitle: aeTitle, port: UInt16(port), maxPDU: UInt32(clamping: max(0, maxPDU)),
-                                               maxAssociations: maxAssociations, timeoutSeconds: timeout)
+                                               maxAssociations: maxAssociations, timeoutSeconds: timeout, tls: try tls.settings())
         } catch let error as DicomNetworkError {
             let option = "\(error)".contains("PDU") ? "--max-pdu" : "\(error)".contains("associations") ? "--max-associations" : "--ae-title"
             throw ValidationError("\(option): \(error.description)")
@@ -78,5 +79,33 @@ struct Listen: ParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         _ = try workflow { try listener.run() }
+    }
+}
+
+/// `listen --tls-cert CERT --tls-key KEY [--tls-ca CA]`: the listener speaks DICOM TLS only.
+struct ListenTLSOptions: ParsableArguments {
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Our certificate (PEM); with --tls-key the listener speaks TLS only.", valueName: "CERT.pem"))
+    var certificate: String?
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The certificate's private key (PEM, unencrypted).", valueName: "KEY.pem"))
+    var privateKey: String?
+    @Option(name: .customLong("tls-ca"),
+            help: ArgumentHelp("Mutual authentication: clients must present a certificate signed by this CA (PEM); others are refused in the TLS handshake.",
+                               valueName: "CA.pem"))
+    var ca: String?
+
+    /// The listener's TLS, nil without --tls-*; the files are loaded and checked now (a usage
+    /// error naming the file, before anything listens).
+    func settings() throws -> DicomTLS? {
+        switch (certificate, privateKey) {
+        case (nil, nil):
+            if ca != nil { throw ValidationError("--tls-ca needs --tls-cert and --tls-key (the listener's own certificate and key)") }
+            return nil
+        case (.some, nil): throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)")
+        case (nil, .some): throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)")
+        case let (.some(certificate), .some(privateKey)):
+            let tls = DicomTLS.listener(certificate: certificate, privateKey: privateKey, clientCA: ca)
+            try checkTLS(tls, options: [("--tls-cert", certificate), ("--tls-key", privateKey), ("--tls-ca", ca)])
+            return tls
+        }
     }
 }

@@ -20,6 +20,25 @@
 extern "C" {
 #endif
 
+/** DICOM TLS (PS3.15 Annex B secure transport) through DCMTK's dcmtls with OpenSSL: PEM files only,
+ *  DCMTK's Non-downgrading BCP 195 profile (TLS 1.2 or 1.3, the four ECDHE/DHE AES-GCM suites),
+ *  OpenSSL security level 2 (RSA/DH keys of 2048 bits or more, no SHA-1 signatures).
+ *  A listener needs `certificate` and `private_key`; with `ca` it demands a client certificate
+ *  that chains to it (mutual authentication), without it it asks for none. A requestor needs `ca`
+ *  (the server's certificate must chain to it: never an unverified connection); `certificate` and
+ *  `private_key` (together) authenticate us to a server that asks. The host name is not checked
+ *  against the certificate (as DCMTK's own tools): trust is "signed by this CA". */
+typedef struct {
+    const char *certificate;  /* PEM: our certificate (optionally followed by its chain), or NULL */
+    const char *private_key;  /* PEM: its private key, unencrypted, or NULL */
+    const char *ca;           /* PEM: the CA certificate(s) the peer's certificate must chain to, or NULL */
+} SKTLSFiles;
+
+/** Loads `files` as a listener (`listener` = 1) or a requestor would and checks them: each file
+ *  readable and PEM, the key matching the certificate, the combination allowed for the role.
+ *  Returns 1, or 0 with `error` naming the file and what is wrong. Nothing is opened on the network. */
+int sk_tls_check(const SKTLSFiles *files, int listener, SKError *error);
+
 /** The two ends of an association and its timeouts. */
 typedef struct {
     const char *calling_ae;   /* our AE title (1-16 characters) */
@@ -28,6 +47,9 @@ typedef struct {
     uint16_t port;
     int timeout_seconds;      /* TCP connect, ACSE and DIMSE timeout (> 0) */
     uint32_t max_pdu;         /* largest PDU we receive (DCMTK's default 16384 when 0) */
+    const SKTLSFiles *tls;    /* NULL: plain TCP; else TLS (`ca` required; see SKTLSFiles). A TLS failure
+                                 (the server's certificate not signed by `ca`, no common suite, a plain
+                                 server) is an association error saying so. */
 } SKAssociationParameters;
 
 /** Opens an association proposing Verification, sends one C-ECHO, releases. Returns 1 when the
@@ -88,10 +110,17 @@ typedef struct {
     SKAssociationPolicy policy;
     SKStoreHandler on_store;
     SKListenerLog log;
+    const SKTLSFiles *tls;         /* NULL: plain TCP; else TLS only (see SKTLSFiles). The handshake runs on
+                                      the accepting thread before the association request is read, bounded
+                                      by min(timeout_seconds, 10) s; a failed one (no or untrusted client
+                                      certificate, a plain DICOM client) is logged (peer address, reason,
+                                      the certificate's subject when one was shown) and the connection closed.
+                                      The policy still applies to the associations of a good handshake. */
 } SKListenerParameters;
 
 /** Listens until sk_listener_stop: returns 1 after a clean stop (running associations finished),
- *  0 with `error` when the port cannot be opened. Blocks the calling thread. */
+ *  0 with `error` when the port cannot be opened or the TLS files cannot be used (checked before
+ *  listening, as sk_tls_check). Blocks the calling thread. */
 int sk_listen(const SKListenerParameters *parameters, SKError *error);
 
 /** Asks the running sk_listen to stop accepting; it returns within about a second after the
