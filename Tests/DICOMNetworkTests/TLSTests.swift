@@ -149,9 +149,38 @@ final class TLSTests: XCTestCase {
         let anonymous = try echoscu(listener.port, ["+tla", "+cf", certs.ca])
         XCTAssertEqual(anonymous.status, 0, anonymous.stderr)
         XCTAssertTrue(listener.log.contains { $0.contains("TLS from 127.0.0.1") && $0.contains("no client certificate asked") }, "\(listener.log)")
+        // A client ready to show a certificate is not asked for it (had we asked, it would be logged).
+        let offering = try echoscu(listener.port, ["+tls", certs.client.key, certs.client.certificate, "+cf", certs.ca])
+        XCTAssertEqual(offering.status, 0, offering.stderr)
+        XCTAssertEqual(listener.log.filter { $0.contains("TLS from 127.0.0.1") && $0.contains("no client certificate asked") }.count, 2, "\(listener.log)")
+        XCTAssertFalse(listener.log.contains { $0.contains("scanner-1") }, "\(listener.log)")
         // echoscu checks our certificate against its CA: another CA fails on the client's side.
         let distrustful = try echoscu(listener.port, ["+tla", "+cf", certs.otherCA])
         XCTAssertNotEqual(distrustful.status, 0)
+    }
+
+    /// TLS 1.2 or later only, and in TLS 1.2 only the BCP 195 AEAD suites with forward secrecy
+    /// (DCMTK's Non-downgrading BCP 195 profile), as OpenSSL's own client sees it.
+    func testListenerNegotiatesOnlyTLS12OrLaterWithBCP195Suites() throws {
+        let listener = try InProcessListener(tls: .listener(certificate: certs.server.certificate, privateKey: certs.server.key))
+        defer { listener.stop() }
+        func sClient(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["openssl", "s_client", "-connect", "127.0.0.1:\(listener.port)", "-CAfile", certs.ca] + arguments
+            let output = try ChildProcess.run(process, input: Data(), timeout: 30)
+            return output.stdout + output.stderr
+        }
+        let tls13 = try sClient(["-tls1_3"])
+        XCTAssertTrue(tls13.contains("New, TLSv1.3") && tls13.contains("Verify return code: 0 (ok)"), tls13)
+        let tls12 = try sClient(["-tls1_2"])
+        XCTAssertTrue(tls12.range(of: "New, TLSv1.2, Cipher is (ECDHE|DHE)-RSA-AES(128|256)-GCM-SHA(256|384)", options: .regularExpression) != nil, tls12)
+        let tls11 = try sClient(["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        XCTAssertTrue(tls11.contains("Cipher is (NONE)"), tls11)
+        let cbc = try sClient(["-tls1_2", "-cipher", "AES128-SHA:ECDHE-RSA-AES128-SHA"])
+        XCTAssertTrue(cbc.contains("Cipher is (NONE)"), cbc)
+        XCTAssertTrue(listener.waitForLog { $0.contains("unsupported protocol") }, "\(listener.log)")
+        XCTAssertTrue(listener.waitForLog { $0.contains("no shared cipher") }, "\(listener.log)")
     }
 
     /// A peer that opens TCP and says nothing holds the accepting thread at most the handshake
