@@ -176,7 +176,7 @@ private:
             text.find("alert certificate unknown") != std::string::npos || text.find("alert decrypt error") != std::string::npos) {
             return them + " refused our certificate (" + text + "): it does not trust the CA that signed it";
         }
-        if (condition == DCMTLS_EC_OpenSSLIOError) {
+        if (condition == DCMTLS_EC_OpenSSLIOError || text.find("unexpected eof") != std::string::npos) {
             return them + " closed the connection during the TLS handshake (" +
                    (server ? std::string("a plain DICOM client, or it refused our certificate") : std::string("a plain DICOM server, or it refused us")) + ")";
         }

@@ -109,7 +109,8 @@ final class TLSTests: XCTestCase {
         defer { scp.stop() }
         let peer = try DicomPeer(aeTitle: "REF", host: "127.0.0.1", port: scp.port)
         XCTAssertThrowsError(try StorageSCU.echo(peer, settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.ca)))) { error in
-            XCTAssertTrue("\(error)".contains("TLS handshake failed"), "\(error)")
+            XCTAssertTrue("\(error)".contains("TLS handshake failed: the server closed the connection during the TLS handshake (a plain DICOM server"),
+                          "\(error)")
         }
         try StorageSCU.echo(peer, settings: try .init(timeoutSeconds: 10))  // the plain server still serves
     }
