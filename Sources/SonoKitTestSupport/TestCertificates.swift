@@ -7,6 +7,7 @@ import Foundation
 /// - `ca`: the test's CA; `server` and `client` are signed by it.
 /// - `otherCA`: a second CA; `stranger` is signed by it, so nothing that trusts `ca` accepts it.
 /// - `weakClient`: an RSA 1024 certificate signed by `ca` (refused by OpenSSL security level 2).
+/// - `expired`: signed by `ca`, valid until yesterday.
 /// Each leaf has `.pem` (certificate) and `.key` (unencrypted private key) paths.
 public final class TestCertificates {
     public struct Leaf {
@@ -21,6 +22,7 @@ public final class TestCertificates {
     public let client: Leaf
     public let stranger: Leaf
     public let weakClient: Leaf
+    public let expired: Leaf
 
     /// Makes every certificate in a new temporary folder (each openssl run has a 60 s deadline).
     public init() throws {
@@ -36,11 +38,11 @@ public final class TestCertificates {
                               "-keyout", path("\(name).key"), "-out", path("\(name).pem")])
             return path("\(name).pem")
         }
-        func makeLeaf(_ name: String, _ commonName: String, signedBy caName: String, bits: Int = 2048) throws -> Leaf {
+        func makeLeaf(_ name: String, _ commonName: String, signedBy caName: String, bits: Int = 2048, days: Int = 36500) throws -> Leaf {
             try Self.openssl(["req", "-newkey", "rsa:\(bits)", "-nodes", "-sha256", "-subj", "/O=SonoKit tests/CN=\(commonName)",
                               "-keyout", path("\(name).key"), "-out", path("\(name).csr")])
             try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(caName).pem"), "-CAkey", path("\(caName).key"),
-                              "-CAcreateserial", "-days", "36500", "-sha256", "-extfile", extensions.path, "-out", path("\(name).pem")])
+                              "-CAcreateserial", "-days", "\(days)", "-sha256", "-extfile", extensions.path, "-out", path("\(name).pem")])
             return Leaf(certificate: path("\(name).pem"), key: path("\(name).key"))
         }
         ca = try makeCA("ca", "SonoKit Test CA")
@@ -49,6 +51,7 @@ public final class TestCertificates {
         client = try makeLeaf("client", "scanner-1", signedBy: "ca")
         stranger = try makeLeaf("stranger", "stranger", signedBy: "other-ca")
         weakClient = try makeLeaf("weak", "weak-scanner", signedBy: "ca", bits: 1024)
+        expired = try makeLeaf("expired", "expired-scanner", signedBy: "ca", days: -1)
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }

@@ -88,6 +88,13 @@ final class TLSTests: XCTestCase {
             XCTAssertTrue(text.contains("REF@127.0.0.1:\(scp.port)"), text)
             XCTAssertTrue(text.contains("the server's certificate") && text.contains("stranger") && text.contains("not signed by the CA of \(certs.ca)"), text)
         }
+        // A server whose certificate (signed by our CA) has expired.
+        let stale = try tlsStorescp(certs.expired, clientCA: nil)
+        defer { stale.stop() }
+        XCTAssertThrowsError(try StorageSCU.echo(try DicomPeer(aeTitle: "REF", host: "127.0.0.1", port: stale.port),
+                                                 settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.ca)))) { error in
+            XCTAssertTrue("\(error)".contains("expired-scanner") && "\(error)".contains("certificate has expired"), "\(error)")
+        }
         // The same server, trusted through its own CA: the refusal above was the CA, nothing else.
         try StorageSCU.echo(peer, settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.otherCA)))
     }
@@ -132,6 +139,9 @@ final class TLSTests: XCTestCase {
         let anonymous = try echoscu(listener.port, ["+tla", "+cf", certs.ca])
         XCTAssertNotEqual(anonymous.status, 0)
         XCTAssertTrue(listener.waitForLog { $0.contains("presented no certificate") }, "\(listener.log)")
+        let expired = try echoscu(listener.port, ["+tls", certs.expired.key, certs.expired.certificate, "+cf", certs.ca])
+        XCTAssertNotEqual(expired.status, 0)
+        XCTAssertTrue(listener.waitForLog { $0.contains("expired-scanner") && $0.contains("certificate has expired") }, "\(listener.log)")
         let plain = try echoscu(listener.port, [])
         XCTAssertNotEqual(plain.status, 0)
         XCTAssertTrue(listener.waitForLog { $0.contains("does not speak TLS") }, "\(listener.log)")
