@@ -93,8 +93,10 @@ bool associate(SCU &scu, const SKAssociationParameters *p, std::unique_ptr<sonok
         std::string text = status.text();
         // With TLS 1.3 the server judges our certificate after our side of the handshake has
         // finished: its refusal shows up as the association request going unanswered.
-        if (p->tls && text.find("TLS handshake") == std::string::npos && (text.find("Peer aborted") != std::string::npos || text.find("closed") != std::string::npos ||
-                       text.find("reset by peer") != std::string::npos))
+        const bool droppedAfterHandshake = text.find("TLS handshake") == std::string::npos &&
+            (text.find("Peer aborted") != std::string::npos || text.find("closed") != std::string::npos ||
+             text.find("reset by peer") != std::string::npos);
+        if (p->tls && droppedAfterHandshake)
             text += " (over TLS: the server may have refused our certificate" +
                     std::string(p->tls->certificate && *p->tls->certificate ? ")" : ", or requires one: --tls-cert, --tls-key)");
         fail(error, "association with " + peerName(p) + (p->tls ? " over TLS" : "") + " failed: " + text);

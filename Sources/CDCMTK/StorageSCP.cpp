@@ -118,8 +118,8 @@ extern "C" int sk_listen(const SKListenerParameters *parameters, SKError *error)
         std::snprintf(error->message, sizeof(error->message), "cannot configure the presentation contexts: %s", status.text());
         return 0;
     }
-    // TLS: the layer lives until the pool has stopped; the pool does the handshake of every
-    // accepted connection on its accepting thread, so a silent peer is bounded to 10 s at most.
+    // TLS: the layer lives until the pool has stopped. The pool does the handshake of every
+    // accepted connection on its accepting thread, so each is bounded to min(timeout, 10) s.
     std::unique_ptr<sonokit::TLSLayer> tls;
     if (parameters->tls) {
         std::string problem;
