@@ -5,9 +5,9 @@
 // and `sonokit` is a thin ArgumentParser executable over Workflows. See ARCHITECTURE.md.
 import PackageDescription
 
-/// DCMTK 3.6.7 libraries the reader, the writers and the network client (dcmnet) link (Debian ships only shared objects; the codec
+/// DCMTK 3.6.7 libraries the reader, the writers, the network client and server (dcmnet) and their TLS layer (dcmtls, OpenSSL) link (Debian ships only shared objects; the codec
 /// libraries come along through them). See ../shared/PLATFORM.md.
-let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmnet", "dcmdata", "dcmsr", "oflog", "ofstd"]
+let dcmtkLibraries = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmtls", "dcmnet", "dcmdata", "dcmsr", "oflog", "ofstd"]
 
 /// Release builds drop bounds and overflow checks in the modules with hot loops written in Swift
 /// (resampling and normalisation, colour conversion, pixel and PNG loops, bootstrap resampling,
@@ -64,8 +64,9 @@ let package = Package(
         // MARK: DICOM: the DCMTK-backed reader (CDCMTK is the only C++)
         .target(
             name: "CDCMTK",
-            // libjpeg-turbo's TurboJPEG (libturbojpeg0-dev) decodes JPEG baseline colour frames.
-            linkerSettings: (dcmtkLibraries + ["turbojpeg"]).map { .linkedLibrary($0) }
+            // libjpeg-turbo's TurboJPEG (libturbojpeg0-dev) decodes JPEG baseline colour frames;
+            // OpenSSL (libssl-dev) for the TLS layer's handshake reports (TLS.cpp).
+            linkerSettings: (dcmtkLibraries + ["turbojpeg", "ssl", "crypto"]).map { .linkedLibrary($0) }
         ),
         .target(name: "DICOM", dependencies: ["CDCMTK", "Imaging", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),

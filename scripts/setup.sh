@@ -6,6 +6,8 @@ set -euo pipefail
 
 packages=(
   libdcmtk-dev dcmtk        # DICOM reading/decoding (and the reference tools dcm2pnm, dcmdump, img2dcm)
+  libssl-dev                # DICOM TLS: DCMTK's dcmtls on OpenSSL (CDCMTK links libssl, libcrypto)
+  openssl                   # tests: the CAs and certificates of the DICOM TLS tests
   dicom3tools               # tests: every DICOM object SonoKit writes (SRs, synthetic cohorts) must pass dciodvfy
   libturbojpeg0-dev         # JPEG baseline colour frames decoded by libjpeg-turbo (TurboJPEG API)
   libpng-dev                # PNG pictures (inspect --png, previews, reports)

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "CDCMTK.h"
+#include "TLSLayer.h"
 
 namespace {
 
@@ -57,16 +59,47 @@ void configure(DcmSCU &scu, const SKAssociationParameters *p) {
     if (p->max_pdu > 0) scu.setMaxReceivePDULength(p->max_pdu);
 }
 
-/// Opens the association; on failure fills `error` naming the peer and DCMTK's reason.
-bool associate(DcmSCU &scu, const SKAssociationParameters *p, SKError *error) {
+/// DcmSCU with its (protected in DCMTK 3.6.7) switch to a secure transport layer opened up: our
+/// own TLSLayer is used instead of the one DcmTLSSCU would build from its settings.
+class SCU : public DcmSCU {
+public:
+    using DcmSCU::useSecureConnection;
+};
+
+/// Opens the association (over TLS when `p->tls` is set: `tls` then holds the layer, which must
+/// outlive `scu`); on failure fills `error` naming the peer and DCMTK's reason.
+bool associate(SCU &scu, const SKAssociationParameters *p, std::unique_ptr<sonokit::TLSLayer> &tls, SKError *error) {
     OFCondition status = scu.initNetwork();
     if (status.bad()) {
         fail(error, "cannot initialise the network: " + std::string(status.text()));
         return false;
     }
+    if (p->tls) {
+        std::string problem;
+        const int seconds = p->timeout_seconds > 0 ? p->timeout_seconds : 30;
+        tls = sonokit::makeTLSLayer(*p->tls, false, seconds, nullptr, problem);
+        if (!tls) {
+            fail(error, "TLS: " + problem);
+            return false;
+        }
+        status = scu.useSecureConnection(tls.get());
+        if (status.bad()) {
+            fail(error, "TLS: cannot use the TLS layer: " + std::string(status.text()));
+            return false;
+        }
+    }
     status = scu.negotiateAssociation();
     if (status.bad()) {
-        fail(error, "association with " + peerName(p) + " failed: " + std::string(status.text()));
+        std::string text = status.text();
+        // With TLS 1.3 the server judges our certificate after our side of the handshake has
+        // finished: its refusal shows up as the association request going unanswered.
+        const bool droppedAfterHandshake = text.find("TLS handshake") == std::string::npos &&
+            (text.find("Peer aborted") != std::string::npos || text.find("closed") != std::string::npos ||
+             text.find("reset by peer") != std::string::npos);
+        if (p->tls && droppedAfterHandshake)
+            text += " (over TLS: the server may have refused our certificate" +
+                    std::string(p->tls->certificate && *p->tls->certificate ? ")" : ", or requires one: --tls-cert, --tls-key)");
+        fail(error, "association with " + peerName(p) + (p->tls ? " over TLS" : "") + " failed: " + text);
         return false;
     }
     return true;
@@ -77,13 +110,14 @@ bool associate(DcmSCU &scu, const SKAssociationParameters *p, SKError *error) {
 extern "C" int sk_echo(const SKAssociationParameters *parameters, SKError *error) {
     sk_initialize();  // DCMTK's loggers quiet (dcmnet logs every PDU at INFO otherwise)
     disableNagle();
-    DcmSCU scu;
+    std::unique_ptr<sonokit::TLSLayer> tls;  // outlives scu
+    SCU scu;
     configure(scu, parameters);
     OFList<OFString> syntaxes;
     syntaxes.push_back(UID_LittleEndianExplicitTransferSyntax);
     syntaxes.push_back(UID_LittleEndianImplicitTransferSyntax);
     scu.addPresentationContext(UID_VerificationSOPClass, syntaxes);
-    if (!associate(scu, parameters, error)) return 0;
+    if (!associate(scu, parameters, tls, error)) return 0;
     const OFCondition status = scu.sendECHORequest(0);
     if (status.bad()) {
         fail(error, "C-ECHO to " + peerName(parameters) + " failed: " + std::string(status.text()));
@@ -129,14 +163,15 @@ extern "C" int sk_store_files(const SKAssociationParameters *parameters, const c
                         " distinct (SOP class, transfer syntax) pairs; one association holds at most 128 (send the files in smaller groups)");
         return 0;
     }
-    DcmSCU scu;
+    std::unique_ptr<sonokit::TLSLayer> tls;  // outlives scu
+    SCU scu;
     configure(scu, parameters);
     for (const auto &kind : distinct) {
         OFList<OFString> syntaxes;
         syntaxes.push_back(kind.second.c_str());
         scu.addPresentationContext(kind.first.c_str(), syntaxes);
     }
-    if (!associate(scu, parameters, error)) {
+    if (!associate(scu, parameters, tls, error)) {
         for (size_t i = 0; i < count; i++) if (readable[i]) note(outcomes[i], "not sent: the association could not be made");
         return 0;
     }

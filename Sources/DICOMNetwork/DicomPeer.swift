@@ -60,11 +60,17 @@ public enum DicomNetworkError: Error, CustomStringConvertible, Equatable {
     case invalidPeer(String, reason: String)
     /// The association could not be made, or broke (DCMTK's words: refused connection, A-ASSOCIATE-RJ, timeout).
     case association(peer: String, detail: String)
+    /// A listener setting out of range (PDU size, association count), with the rule it breaks.
+    case invalidSetting(String)
+    /// TLS files that cannot be used (naming the file and what is wrong), before any connection.
+    case tls(String)
 
     public var description: String {
         switch self {
         case .invalidPeer(let text, let reason): return "\(text): not a DICOM peer: \(reason)"
         case .association(let peer, let detail): return "\(peer): \(detail)"
+        case .invalidSetting(let reason): return reason
+        case .tls(let reason): return "TLS: \(reason)"
         }
     }
 }

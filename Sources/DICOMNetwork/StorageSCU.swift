@@ -16,11 +16,17 @@ public enum StorageSCU {
         public var timeoutSeconds: Int
         /// The largest PDU we accept (0: DCMTK's default, 16 KiB).
         public var maxPDU: UInt32
+        /// DICOM TLS (`DicomTLS.client`: the CA the server's certificate must chain to, our
+        /// certificate and key if the server asks); nil: plain TCP.
+        public var tls: DicomTLS?
 
-        public init(callingAETitle: String = "SONOKIT", timeoutSeconds: Int = 30, maxPDU: UInt32 = 0) throws {
+        /// Throws when the AE title is not one, or when `tls` is not a requestor's TLS.
+        public init(callingAETitle: String = "SONOKIT", timeoutSeconds: Int = 30, maxPDU: UInt32 = 0, tls: DicomTLS? = nil) throws {
             self.callingAETitle = try DicomPeer.validAETitle(callingAETitle)
             self.timeoutSeconds = max(1, timeoutSeconds)
             self.maxPDU = maxPDU
+            if let tls, tls.isListener { throw DicomNetworkError.tls("a listener's TLS files given to a requestor (use DicomTLS.client)") }
+            self.tls = tls
         }
     }
 
@@ -41,7 +47,8 @@ public enum StorageSCU {
 
     /// Opens an association with `peer` proposing Verification, sends one C-ECHO and releases.
     /// Throws `DicomNetworkError.association` when the peer cannot be reached, rejects the
-    /// association or does not answer Success.
+    /// association, fails the TLS handshake (the message says why: e.g. its certificate is not
+    /// signed by `settings.tls`'s CA) or does not answer Success.
     public static func echo(_ peer: DicomPeer, settings: Settings) throws {
         var error = SKError()
         let ok = withParameters(peer, settings) { sk_echo($0, &error) }
@@ -83,9 +90,12 @@ public enum StorageSCU {
         settings.callingAETitle.withCString { calling in
             peer.aeTitle.withCString { called in
                 peer.host.withCString { host in
-                    var parameters = SKAssociationParameters(calling_ae: calling, called_ae: called, host: host, port: peer.port,
-                                                             timeout_seconds: Int32(settings.timeoutSeconds), max_pdu: settings.maxPDU)
-                    return body(&parameters)
+                    settings.tls.withFiles { tls in
+                        var parameters = SKAssociationParameters(calling_ae: calling, called_ae: called, host: host, port: peer.port,
+                                                                 timeout_seconds: Int32(settings.timeoutSeconds), max_pdu: settings.maxPDU,
+                                                                 tls: tls)
+                        return body(&parameters)
+                    }
                 }
             }
         }

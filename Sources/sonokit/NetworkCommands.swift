@@ -12,15 +12,42 @@ struct AssociationOptions: ParsableArguments {
     @Option(help: "Seconds allowed for connecting, negotiating and each DIMSE message.")
     var timeout: Int = 30
 
+    @Option(name: .customLong("tls-ca"),
+            help: ArgumentHelp("DICOM TLS: the CA certificate (PEM) the peer's certificate must be signed by; turns TLS on (TLS is never used unverified).",
+                               valueName: "CA.pem"))
+    var tlsCA: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("With --tls-ca: our certificate (PEM), for a peer that demands one.", valueName: "CERT.pem"))
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("With --tls-cert: its private key (PEM, unencrypted).", valueName: "KEY.pem"))
+    var tlsKey: String?
+
     func validate() throws {
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
         _ = try settings()
     }
 
     func settings() throws -> StorageSCU.Settings {
-        do { return try StorageSCU.Settings(callingAETitle: aeTitle, timeoutSeconds: timeout) } catch let error as DicomNetworkError {
+        let tls = try tlsSettings()
+        do { return try StorageSCU.Settings(callingAETitle: aeTitle, timeoutSeconds: timeout, tls: tls) } catch let error as DicomNetworkError {
             throw ValidationError("--ae-title: \(error.description)")
         }
+    }
+
+    /// TLS when --tls-ca is given (its files loaded and checked now, a usage error naming the file).
+    func tlsSettings() throws -> DicomTLS? {
+        if tlsCertificate != nil && tlsKey == nil { throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)") }
+        if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)") }
+        guard let tlsCA else {
+            if tlsCertificate != nil {
+                throw ValidationError("--tls-cert and --tls-key need --tls-ca (the CA the peer's certificate must be signed by): TLS is never used unverified")
+            }
+            return nil
+        }
+        let tls = DicomTLS.client(serverCA: tlsCA, certificate: tlsCertificate, privateKey: tlsKey)
+        try checkTLS(tls, options: [("--tls-ca", tlsCA), ("--tls-cert", tlsCertificate), ("--tls-key", tlsKey)])
+        return tls
     }
 }
 
@@ -87,5 +114,15 @@ struct Send: ParsableCommand {
               + "\(result.failed.count) not stored, \(result.skipped) skipped; \(String(format: "%.2f", result.seconds)) s, "
               + "\(String(format: "%.1f", megabytes / max(result.seconds, 1e-9))) MB/s")
         if !result.failed.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// Loads and checks TLS files now (`DicomTLS.check`), as a usage error that names the option whose
+/// file is wrong (the check's message starts with the file).
+func checkTLS(_ tls: DicomTLS, options: [(name: String, path: String?)]) throws {
+    do { try tls.check() } catch let error as DicomNetworkError {
+        guard case .tls(let message) = error else { throw ValidationError(error.description) }
+        let option = options.first { $0.path.map { message.hasPrefix($0 + ":") } ?? false }?.name ?? "--tls-*"
+        throw ValidationError("\(option): \(message)")
     }
 }

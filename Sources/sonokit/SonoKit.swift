@@ -12,7 +12,7 @@ struct SonoKit: ParsableCommand {
         commandName: "sonokit",
         abstract: "Ultrasound DICOM exports to a trained, evaluated classifier and per-study reports.",
         version: "0.1.0",
-        subcommands: [Demo.self, Synth.self, Ingest.self, Inspect.self, CatalogCommand.self, ManifestCommand.self, Preview.self, ModelCommand.self, FeaturesCommand.self, TrainCommand.self, Evaluate.self, Predict.self, ExportCommand.self, Send.self, Echo.self, CacheCommand.self]
+        subcommands: [Demo.self, Synth.self, Ingest.self, Inspect.self, CatalogCommand.self, ManifestCommand.self, Preview.self, ModelCommand.self, FeaturesCommand.self, TrainCommand.self, Evaluate.self, Predict.self, ExportCommand.self, Send.self, Echo.self, Listen.self, CacheCommand.self]
     )
 
     /// Runs the command with standard output line-buffered (see `useLineBufferedStandardOutput`).
