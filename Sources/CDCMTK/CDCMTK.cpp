@@ -509,6 +509,18 @@ long long sk_pixel_data_length(SKFile *file) {
     return static_cast<long long>(e->getLength());
 }
 
+long sk_pixel_fragment_count(SKFile *file) {
+    try {
+        DcmDataset *dataset = file->format.getDataset();
+        DcmElement *e = elementIn(dataset, DCM_PixelData);
+        const E_TransferSyntax xfer = dataset->getOriginalXfer();
+        if (!e || !DcmXfer(xfer).isEncapsulated()) return -1;
+        DcmPixelSequence *sequence = nullptr;
+        if (OFstatic_cast(DcmPixelData *, e)->getEncapsulatedRepresentation(xfer, nullptr, sequence).bad() || !sequence) return 0;
+        return sequence->card() > 0 ? static_cast<long>(sequence->card() - 1) : 0;
+    } catch (...) { return -1; }
+}
+
 const char *sk_transfer_syntax_uid(SKFile *file) { return file->originalTransferSyntax.c_str(); }
 
 const char *sk_transfer_syntax_name(const char *uid) {

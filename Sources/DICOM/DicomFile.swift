@@ -186,6 +186,16 @@ public final class DicomFile {
             if Int(stored) < expected {
                 throw DicomError.pixelDataTooShort(path: path, expected: expected, actual: Int(stored))
             }
+        } else if stored == -2 {
+            // Compressed: every frame is in one or more fragments of its own (PS3.5 A.4), so fewer
+            // fragments than frames means frames were lost. Refused whole, as native pixel data
+            // that is too short is: found by fuzzing, a header claiming 8,244 frames over 4
+            // fragments was indexed as sound and failed frame by frame later.
+            let fragments = sk_pixel_fragment_count(handle)
+            if fragments >= 0 && fragments < m.numberOfFrames {
+                throw DicomError.truncated(path: path, detail: "\(DicomTag.numberOfFrames) is \(m.numberOfFrames) but the compressed "
+                    + "Pixel Data \(DicomTag.pixelData) holds \(fragments) fragment(s), and every frame needs at least one")
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import SonoKitTestSupport
 import XCTest
 
 /// Damaged files (Tests/DICOMTests/Fixtures/bad, made by scripts/samples/make_bad_inputs.py):
@@ -60,6 +61,28 @@ final class BadInputTests: XCTestCase {
 
     func testZeroFrames() {
         XCTAssertEqual(error(opening: "zero-frames.dcm"), .zeroDimension(path: path("zero-frames.dcm"), tag: .numberOfFrames))
+    }
+
+    /// A compressed frame lives in fragments of its own (PS3.5 A.4): a header claiming more frames
+    /// than there are fragments has lost frames, and the file is refused when opened (as native
+    /// pixel data that is too short is), not indexed as sound to fail frame by frame later.
+    func testMoreFramesThanCompressedFragmentsIsTruncated() throws {
+        let source = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/reader/cine-jpeg-baseline.dcm")
+        XCTAssertEqual(try DicomFile(path: source.path).metadata.numberOfFrames, 4)
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("frames-\(UUID().uuidString).dcm")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: source, to: copy)
+        _ = try DCMTKTools.run("dcmodify", ["-nb", "-m", "(0028,0008)=5", copy.path])
+        do {
+            _ = try DicomFile(path: copy.path)
+            XCTFail("5 frames over 4 fragments opened")
+        } catch let error as DicomError {
+            XCTAssertEqual(error.kind, "truncated")
+            XCTAssertTrue(error.description.hasPrefix(copy.path), error.description)
+            XCTAssertTrue(error.description.contains("(0028,0008) is 5 but the compressed Pixel Data (7FE0,0010) holds 4 fragment(s)"), error.description)
+        }
+        _ = try DCMTKTools.run("dcmodify", ["-nb", "-m", "(0028,0008)=3", copy.path])
+        XCTAssertEqual(try DicomFile(path: copy.path).metadata.numberOfFrames, 3, "fewer frames than fragments is not this check's business")
     }
 
     func testEveryMessageNamesTheFile() throws {

@@ -105,6 +105,11 @@ long sk_item_get_string(SKFile *file, uint16_t seq_group, uint16_t seq_element, 
  *  data is encapsulated (compressed fragments; its length says nothing about the frames). */
 long long sk_pixel_data_length(SKFile *file);
 
+/** Number of fragments of encapsulated Pixel Data (the items after the Basic Offset Table), -1
+ *  when the pixel data is absent or not encapsulated. PS3.5 A.4: a fragment holds data of one
+ *  frame only, so a file with fewer fragments than frames has lost some. */
+long sk_pixel_fragment_count(SKFile *file);
+
 /** The transfer syntax the dataset was read in (the original one, before any decoding). */
 const char *sk_transfer_syntax_uid(SKFile *file);
 
