@@ -36,10 +36,12 @@ struct Listen: ParsableCommand {
     @Option(name: .customLong("max-instance-size"), help: "Largest instance accepted, bytes; a larger one is answered 0xA700 and not kept.")
     var maxInstanceSize: Int64 = 1 << 30
     @Option(help: "Seconds allowed for association negotiation and each DIMSE message.") var timeout: Int = 30
+    @OptionGroup var node: ListenPredictOptions
 
     func validate() throws {
         _ = try options()
         if maxInstanceSize < 1 { throw ValidationError("--max-instance-size must be at least 1 byte") }
+        _ = try node.queueOptions(store: store, catalog: catalog, ourAETitle: aeTitle, timeout: timeout)
     }
 
     func options() throws -> ListenWorkflow.Options {
@@ -63,7 +65,14 @@ struct Listen: ParsableCommand {
     }
 
     func run() throws {
-        let listener = ListenWorkflow(try options()) { line in print(line) }
+        var listenOptions = try options()
+        let queue = try node.queueOptions(store: store, catalog: catalog, ourAETitle: aeTitle, timeout: timeout)
+            .map { NodeQueue($0) { line in print(line) } }
+        if let queue {
+            try workflow { try queue.start() }
+            listenOptions.instanceStored = { studyUID, isNew in try queue.instanceStored(studyUID: studyUID, isNew: isNew) }
+        }
+        let listener = ListenWorkflow(listenOptions) { line in print(line) }
         // SIGTERM/SIGINT through dispatch sources (a signal handler may not take locks).
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
@@ -78,5 +87,6 @@ struct Listen: ParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         _ = try workflow { try listener.run() }
+        queue?.stop()
     }
 }
