@@ -62,7 +62,8 @@ public final class NodeQueue: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let condition = NSCondition()
     private var stopping = false
-    private var finished = false
+    private let exited = DispatchSemaphore(value: 0)
+    private var started = false
     private var catalog: Catalog!
     private var predictor: StudyPredictor!
     private var secret = Data()
@@ -105,9 +106,19 @@ public final class NodeQueue: @unchecked Sendable {
             + "a study is complete after \(Self.seconds(options.studyTimeout)) without a new instance; model \(predictor.card.modelID)"
             + (options.forward.map { "; SRs forwarded to \($0)" } ?? ""))
         for warning in predictor.coding.warnings { log("warning: \(warning)") }
-        let thread = Thread { [self] in work() }
+        // The thread holds the queue only while it works: the queue (the model, the catalog) is
+        // then released by its owner, never by this thread while the process exits (freeing
+        // oneDNN's and DCMTK's memory there, concurrently with exit's destructors, corrupted the heap).
+        let exited = self.exited
+        let thread = Thread { [weak self] in
+            self?.work()
+            exited.signal()
+        }
         thread.name = "sonokit-node-queue"
         thread.stackSize = 8 << 20
+        condition.lock()
+        started = true
+        condition.unlock()
         thread.start()
     }
 
@@ -119,13 +130,15 @@ public final class NodeQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the worker after the study it is working on and waits for it.
+    /// Stops the worker after the study it is working on and waits until its thread has let go
+    /// of the queue.
     public func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !finished { condition.wait() }
+        let wasStarted = started
         condition.unlock()
+        if wasStarted { exited.wait() }
     }
 
     // MARK: - The worker
@@ -137,12 +150,6 @@ public final class NodeQueue: @unchecked Sendable {
     }
 
     private func work() {
-        defer {
-            condition.lock()
-            finished = true
-            condition.broadcast()
-            condition.unlock()
-        }
         while !isStopping {
             do {
                 for entry in try catalog.studiesToPredict(quietSince: Date().addingTimeInterval(-options.studyTimeout)) {
