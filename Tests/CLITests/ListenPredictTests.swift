@@ -82,6 +82,54 @@ final class ListenPredictTests: XCTestCase {
 
         // (e) No identifier in the log or in the reports folder.
         try assertNoIdentifiers(log: node.log, folder: node.out)
+
+        // A new instance of a study already sent (a copy with a new SOP Instance UID, made by
+        // dcmodify): the study is predicted again from both instances and a second, different
+        // SR (same study) reaches the PACS; the store keeps only the new generation's SR.
+        let study = try XCTUnwrap(sent.first { try catalog.instances(forStudy: $0.studyInstanceUID).count == 1 })
+        let extra = work.appendingPathComponent("extra.dcm")
+        try FileManager.default.copyItem(atPath: try catalog.instances(forStudy: study.studyInstanceUID)[0].path, toPath: extra.path)
+        try DCMTKTools.run("dcmodify", ["-nb", "-gin", extra.path])
+        try node.start()
+        try node.push([extra.path])
+        try waitFor("the study predicted again and its new SR sent", node: node) {
+            let entry = try catalog.queueEntry(studyUID: study.studyInstanceUID)
+            return entry?.predictions == 2 && entry?.state == .sent
+        }
+        XCTAssertEqual(node.terminate(), 0, node.log)
+        let again = try XCTUnwrap(try catalog.queueEntry(studyUID: study.studyInstanceUID))
+        XCTAssertEqual(again.arrivals, 2)
+        XCTAssertEqual(again.sends, 2)
+        let atPACS = try FileManager.default.contentsOfDirectory(atPath: pacs.folder.path)
+            .filter { (try? Self.dump(pacs.folder.path + "/" + $0, ["0020,000d"]))?["0020,000d"] == study.studyInstanceUID }
+        XCTAssertEqual(atPACS.count, 2, "one SR per prediction of the study, with distinct SOP Instance UIDs")
+        let inStore = try FileManager.default.contentsOfDirectory(atPath: node.store.path + "/sr").filter { $0.hasPrefix(study.studyKey + "-") }
+        XCTAssertEqual(inStore, ["\(study.studyKey)-2.dcm"])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: node.out.appendingPathComponent("\(study.studyKey).json"))) as? [String: Any])
+        let instances = (report["series"] as? [[String: Any]] ?? []).flatMap { $0["instances"] as? [Any] ?? [] }
+        XCTAssertEqual(instances.count, 2, "the report was replaced by one of both instances")
+        try assertSameReportsAsPredict(node: node, run: run)
+    }
+
+    /// Options that need --predict are refused without it; a bad duration and a reports folder
+    /// inside the store are refused with the option's name.
+    func testPredictOptionsAreCheckedBeforeListening() throws {
+        let base = ["listen", "--port", "\(try ReferencePeer.freePort())", "--store", work.appendingPathComponent("store").path,
+                    "--catalog", work.appendingPathComponent("c.sqlite").path]
+        let cases: [([String], String)] = [
+            (["--study-timeout", "2s"], "--study-timeout applies only with --predict"),
+            (["--forward-sr", "PACS@127.0.0.1:104"], "--forward-sr applies only with --predict"),
+            (["--predict", work.path, "--study-timeout", "soon"], "--study-timeout soon"),
+            (["--predict", work.path, "--forward-sr", "PACS@nowhere"], "--forward-sr PACS@nowhere"),
+            (["--predict", work.path, "--out", work.appendingPathComponent("store/reports").path], "inside the store"),
+            (["--predict", work.appendingPathComponent("no-run").path], "no-run"),
+        ]
+        for (extra, expected) in cases {
+            let result = try SonoKitCommand.run(base + extra)
+            XCTAssertNotEqual(result.status, 0, "\(extra)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(extra): \(result.stderr)")
+            XCTAssertFalse(ReferencePeer.accepts(UInt16(base[2])!), "\(extra): it listened")
+        }
     }
 
     // MARK: - (d): kill -9, twice
@@ -327,7 +375,7 @@ final class Node {
     /// ultrasound and secondary capture classes (storescu's own proposal has one context per SOP
     /// class, and would try to convert the compressed files). The SR and key object files are
     /// refused (no presentation context), as the node does not take them.
-    func push() throws {
+    func push(_ paths: [String] = [RepositoryPaths.sampleStudies.path]) throws {
         let syntaxes = StorescpConfiguration.transferSyntaxes
         var text = "[[TransferSyntaxes]]\n"
         for (i, syntax) in syntaxes.enumerated() { text += "[TS\(i)]\nTransferSyntax1 = \(syntax)\n" }
@@ -342,7 +390,7 @@ final class Node {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["-k", "5", "300", "storescu", "-aet", "SCANNER", "-aec", "SONOKIT", "+sd", "+r", "-nh", "-xf", configuration.path, "Push",
-                       "127.0.0.1", "\(port)", RepositoryPaths.sampleStudies.path]
+                       "127.0.0.1", "\(port)"] + paths
         let output = try ChildProcess.run(p, timeout: 320)
         guard output.status != 124 else { throw ReferencePeer.Failure("storescu timed out") }
     }
