@@ -181,13 +181,66 @@ final class ListenPredictTests: XCTestCase {
               + "\(sent.count) SRs at the PACS, one per study")
     }
 
+    /// The node killed at every durable step it takes (CrashPoint: each file renamed into place,
+    /// each catalog commit: receiving, queueing, the reports, the SR for the PACS, the commit of a
+    /// prediction, of a send), on one patient's two studies, then restarted and pushed to again
+    /// (the sender retries): every study ends sent, predicted once, with one SR at the PACS.
+    func testKilledAtEveryDurableStepEachStudyEndsPredictedAndSentOnce() throws {
+        let run = try Self.trainedRun.get()
+        let patient = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
+        var point = 1, killedDuringPrediction = 0
+        let started = Date()
+        while true {
+            let folder = work.appendingPathComponent("point-\(point)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let pacs = try Storescp(port: try ReferencePeer.freePort(), folder: folder.appendingPathComponent("pacs"))
+            defer { pacs.stop() }
+            let node = try Node(work: folder, run: run, pacsPort: pacs.port, studyTimeout: "1s")
+            try node.start(crashAt: point)
+            try? node.push([patient])
+            let catalog = try Catalog(path: node.catalog.path)
+            // Until the crash point kills it, or it has sent both SRs (then every point was visited).
+            let deadline = Date().addingTimeInterval(120)
+            while node.isRunning, Date() < deadline {
+                let entries = try catalog.queueEntries()
+                if entries.count == 2 && entries.allSatisfy({ $0.state == .sent }) { break }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            if node.isRunning {
+                XCTAssertEqual(node.terminate(), 0, node.log)
+                XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
+                break
+            }
+            XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+            if try catalog.queueEntries().contains(where: { $0.state == .received }) && node.log.contains("stored") { killedDuringPrediction += 1 }
+            try node.start()
+            try node.push([patient])
+            try waitFor("point \(point): both studies sent after the restart", node: node, seconds: 120) {
+                let entries = try catalog.queueEntries()
+                return entries.count == 2 && entries.allSatisfy { $0.state == .sent }
+            }
+            XCTAssertEqual(node.terminate(), 0, node.log)
+            let entries = try catalog.queueEntries()
+            XCTAssertEqual(entries.map(\.predictions), [1, 1], "point \(point)")
+            XCTAssertEqual(entries.map(\.sends), [1, 1], "point \(point)")
+            try assertPACSHoldsOneSRPerStudy(pacs.folder, sent: entries, catalog: catalog, validate: false)
+            try? FileManager.default.removeItem(at: folder)
+            point += 1
+            if point > 400 { XCTFail("more than 400 durable steps for 4 instances"); break }
+        }
+        XCTAssertGreaterThan(point, 20)
+        XCTAssertGreaterThan(killedDuringPrediction, 3)
+        print("listen --predict killed at each of \(point - 1) durable steps (\(killedDuringPrediction) with a study still to predict): "
+              + "after a restart every study predicted once and its SR at the PACS once (\(Int(Date().timeIntervalSince(started))) s)")
+    }
+
     // MARK: - Checks
 
     /// One SR per sent study at the PACS (by SOP Instance UID and by StudyInstanceUID), each
     /// carrying its source study's Patient and General Study values exactly (dcmdump of the SR
     /// against dcmdump of a stored instance of the study), readable by dsrdump, and without an
     /// error from dciodvfy.
-    func assertPACSHoldsOneSRPerStudy(_ folder: URL, sent: [StudyQueueEntry], catalog: Catalog) throws {
+    func assertPACSHoldsOneSRPerStudy(_ folder: URL, sent: [StudyQueueEntry], catalog: Catalog, validate: Bool = true) throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).map { folder.path + "/" + $0 }
         var sopUIDs = Set<String>(), studyUIDs: [String] = []
         let tags = ["0010,0010", "0010,0020", "0010,0030", "0010,0040", "0020,000d", "0008,0050", "0008,0020", "0008,0030", "0008,0090"]
@@ -203,6 +256,7 @@ final class ListenPredictTests: XCTestCase {
                 XCTAssertEqual(sr[tag] ?? "", original[tag] ?? "", "\(file): (\(tag)) differs from the source study's")
             }
             XCTAssertFalse((original["0010,0020"] ?? "").isEmpty, "the source has a Patient ID (the comparison means something)")
+            guard validate else { continue }
             let structure = try DCMTKTools.run("dsrdump", [file])
             XCTAssertTrue(structure.contains("Imaging Measurement Report"), structure)
             let verdict = try DCMTKTools.dciodvfy(file)
@@ -332,9 +386,11 @@ final class ListenPredictTests: XCTestCase {
 final class Node {
     let store: URL, catalog: URL, out: URL, logFile: URL, run: URL
     let port: UInt16, pacsPort: UInt16
+    let studyTimeout: String
     private var process: Process?
 
-    init(work: URL, run: URL, pacsPort: UInt16) throws {
+    init(work: URL, run: URL, pacsPort: UInt16, studyTimeout: String = "2s") throws {
+        self.studyTimeout = studyTimeout
         store = work.appendingPathComponent("store")
         catalog = work.appendingPathComponent("catalog.sqlite")
         out = work.appendingPathComponent("out")
@@ -349,21 +405,28 @@ final class Node {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
     var isRunning: Bool { process?.isRunning == true }
+    /// True when the last run ended by SIGKILL (a crash point or kill9).
+    var wasKilled: Bool { process.map { !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus == SIGKILL } ?? false }
 
-    func start() throws {
+    /// Starts the node; `crashAt` arms `SONOKIT_CRASH_AT` (CrashPoint: SIGKILL at that durable step).
+    func start(crashAt: Int? = nil) throws {
         let handle = try FileHandle(forWritingTo: logFile)
         handle.seekToEndOfFile()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["-s", "TERM", "-k", "5", "1200", SonoKitCommand.executable.path, "listen", "--port", "\(port)", "--ae-title", "SONOKIT",
-                       "--store", store.path, "--catalog", catalog.path, "--predict", run.path, "--study-timeout", "2s", "--out", out.path,
+                       "--store", store.path, "--catalog", catalog.path, "--predict", run.path, "--study-timeout", studyTimeout, "--out", out.path,
                        "--forward-sr", "PACS@127.0.0.1:\(pacsPort)", "--forward-calling-ae", "SONOKITFWD", "--timeout", "5"]
         p.standardOutput = handle
         p.standardError = handle
+        var environment = ProcessInfo.processInfo.environment
+        environment["SONOKIT_CRASH_AT"] = crashAt.map(String.init)
+        p.environment = environment
         try p.run()
         process = p
         let start = Date()
         while !ReferencePeer.accepts(port) {
+            if crashAt != nil && !p.isRunning && wasKilled { return }  // its crash point came during start-up
             guard p.isRunning else { throw ReferencePeer.Failure("listen exited: \(log)") }
             guard Date().timeIntervalSince(start) < 60 else { kill9(); throw ReferencePeer.Failure("listen did not listen within 60 s: \(log)") }
             usleep(20_000)
