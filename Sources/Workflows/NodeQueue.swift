@@ -100,6 +100,9 @@ public final class NodeQueue: @unchecked Sendable {
         if stale > 0 { log("removed \(stale) temporary file(s) of writes cut short by an earlier run") }
         let adopted = try catalog.queueUnqueuedStudies(storedUnder: options.store, at: Date())
         if adopted > 0 { log("queue: \(adopted) stored stud\(adopted == 1 ? "y" : "ies") not queued yet (an earlier run stopped before queueing), queued") }
+        // predictions.csv and the index are rewritten after each commit: a kill between the two
+        // leaves them one study behind, brought up to date here.
+        try writeFolderFiles()
         let entries = try catalog.queueEntries()
         func count(_ s: StudyQueueEntry.State) -> Int { entries.filter { $0.state == s }.count }
         log("queue: \(count(.received)) received, \(count(.predicted)) predicted, \(count(.sent)) sent, \(count(.failed)) failed; "
