@@ -21,6 +21,11 @@ struct Listen: ParsableCommand {
         Example:
           sonokit listen --port 11112 --ae-title SONOKIT --store /srv/sonokit/store \\
             --catalog /srv/sonokit/catalog.sqlite --allow SCANNER1@10.0.0.7 --allow PACS@pacs.example.org
+
+        Predict each study 30 s after its last instance arrived and send its SR to the PACS
+        (README: "Predicting and sending results back"):
+          sonokit listen --store /srv/sonokit/store --catalog /srv/sonokit/catalog.sqlite \\
+            --predict /srv/sonokit/runs/exp1 --study-timeout 30s --forward-sr PACS@pacs.example.org:104
         """
     )
     @Option(help: "TCP port to listen on (all interfaces).") var port: Int = 11112

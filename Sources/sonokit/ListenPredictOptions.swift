@@ -9,7 +9,7 @@ struct ListenPredictOptions: ParsableArguments {
                                valueName: "RUN_DIR"))
     var predict: String?
     @Option(name: .customLong("study-timeout"),
-            help: ArgumentHelp("A study is complete when none of its instances has arrived for this long (e.g. 30s, 2m, 1.5s).", valueName: "DURATION"))
+            help: ArgumentHelp("A study is complete when none of its instances has arrived for this long (e.g. 30s, 2m, 1.5s; default 30s).", valueName: "DURATION"))
     var studyTimeout: String?
     @Option(help: ArgumentHelp("Folder of the (pseudonymous) reports; default: STORE-predictions beside the store.", valueName: "DIR"))
     var out: String?
