@@ -80,6 +80,27 @@ enum CatalogSchema {
             // Study-level lookups (manifests, reports) go study -> series -> instances.
             try db.execute(sql: "CREATE INDEX series_study ON series(study_instance_uid)")
         }
+        migrator.registerMigration("v3: study queue of listen --predict") { db in
+            // One row per study a DICOM node (`listen --predict`) received: see `StudyQueueEntry`.
+            try db.execute(sql: """
+                CREATE TABLE study_queue (
+                    study_instance_uid TEXT PRIMARY KEY NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('received', 'predicted', 'sent', 'failed')),
+                    arrivals INTEGER NOT NULL,               -- new instances received so far: the study's input generation
+                    last_arrival REAL NOT NULL,              -- seconds since 1970 of the last instance received
+                    predictions INTEGER NOT NULL DEFAULT 0,  -- predictions committed (one per generation predicted)
+                    predicted_arrivals INTEGER,              -- the generation the last committed prediction was made from
+                    sr_path TEXT,                            -- the SR for the PACS, relative to the store
+                    attempts INTEGER NOT NULL DEFAULT 0,     -- failed sends of that SR
+                    next_attempt REAL,                       -- when a failed send is tried again
+                    failed_stage TEXT,                       -- predict | send, when state = failed
+                    failure TEXT,                            -- why (no patient identifiers)
+                    sends INTEGER NOT NULL DEFAULT 0,        -- sends committed (PACS answered Success)
+                    sent_at REAL
+                );
+                CREATE INDEX study_queue_state ON study_queue(state);
+                """)
+        }
         return migrator
     }
 }

@@ -7,6 +7,11 @@ import Preprocess
 public struct PredictionStudyFailure: Codable, Hashable, Sendable {
     public var studyKey: String
     public var reasons: [String]
+
+    public init(studyKey: String, reasons: [String]) {
+        self.studyKey = studyKey
+        self.reasons = reasons
+    }
 }
 
 /// Raw identifiers of a study, used only with `--include-identifiers`.

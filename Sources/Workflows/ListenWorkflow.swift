@@ -34,6 +34,11 @@ public final class ListenWorkflow: @unchecked Sendable {
         public var allow: AllowList?
         /// Instances larger than this (bytes, as received with their meta header) are refused.
         public var maxInstanceBytes: Int64
+        /// Called after an instance was indexed and before it is answered (`listen --predict`
+        /// queues its study): the study's UID and whether the instance is new (its SOP Instance
+        /// UID was not indexed before). A throw answers 0xA700 (the instance stays indexed; the
+        /// sender's retry calls this again).
+        public var instanceStored: (@Sendable (_ studyUID: String, _ isNew: Bool) throws -> Void)? = nil
 
         public init(settings: StorageSCP.Settings, store: String, catalog: String, allow: AllowList?, maxInstanceBytes: Int64) {
             self.settings = settings
@@ -141,6 +146,11 @@ public final class ListenWorkflow: @unchecked Sendable {
             self.log("refused \(name) from \(who): \(reason) (status 0x\(String(status, radix: 16, uppercase: true)))")
             return status
         }
+        let refuseKeeping = { (status: UInt16, reason: String) -> UInt16 in
+            self.tally { $0.instancesRefused += 1 }
+            self.log("refused \(name) from \(who): \(reason) (status 0x\(String(status, radix: 16, uppercase: true)))")
+            return status
+        }
         let size = ((try? FileManager.default.attributesOfItem(atPath: temporary))?[.size] as? NSNumber)?.int64Value ?? 0
         if size > options.maxInstanceBytes {
             return refuse(0xA700, "\(size) bytes is more than --max-instance-size \(options.maxInstanceBytes)")
@@ -155,12 +165,18 @@ public final class ListenWorkflow: @unchecked Sendable {
             return refuse(0xA700, "cannot write the instance to the store: \(error)")
         }
         guard let catalog else { return refuse(0xA700, "no catalog") }
+        let isNew = (try? catalog.instance(sopUID: metadata.sopInstanceUID)) == nil
         do {
             let run = try Ingestor(jobs: 1, batchSize: 1).run(folders: [final], into: catalog)
             if run.duplicates > 0 { log("note: instance \(key.prefix(16)) was already indexed from another file; that record is kept") }
         } catch {
             try? FileManager.default.removeItem(atPath: final)
             return refuse(0xA700, "cannot index the instance into the catalog: \(error)")
+        }
+        if let instanceStored = options.instanceStored {
+            do { try instanceStored(metadata.studyInstanceUID, isNew) } catch {
+                return refuseKeeping(0xA700, "cannot queue the study for prediction: \(error)")
+            }
         }
         tally { $0.instancesStored += 1; $0.bytesStored += size }
         log("stored \(name) \(key.prefix(16)) \(size) bytes from \(who)")

@@ -112,41 +112,12 @@ public struct PredictWorkflow {
     public func run() throws -> Result {
         let started = Date()
         let output = options.folder, includeIdentifiers = options.includeIdentifiers
-        let trained: TrainedRun
-        do { trained = try TrainedRun(directory: options.runDirectory) } catch { throw WorkflowError.failed("\(error)") }
-        try Self.refuseChanges(options.preprocessing, card: trained.card)
-        // The HTML pages need each frame's preprocessed picture again (for Grad-CAM): a frame
-        // cache, temporary unless one was given, spares preprocessing every frame twice.
-        var temporaryCache: URL? = nil
-        if options.frameCache == nil && options.html {
-            temporaryCache = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-predict-frames-\(UUID().uuidString)")
-        }
-        defer { if let temporaryCache { try? FileManager.default.removeItem(at: temporaryCache) } }
-        if let folder = options.frameCache.map({ URL(fileURLWithPath: $0, isDirectory: true) }) ?? temporaryCache {
-            trained.frameCache = FrameCache(directory: folder, maxBytes: 2048 << 20)
-        }
-        // The decision: binary, the card's threshold; multi-class, argmax or the per-class
-        // thresholds of an evaluation of this run.
-        let card = trained.card
-        let model = PredictionModel(card: card)
-        var binaryRule: PredictionDecisionRule? = nil, multiclassRule: MulticlassPredictionRule? = nil
-        switch card.task {
-        case .binary:
-            if let given = options.classThresholds {
-                throw WorkflowError.invalidInput("--class-thresholds \(given): the run is binary (\(card.positiveClass) against the rest); it decides by the model card's threshold. Drop the option.")
-            }
-            guard let threshold = card.threshold else {
-                throw WorkflowError.failed("\(options.runDirectory)/model-card.json has no threshold: the run did not fit one on a validation split; retrain with a validation split")
-            }
-            binaryRule = PredictionDecisionRule(aggregation: card.aggregation, threshold: threshold, thresholdSource: Self.thresholdSource(threshold))
-        case .multiclass:
-            multiclassRule = try Self.multiclassRule(card: card, classThresholds: options.classThresholds)
-        }
-        let codeMap: ClassCodeMap?
-        do { codeMap = try options.classCodes.map { try ClassCodeMap.load(path: $0, classes: card.classes) } } catch {
-            throw WorkflowError.invalidInput("\(error)")
-        }
-        let coding = StudyReportSR.ClassCoding(model: model, task: card.task, map: codeMap)
+        let predictor = try StudyPredictor(runDirectory: options.runDirectory, preprocessing: options.preprocessing,
+                                           classCodes: options.classCodes, classThresholds: options.classThresholds,
+                                           html: options.html, sr: options.sr, includeIdentifiers: includeIdentifiers,
+                                           output: output, frameCache: options.frameCache)
+        let trained = predictor.trained, card = predictor.card, model = predictor.model
+        let binaryRule = predictor.binaryRule, multiclassRule = predictor.multiclassRule, coding = predictor.coding
         if options.sr { for warning in coding.warnings { events.warning(warning) } }
         // With identifiers the folder is owner-only (0700) before anything is written into it,
         // and every file and folder in it is made 0600/0700 at the end.
@@ -189,8 +160,6 @@ public struct PredictWorkflow {
         let studyOrder = collected.instances.map(\.studyInstanceUID)
         let studyCount = Set(studyOrder).count
 
-        let builder = binaryRule.map { PredictionReportBuilder(model: model, rule: $0, keys: keys, includeIdentifiers: includeIdentifiers) }
-            ?? PredictionReportBuilder(model: model, multiclass: multiclassRule!, keys: keys, includeIdentifiers: includeIdentifiers)
         let instancesByStudy = Dictionary(grouping: collected.instances, by: \.studyInstanceUID)
 
         // A requeued shard keeps the studies a previous run of it committed (see `Options.shard`).
@@ -210,63 +179,16 @@ public struct PredictWorkflow {
             }
         }
         let resumed = reports.count
-        let studyUIDByKey = Dictionary(instancesByStudy.keys.map { (keys.studyKey($0), $0) }, uniquingKeysWith: { a, _ in a })
         var frameCount = 0
-        var warned = Set<String>()
         for group in options.shard == .whole ? [todo] : Self.commitGroups(todo, every: options.commitEvery) {
-            // 2. The network on every frame (decode + preprocess on all cores, a chunk ahead).
-            let inferenceInputs = group.map {
-                InferenceInput(path: $0.path, sopInstanceUID: $0.sopInstanceUID, studyKey: keys.studyKey($0.studyInstanceUID), patientKey: "")
-            }
             let doneBefore = reports.count + failed.count
             let groupDone = Self.studiesCompleted(after: group.map(\.studyInstanceUID))
-            let inference = try trained.predict(instances: inferenceInputs) { done, _ in
+            let batch = try predictor.predict(group, keys: keys, events: events) { done in
                 events.progress("predict", doneBefore + groupDone[done], studyCount, Date().timeIntervalSince(started), "studies")
             }
-            frameCount += inference.frames.count
-
-            // 3. Reports.
-            let pathToUID = Dictionary(group.map { ($0.path, $0.sopInstanceUID) }, uniquingKeysWith: { a, _ in a })
-            var failures: [String: [String]] = [:]
-            for f in inference.failures {
-                guard let uid = pathToUID[f.path] else { continue }
-                failures[uid, default: []].append(PredictionInputs.scrub(f.reason, path: f.path, key: keys.instanceKey(uid), keep: includeIdentifiers))
-            }
-            // Regions that do not fit the image were not trusted (auto crop): say so per file, named by
-            // its path only with --include-identifiers (paths of exports often hold patient names).
-            for frame in inference.frames where warned.insert(frame.path).inserted {
-                for warning in frame.crop.warnings where CropPlanner.isUntrustedRegionWarning(warning) {
-                    events.warning("\(includeIdentifiers ? frame.path : "instance " + keys.instanceKey(frame.sopInstanceUID)): \(warning)")
-                }
-            }
-            let frames = inference.frames.map(PredictedFrame.init)
-            let (groupReports, groupFailed) = try builder.build(instances: group, frames: frames, failures: failures) { studyUID in
-                guard let first = instancesByStudy[studyUID]?.first, let file = try? DicomFile(path: first.path) else { return nil }
-                return PredictionStudyIdentifiers(patient: file.identifiers, accessionNumber: file.metadata.accessionNumber)
-            }
-
-            // 4. Per study: HTML page and SR, then the report, which commits the study (a resumed
-            // shard keeps a study whose report exists).
-            let framesByInstance = Dictionary(grouping: inference.frames, by: \.sopInstanceUID)
-            for report in groupReports {
-                let members = instancesByStudy[studyUIDByKey[report.studyKey]!]!
-                if options.html {
-                    let explained = card.task == .multiclass ? card.classes.firstIndex(of: report.label) : nil
-                    let pictures = try Self.pictures(of: members, frames: framesByInstance, run: trained, keys: keys, classIndex: explained)
-                    try PredictionHTML.writeStudyPage(report, pictures: pictures, outputFolder: output)
-                }
-                if options.sr {
-                    let scored = members.filter { framesByInstance[$0.sopInstanceUID] != nil }
-                    let used = scored.reduce(into: [String: [Int]]()) { $0[$1.sopInstanceUID] = framesByInstance[$1.sopInstanceUID]!.map(\.frameIndex).sorted() }
-                    let document = StudyReportSR.document(for: report, instances: scored, framesUsed: used,
-                                                          softwareVersion: SoftwareVersions.sonokit, includeIdentifiers: includeIdentifiers,
-                                                          coding: coding)
-                    try StructuredReportWriter.write(document, to: path("sr/\(report.studyKey).dcm"))
-                }
-                try PredictionFiles.write(report.jsonData(), to: path("\(report.studyKey).json"))
-            }
-            reports += groupReports
-            failed += groupFailed
+            frameCount += batch.frames
+            reports += batch.reports
+            failed += batch.failed
         }
         events.progressFinished("predict")
         reports.sort { $0.studyKey < $1.studyKey }

@@ -27,9 +27,7 @@ public enum PredictionInputs {
                 for i in try catalog.allInstances() where i.isImage && !seen.contains(i.sopInstanceUID) {
                     seen.insert(i.sopInstanceUID)
                     out.catalogStudyKeys[i.studyInstanceUID] = i.studyKey
-                    out.instances.append(PredictionInstance(path: i.path, sopClassUID: i.sopClassUID, sopInstanceUID: i.sopInstanceUID,
-                                                            seriesInstanceUID: i.seriesInstanceUID, studyInstanceUID: i.studyInstanceUID,
-                                                            modality: i.modality, manufacturer: i.manufacturer, numberOfFrames: i.numberOfFrames))
+                    out.instances.append(instance(i))
                 }
                 continue
             }
@@ -50,6 +48,13 @@ public enum PredictionInputs {
             }
         }
         return out
+    }
+
+    /// A catalog's image instance as `predict` takes it.
+    public static func instance(_ i: CatalogInstance) -> PredictionInstance {
+        PredictionInstance(path: i.path, sopClassUID: i.sopClassUID, sopInstanceUID: i.sopInstanceUID,
+                           seriesInstanceUID: i.seriesInstanceUID, studyInstanceUID: i.studyInstanceUID,
+                           modality: i.modality, manufacturer: i.manufacturer, numberOfFrames: i.numberOfFrames)
     }
 
     /// A failure message without the file's path (paths of exports often hold patient names):

@@ -21,6 +21,11 @@ struct Listen: ParsableCommand {
         Example:
           sonokit listen --port 11112 --ae-title SONOKIT --store /srv/sonokit/store \\
             --catalog /srv/sonokit/catalog.sqlite --allow SCANNER1@10.0.0.7 --allow PACS@pacs.example.org
+
+        Predict each study 30 s after its last instance arrived and send its SR to the PACS
+        (README: "Predicting and sending results back"):
+          sonokit listen --store /srv/sonokit/store --catalog /srv/sonokit/catalog.sqlite \\
+            --predict /srv/sonokit/runs/exp1 --study-timeout 30s --forward-sr PACS@pacs.example.org:104
         """
     )
     @Option(help: "TCP port to listen on (all interfaces).") var port: Int = 11112
@@ -37,10 +42,12 @@ struct Listen: ParsableCommand {
     var maxInstanceSize: Int64 = 1 << 30
     @Option(help: "Seconds allowed for association negotiation and each DIMSE message.") var timeout: Int = 30
     @OptionGroup(title: "DICOM TLS") var tls: ListenTLSOptions
+    @OptionGroup var node: ListenPredictOptions
 
     func validate() throws {
         _ = try options()
         if maxInstanceSize < 1 { throw ValidationError("--max-instance-size must be at least 1 byte") }
+        _ = try node.queueOptions(store: store, catalog: catalog, ourAETitle: aeTitle, timeout: timeout)
     }
 
     func options() throws -> ListenWorkflow.Options {
@@ -64,7 +71,14 @@ struct Listen: ParsableCommand {
     }
 
     func run() throws {
-        let listener = ListenWorkflow(try options()) { line in print(line) }
+        var listenOptions = try options()
+        let queue = try node.queueOptions(store: store, catalog: catalog, ourAETitle: aeTitle, timeout: timeout)
+            .map { NodeQueue($0) { line in print(line) } }
+        if let queue {
+            try workflow { try queue.start() }
+            listenOptions.instanceStored = { studyUID, isNew in try queue.instanceStored(studyUID: studyUID, isNew: isNew) }
+        }
+        let listener = ListenWorkflow(listenOptions) { line in print(line) }
         // SIGTERM/SIGINT through dispatch sources (a signal handler may not take locks).
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
@@ -79,6 +93,7 @@ struct Listen: ParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
         _ = try workflow { try listener.run() }
+        queue?.stop()
     }
 }
 
