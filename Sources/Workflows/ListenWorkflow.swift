@@ -58,6 +58,11 @@ public final class ListenWorkflow: @unchecked Sendable {
     private let counts = NSLock()
     private var result = Result()
     private var catalog: Catalog?
+    /// Stores of one instance (one key) run one at a time: two associations sending the same
+    /// instance at once would otherwise interleave rename and index, and the one whose index
+    /// failed would remove the file the other had just indexed. 64 stripes by the key's first
+    /// two hex digits.
+    private let keyLocks = (0..<64).map { _ in NSLock() }
 
     /// `log` receives every log line (it is called from several threads, one line at a time).
     public init(_ options: Options, log: @escaping @Sendable (String) -> Void) {
@@ -85,11 +90,17 @@ public final class ListenWorkflow: @unchecked Sendable {
         }
         let settings = options.settings
         log("listening on port \(settings.port) as \(settings.aeTitle): \(StorageSCP.storageSOPClasses.count) storage SOP classes, "
-            + "\(StorageSCP.transferSyntaxes.count) transfer syntaxes, at most \(settings.maxAssociations) associations at once")
+            + "\(StorageSCP.transferSyntaxes.count) transfer syntaxes, at most \(settings.maxAssociations) associations at once"
+            + (settings.minFreeBytes > 0 ? ", instances refused while the store has less than \(settings.minFreeBytes) bytes free" : ""))
         let handlers = StorageSCP.Handlers(
             accept: { [self] calling, called, ip in accept(calling: calling, called: called, ip: ip) },
             store: { [self] path, sopClass, calling, ip in store(path, sopClass: sopClass, calling: calling, ip: ip) },
-            log: { [log] line in log(line) })
+            // DCMTK's side answers 0xA700 itself when the store has no room or a write fails
+            // (its line says so): those count as refused.
+            log: { [self] line in
+                if line.hasSuffix("(status 0xA700)") { tally { $0.instancesRefused += 1 } }
+                log(line)
+            })
         do { try StorageSCP.listen(settings, receiveFolder: options.store, handlers: handlers) } catch {
             throw WorkflowError.failed("\(error)")
         }
@@ -147,6 +158,9 @@ public final class ListenWorkflow: @unchecked Sendable {
         let key = Self.instanceKey(studyUID: metadata.studyInstanceUID, seriesUID: metadata.seriesInstanceUID,
                                    sopInstanceUID: metadata.sopInstanceUID)
         let final = Self.path(ofKey: key, in: options.store)
+        let keyLock = keyLocks[(Int(key.prefix(2), radix: 16) ?? 0) % keyLocks.count]
+        keyLock.lock()
+        defer { keyLock.unlock() }
         do { try Self.commit(temporary, to: final) } catch {
             return refuse(0xA700, "cannot write the instance to the store: \(error)")
         }
