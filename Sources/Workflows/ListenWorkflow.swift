@@ -16,7 +16,8 @@ import SonoKitCore
 /// 4. Named `STORE/hh/H.dcm`, H = SHA-256 hex of "StudyUID\SeriesUID\SOPInstanceUID" (hh its first
 ///    two digits): never a path built from attribute values. fsync of the file, rename over any
 ///    previous copy of the same instance, fsync of the folder.
-/// 5. Indexed by `Ingestor` (one transaction). On a write or index error the file is removed and
+/// 5. Indexed as `ingest` indexes a file (`Catalog.index(receivedFile:scan:)`, one transaction,
+///    its cost independent of the catalog's size). On a write or index error the file is removed and
 ///    the answer is 0xA700; nothing partial remains (the transaction did not commit).
 /// 6. Answered 0x0000 Success.
 ///
@@ -152,7 +153,8 @@ public final class ListenWorkflow: @unchecked Sendable {
         if size > options.maxInstanceBytes {
             return refuse(0xA700, "\(size) bytes is more than --max-instance-size \(options.maxInstanceBytes)")
         }
-        guard case let .instance(metadata, _, _) = FileScan.scan(path: temporary, verify: false) else {
+        let scan = FileScan.scan(path: temporary, verify: false)
+        guard case let .instance(metadata, _, _) = scan else {
             return refuse(0xC000, "not a DICOM instance with Study, Series and SOP Instance UIDs that SonoKit can read")
         }
         let key = Self.instanceKey(studyUID: metadata.studyInstanceUID, seriesUID: metadata.seriesInstanceUID,
@@ -166,7 +168,7 @@ public final class ListenWorkflow: @unchecked Sendable {
         }
         guard let catalog else { return refuse(0xA700, "no catalog") }
         do {
-            let run = try Ingestor(jobs: 1, batchSize: 1).run(folders: [final], into: catalog)
+            let run = try catalog.index(receivedFile: final, scan: scan)
             if run.duplicates > 0 { log("note: instance \(key.prefix(16)) was already indexed from another file; that record is kept") }
         } catch {
             try? FileManager.default.removeItem(atPath: final)
