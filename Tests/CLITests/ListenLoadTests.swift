@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Catalog
 import Foundation
 import SonoKitCore
 import SonoKitTestSupport
@@ -105,5 +106,72 @@ final class ListenLoadTests: XCTestCase, ListenTesting {
         XCTAssertEqual(listener.stop(), 0)
         XCTAssertTrue(listener.log.contains("128 associations accepted"), listener.log)
         XCTAssertLessThan(after - before, 64 * 1024, "address space grew from \(before) KiB to \(after) KiB over 120 associations")
+    }
+}
+
+/// The catalog written from several threads at once, as DCMTK's worker threads write it
+/// (`Catalog.index(receivedFile:scan:)`, one GRDB `DatabaseQueue`): 8 threads indexing every
+/// SampleStudies image between them give the catalog `ingest` gives; 8 threads indexing the same
+/// file give one instance.
+final class ListenCatalogConcurrencyTests: XCTestCase, ListenTesting {
+    func testEightThreadsIndexingAtOnceGiveWhatIngestGives() throws {
+        let folder = try temporaryFolder()
+        let files = try Self.imageFiles()
+        let copies = try files.enumerated().map { index, file -> URL in
+            let copy = folder.appendingPathComponent("in/\(index).dcm")
+            try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: file, to: copy)
+            return copy
+        }
+        let catalog = try Catalog(path: folder.appendingPathComponent("threads.sqlite").path)
+        let errors = Locked<[String]>([])
+        func onEightThreads(_ body: @escaping @Sendable (Int) throws -> Void) {
+            let group = DispatchGroup()
+            for lane in 0..<8 {
+                group.enter()
+                Thread {
+                    do { try body(lane) } catch { errors.withLock { $0.append("\(error)") } }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+        }
+        let paths = copies.map(\.path)
+        onEightThreads { lane in
+            for path in paths.enumerated().filter({ $0.offset % 8 == lane }).map(\.element) {
+                _ = try catalog.index(receivedFile: path, scan: FileScan.scan(path: path, verify: false))
+            }
+        }
+        XCTAssertEqual(errors.withLock { $0 }, [])
+        let reference = folder.appendingPathComponent("ingest.sqlite")
+        let ingest = try SonoKitCommand.run(["ingest", folder.appendingPathComponent("in").path, "--catalog", reference.path])
+        XCTAssertEqual(ingest.status, 0, ingest.stderr)
+        let expected = try Catalog(path: reference.path).summary()
+        var got = try catalog.summary()
+        XCTAssertEqual(got, expected)
+        XCTAssertEqual(got.dicomInstances, files.count)
+
+        // The same file from 8 threads at once: one instance, one file row.
+        let same = folder.appendingPathComponent("same.sqlite")
+        let single = try Catalog(path: same.path)
+        let path = paths[0]
+        onEightThreads { _ in _ = try single.index(receivedFile: path, scan: FileScan.scan(path: path, verify: false)) }
+        XCTAssertEqual(errors.withLock { $0 }, [])
+        got = try single.summary()
+        XCTAssertEqual(got.dicomInstances, 1)
+        XCTAssertEqual(got.files, 1)
+        XCTAssertEqual(got.problemsByKind, [:])
+    }
+}
+
+/// A value behind a lock (the test's threads append to it).
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }
