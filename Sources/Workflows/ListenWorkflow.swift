@@ -10,6 +10,10 @@ import SonoKitCore
 ///
 /// One instance, in order:
 /// 1. DCMTK receives the dataset into `STORE/.incoming-*.part` (bit-preserving, with meta header).
+///    Below `settings.minFreeBytes` free in the store, it reads the dataset into /dev/null instead
+///    and answers 0xA700; a write that fails (disk full, file size limit) or a file shorter than
+///    the dataset received is removed and answered 0xA700 there too (CDCMTKNetwork.h). Those
+///    refusals reach this workflow only as log lines ending "(status 0xA700)", counted as refused.
 /// 2. Larger than `maxInstanceBytes`: removed, answered 0xA700 (Refused: Out of Resources).
 /// 3. Its header is read as `ingest` reads it (`FileScan`); not a usable DICOM instance (no UIDs,
 ///    unreadable): removed, answered 0xC000 (Error: Cannot Understand); nothing is indexed.
