@@ -105,7 +105,8 @@ final class ListenLoadTests: XCTestCase, ListenTesting {
         let after = try XCTUnwrap(listener.virtualKiB)
         XCTAssertEqual(listener.stop(), 0)
         XCTAssertTrue(listener.log.contains("128 associations accepted"), listener.log)
-        XCTAssertLessThan(after - before, 64 * 1024, "address space grew from \(before) KiB to \(after) KiB over 120 associations")
+        // 120 leaked stacks would be 960 MiB; the margin leaves room for a malloc arena or two (64 MiB each).
+        XCTAssertLessThan(after - before, 256 * 1024, "address space grew from \(before) KiB to \(after) KiB over 120 associations")
     }
 }
 
