@@ -22,7 +22,8 @@ import SonoKitCore
 ///    previous copy of the same instance, fsync of the folder.
 /// 5. Indexed as `ingest` indexes a file (`Catalog.index(receivedFile:scan:)`, one transaction,
 ///    its cost independent of the catalog's size). On a write or index error the file is removed and
-///    the answer is 0xA700; nothing partial remains (the transaction did not commit).
+///    the answer is 0xA700; nothing partial remains (the transaction did not commit), and a copy
+///    of the same instance received before is put back (it is what the catalog still describes).
 /// 6. Answered 0x0000 Success.
 ///
 /// Logs (one line each) say who connected (calling AE, peer address), what was stored (SOP class
@@ -167,6 +168,12 @@ public final class ListenWorkflow: @unchecked Sendable {
         let keyLock = keyLocks[(Int(key.prefix(2), radix: 16) ?? 0) % keyLocks.count]
         keyLock.lock()
         defer { keyLock.unlock() }
+        // A re-sent instance: its indexed copy stays reachable (a hard link named like a receive,
+        // so that a restart removes it) until the new one is indexed; if indexing fails, it goes
+        // back, matching the catalog's rows again.
+        let previous = options.store + "/.incoming-\(UUID().uuidString).previous.part"
+        let hasPrevious = FileManager.default.fileExists(atPath: final) && link(final, previous) == 0
+        defer { if hasPrevious { unlink(previous) } }
         do { try Self.commit(temporary, to: final) } catch {
             return refuse(0xA700, "cannot write the instance to the store: \(error)")
         }
@@ -175,8 +182,8 @@ public final class ListenWorkflow: @unchecked Sendable {
             let run = try catalog.index(receivedFile: final, scan: scan)
             if run.duplicates > 0 { log("note: instance \(key.prefix(16)) was already indexed from another file; that record is kept") }
         } catch {
-            try? FileManager.default.removeItem(atPath: final)
-            return refuse(0xA700, "cannot index the instance into the catalog: \(error)")
+            if !(hasPrevious && rename(previous, final) == 0) { try? FileManager.default.removeItem(atPath: final) }
+            return refuse(0xA700, "cannot index the instance into the catalog: \(error)" + (hasPrevious ? "; the copy received before is kept" : ""))
         }
         tally { $0.instancesStored += 1; $0.bytesStored += size }
         log("stored \(name) \(key.prefix(16)) \(size) bytes from \(who)")

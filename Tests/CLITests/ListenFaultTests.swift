@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Catalog
 import Foundation
 import SonoKitCore
 import SonoKitTestSupport
@@ -133,6 +134,46 @@ final class ListenFaultTests: XCTestCase, ListenTesting {
         XCTAssertEqual(small.count, 2)
         try checkFullDisk(store: folder.appendingPathComponent("store-b"), catalog: folder.appendingPathComponent("b.sqlite"), options: [],
                           wrapper: ["/usr/bin/prlimit", "--fsize=400000"], files: [small.first!, large, small.last!], configuration: configuration)
+    }
+
+    /// The catalog on a 3 MiB tmpfs filled up after a first instance was stored: the same instance
+    /// sent again cannot be indexed, is answered 0xA700, and the copy received before stays in the
+    /// store under its name, as the catalog still describes it. Needs root (mount).
+    func testAnInstanceThatCannotBeIndexedKeepsTheCopyReceivedBefore() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to mount a tmpfs for the catalog") }
+        let folder = try temporaryFolder()
+        let mountPoint = folder.appendingPathComponent("catalog-fs")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        guard try tool("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint.path]).status == 0 else {
+            throw XCTSkip("mount -t tmpfs refused")
+        }
+        defer { _ = try? tool("umount", [mountPoint.path]) }
+        let store = folder.appendingPathComponent("store"), catalog = mountPoint.appendingPathComponent("node.sqlite")
+        let listener = try ListenerProcess(["--store", store.path, "--catalog", catalog.path])
+        let file = try XCTUnwrap(try Self.imageFiles().first)
+        let configuration = try storescuConfiguration(in: folder)
+        func push() throws -> String {
+            try tool("storescu", configuration + ["-v", "-aec", "SONOKIT", "127.0.0.1", "\(listener.port)", file.path]).output
+        }
+        XCTAssertTrue(try push().contains("Received Store Response (Success)"))
+        let filler = mountPoint.appendingPathComponent("filler")
+        _ = try tool("dd", ["if=/dev/zero", "of=\(filler.path)", "bs=64k"])  // until the tmpfs is full
+        let refused = try push()
+        XCTAssertTrue(refused.contains("Received Store Response (Refused: OutOfResources)"), refused)
+        XCTAssertTrue(listener.log.contains("cannot index the instance into the catalog"), listener.log)
+        XCTAssertTrue(listener.log.contains("the copy received before is kept"), listener.log)
+        try FileManager.default.removeItem(at: filler)
+
+        let stored = storedFiles(in: store)
+        XCTAssertEqual(stored.count, 1, "the copy received before is still there, no backup left: \(stored)")
+        let sent = try Part10(file)
+        XCTAssertEqual(try stored.map { try Part10($0).dataset }, [sent.dataset])
+        let indexed = try XCTUnwrap(try Catalog(path: catalog.path).instance(sopUID: sent.sopInstanceUID))
+        XCTAssertEqual(indexed.path, stored.first?.path, "the catalog describes the file that is there")
+        XCTAssertTrue(try push().contains("Received Store Response (Success)"), "room again: stored")
+        XCTAssertEqual(listener.stop(), 0)
+        XCTAssertEqual(storedFiles(in: store).count, 1)
+        XCTAssertEqual(try count("instances", in: catalog), 1)
     }
 
     func checkFullDisk(store: URL, catalog: URL, options: [String], wrapper: [String], files: [URL], configuration: [String]) throws {
