@@ -188,10 +188,23 @@ final class ListenerProcess {
         process.standardError = handle
         try process.run()
         let start = Date()
-        while !ReferencePeer.accepts(self.port) {
+        while !Self.isListening(self.port) {
             guard process.isRunning else { throw ReferencePeer.Failure("sonokit listen exited: \(log)") }
             guard Date().timeIntervalSince(start) < 30 else { stop(); throw ReferencePeer.Failure("not listening after 30 s: \(log)") }
             usleep(20_000)
+        }
+    }
+
+    /// Whether a socket listens on TCP `port` (/proc/net/tcp and tcp6, state 0A), seen without
+    /// connecting: a probe connection would be an association attempt that holds one of the
+    /// listener's `--max-associations` workers for about a second.
+    static func isListening(_ port: UInt16) -> Bool {
+        let local = String(format: ":%04X", port)
+        return ["/proc/net/tcp", "/proc/net/tcp6"].contains { table in
+            ((try? String(contentsOfFile: table, encoding: .utf8)) ?? "").split(separator: "\n").contains { line in
+                let fields = line.split(separator: " ")
+                return fields.count > 3 && fields[1].hasSuffix(local) && fields[3] == "0A"
+            }
         }
     }
 

@@ -102,6 +102,31 @@ final class ListenFaultTests: XCTestCase, ListenTesting {
         XCTAssertEqual(try count("files", in: catalog), 0)
     }
 
+    // MARK: Limits
+
+    /// `--max-associations 1`: while one association is open, the next is rejected by DCMTK's
+    /// pool (A-ASSOCIATE-RJ rejected-transient, service-provider presentation-related, "local limit
+    /// exceeded"); once it is gone, callers are served again.
+    func testAnAssociationOverTheLimitIsRejectedAndServedOnceThereIsRoom() throws {
+        let folder = try temporaryFolder()
+        let listener = try ListenerProcess(["--store", folder.appendingPathComponent("store").path,
+                                            "--catalog", folder.appendingPathComponent("c.sqlite").path, "--max-associations", "1"])
+        let holder = try HandMadeAssociation(port: listener.port, calling: "HOLDER", called: "SONOKIT",
+                                             abstractSyntax: "1.2.840.10008.1.1", transferSyntax: "1.2.840.10008.1.2")
+        let over = try tool("echoscu", ["-v", "-aec", "SONOKIT", "127.0.0.1", "\(listener.port)"])
+        XCTAssertNotEqual(over.status, 0)
+        XCTAssertTrue(over.output.contains("Reason: Local Limit Exceeded"), over.output)
+        holder.close()
+        XCTAssertTrue(listener.waitForLog("association aborted by HOLDER"), listener.log)
+        var served = false
+        for _ in 0..<50 where !served {  // the pool frees the worker once its thread has ended
+            served = try tool("echoscu", ["-aec", "SONOKIT", "127.0.0.1", "\(listener.port)"]).status == 0
+            if !served { usleep(100_000) }
+        }
+        XCTAssertTrue(served, listener.log)
+        XCTAssertEqual(listener.stop(), 0)
+    }
+
     // MARK: Disk full
 
     /// The store on a 3 MiB tmpfs with `--min-free-space 1 MiB` (when the test runs as root and may
@@ -229,7 +254,11 @@ final class HandMadeAssociation {
             + Self.item(0x10, Array("1.2.840.10008.3.1.1.1".utf8)) + presentationContext + userInformation
         try send([0x01, 0x00] + Self.be32(body.count) + body)
         let header = try receive(6)
-        guard header[0] == 0x02 else { close(); throw ReferencePeer.Failure("not an A-ASSOCIATE-AC: PDU type \(header[0])") }
+        guard header[0] == 0x02 else {
+            let rest = (try? receive(4)) ?? []
+            close()
+            throw ReferencePeer.Failure("not an A-ASSOCIATE-AC: PDU type \(header[0]) \(rest) (for an A-ASSOCIATE-RJ: reserved, result, source, reason)")
+        }
         let answer = try receive(Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5]))
         // Items after the 68 fixed bytes: the presentation context item (0x21), result byte 0 = acceptance.
         var offset = 68, accepted = false

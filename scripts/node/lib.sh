@@ -50,11 +50,15 @@ node_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# node_wait_port PORT: waits (at most 30 s) until something accepts connections on 127.0.0.1:PORT.
+# node_wait_port PORT: waits (at most 30 s) until a socket listens on TCP PORT (/proc/net/tcp and
+# tcp6, state 0A), without connecting: a probe connection would hold one of the listener's
+# --max-associations workers for about a second.
 node_wait_port() {
-  local _
+  local _ local_port
+  local_port=$(printf ':%04X' "$1")
   for _ in $(seq 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    awk -v p="$local_port" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+      /proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
