@@ -197,7 +197,7 @@ final class ListenerProcess {
 
     /// Whether a socket listens on TCP `port` (/proc/net/tcp and tcp6, state 0A), seen without
     /// connecting: a probe connection would be an association attempt that holds one of the
-    /// listener's `--max-associations` workers for about a second.
+    /// listener's `--max-associations` workers for a moment.
     static func isListening(_ port: UInt16) -> Bool {
         let local = String(format: ":%04X", port)
         return ["/proc/net/tcp", "/proc/net/tcp6"].contains { table in

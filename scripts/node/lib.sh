@@ -52,7 +52,7 @@ node_free_port() {
 
 # node_wait_port PORT: waits (at most 30 s) until a socket listens on TCP PORT (/proc/net/tcp and
 # tcp6, state 0A), without connecting: a probe connection would hold one of the listener's
-# --max-associations workers for about a second.
+# --max-associations workers for a moment.
 node_wait_port() {
   local _ local_port
   local_port=$(printf ':%04X' "$1")
