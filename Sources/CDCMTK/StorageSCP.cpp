@@ -202,13 +202,29 @@ protected:
     }
 };
 
+/// The pool, with a log line for the associations it rejects itself because `max_associations`
+/// are running (it rejects, then drops them here; it also drops here a request it could not read,
+/// which is not logged: the pool is then not full).
+class StoragePool : public DcmSCPPool<StorageSCP> {
+protected:
+    void dropAndDestroyAssociation(T_ASC_Association *association) override {
+        if (association && association->params && numThreads(OFTrue) >= getMaxThreads()) {
+            const DUL_ASSOCIATESERVICEPARAMETERS &p = association->params->DULparams;
+            log(std::string("rejected association from ") + OFString(p.callingAPTitle).c_str() + "@" + p.callingPresentationAddress
+                + " (called " + p.calledAPTitle + "): " + std::to_string(getMaxThreads())
+                + " associations running, the --max-associations limit (A-ASSOCIATE-RJ: local limit exceeded)");
+        }
+        DcmSCPPool<StorageSCP>::dropAndDestroyAssociation(association);
+    }
+};
+
 }  // namespace
 
 extern "C" int sk_listen(const SKListenerParameters *parameters, SKError *error) {
     sk_initialize();
     // As for the SCU (Network.cpp): without TCP_NODELAY every response waits for a delayed ACK.
     setenv("TCP_NODELAY", "1", 0);
-    DcmSCPPool<StorageSCP> pool;
+    StoragePool pool;
     DcmSCPConfig &config = pool.getConfig();
     config.setAETitle(parameters->ae_title);
     config.setPort(parameters->port);

@@ -13,7 +13,9 @@ import SonoKitCore
 ///    Below `settings.minFreeBytes` free in the store, it reads the dataset into /dev/null instead
 ///    and answers 0xA700; a write that fails (disk full, file size limit) or a file shorter than
 ///    the dataset received is removed and answered 0xA700 there too (CDCMTKNetwork.h). Those
-///    refusals reach this workflow only as log lines ending "(status 0xA700)", counted as refused.
+///    refusals reach this workflow only as log lines ending "(status 0xA700)", counted as refused;
+///    associations DCMTK's pool rejects over `maxAssociations`, as lines ending "(A-ASSOCIATE-RJ:
+///    local limit exceeded)", counted as rejected.
 /// 2. Larger than `maxInstanceBytes`: removed, answered 0xA700 (Refused: Out of Resources).
 /// 3. Its header is read as `ingest` reads it (`FileScan`); not a usable DICOM instance (no UIDs,
 ///    unreadable): removed, answered 0xC000 (Error: Cannot Understand); nothing is indexed.
@@ -105,6 +107,7 @@ public final class ListenWorkflow: @unchecked Sendable {
             // (its line says so): those count as refused.
             log: { [self] line in
                 if line.hasSuffix("(status 0xA700)") { tally { $0.instancesRefused += 1 } }
+                if line.hasSuffix("(A-ASSOCIATE-RJ: local limit exceeded)") { tally { $0.associationsRejected += 1 } }
                 log(line)
             })
         do { try StorageSCP.listen(settings, receiveFolder: options.store, handlers: handlers) } catch {

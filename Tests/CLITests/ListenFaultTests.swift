@@ -125,6 +125,10 @@ final class ListenFaultTests: XCTestCase, ListenTesting {
         }
         XCTAssertTrue(served, listener.log)
         XCTAssertEqual(listener.stop(), 0)
+        XCTAssertTrue(listener.log.contains("rejected association from ECHOSCU@127.0.0.1 (called SONOKIT): 1 associations running, "
+                                            + "the --max-associations limit (A-ASSOCIATE-RJ: local limit exceeded)"), listener.log)
+        // At least the one above (an echo right after the holder left may find its worker not yet gone).
+        XCTAssertTrue(listener.log.contains("2 associations accepted, ") && !listener.log.contains(" 0 rejected"), listener.log)
     }
 
     // MARK: Disk full
