@@ -3,6 +3,7 @@
 // PDUs, DIMSE and the bit-preserving receive into a file are DCMTK's; this file only says which
 // presentation contexts are offered, who is accepted, and where a received dataset goes.
 #include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcuid.h"
 #include "dcmtk/dcmnet/diutil.h"
 #include "dcmtk/dcmnet/scppool.h"
 #include "dcmtk/dcmnet/scpthrd.h"
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <sys/statvfs.h>
 #include <thread>
@@ -138,6 +140,55 @@ protected:
         const OFString ip = getPeerIP();
         const OFString called = getCalledAETitle();
         return p->policy(p->context, callingAE.c_str(), called.c_str(), ip.c_str()) ? OFTrue : OFFalse;
+    }
+
+    /// What the caller proposed that is not accepted (SOP class, or none of its transfer
+    /// syntaxes), one text per abstract syntax; logged once the association is acknowledged (an
+    /// association rejected for its caller is logged as that instead).
+    std::string refusedContexts;
+
+    void notifyAssociationRequest(const T_ASC_Parameters &params, DcmSCPActionType &desiredAction) override {
+        DcmThreadSCP::notifyAssociationRequest(params, desiredAction);
+        refusedContexts.clear();
+        const SKListenerParameters *p = current.load();
+        if (!p) return;
+        T_ASC_Parameters *proposed = const_cast<T_ASC_Parameters *>(&params);
+        std::set<std::string> refused;
+        const int count = ASC_countPresentationContexts(proposed);
+        for (int i = 0; i < count; i++) {
+            T_ASC_PresentationContext context;
+            if (ASC_getPresentationContext(proposed, i, &context).bad()) continue;
+            const std::string sopClass = context.abstractSyntax;
+            const bool verification = sopClass == UID_VerificationSOPClass;
+            bool known = verification;
+            for (size_t k = 0; !known && k < p->sop_class_count; k++) known = sopClass == p->sop_classes[k];
+            const std::string name = dcmFindNameOfUID(sopClass.c_str(), sopClass.c_str());
+            if (!known) { refused.insert(name + ": SOP class not accepted"); continue; }
+            bool syntax = false;
+            for (int t = 0; !syntax && t < context.transferSyntaxCount; t++) {
+                const std::string proposedSyntax = context.proposedTransferSyntaxes[t];
+                if (verification) {
+                    syntax = proposedSyntax == UID_LittleEndianExplicitTransferSyntax || proposedSyntax == UID_LittleEndianImplicitTransferSyntax
+                        || proposedSyntax == UID_BigEndianExplicitTransferSyntax;
+                }
+                for (size_t k = 0; !syntax && k < p->transfer_syntax_count; k++) syntax = proposedSyntax == p->transfer_syntaxes[k];
+            }
+            if (!syntax) {
+                std::string syntaxes;
+                for (int t = 0; t < context.transferSyntaxCount; t++) {
+                    syntaxes += std::string(t ? ", " : "") + dcmFindNameOfUID(context.proposedTransferSyntaxes[t], context.proposedTransferSyntaxes[t]);
+                }
+                refused.insert(name + ": transfer syntax not accepted (" + syntaxes + ")");
+            }
+        }
+        for (const std::string &text : refused) refusedContexts += (refusedContexts.empty() ? "" : "; ") + text;
+    }
+
+    void notifyAssociationAcknowledge() override {
+        DcmThreadSCP::notifyAssociationAcknowledge();
+        if (!refusedContexts.empty()) {
+            log("presentation contexts refused to " + std::string(getPeerAETitle().c_str()) + "@" + getPeerIP().c_str() + ": " + refusedContexts);
+        }
     }
 
     /// Dataset bytes received so far in the current C-STORE (DCMTK reports them after each PDV).
