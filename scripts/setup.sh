@@ -14,6 +14,7 @@ packages=(
   libsqlite3-dev            # the catalog (GRDB.swift)
   pkg-config
   python3-jsonschema        # tests: reports are validated against Schemas/ by an independent validator
+  python3-venv              # tests: the venvs of scripts/onnx/setup-python.sh and scripts/node/setup-python.sh (pynetdicom)
   libdnnl-dev               # the CNN core: convolutions and matrix products (oneDNN, incl. its sgemm)
   libhdf5-dev               # the CNN core: Keras .h5 weight files
   chromium                  # tests: evaluation and prediction HTML opened in a real headless browser (every plot and picture must load)

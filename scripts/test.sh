@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The ONNX export tests check exported models with ONNX's checker and ONNX Runtime (PyPI, in a venv).
 scripts/onnx/setup-python.sh >/dev/null
+# The DICOM node tests use pynetdicom as a second, independent SCU (PyPI, in a venv).
+scripts/node/setup-python.sh >/dev/null
 swift build --build-tests
 report="$(mktemp -d)"
 trap 'rm -rf "$report"' EXIT

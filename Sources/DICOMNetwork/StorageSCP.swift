@@ -63,6 +63,12 @@ public enum StorageSCP {
         /// plain TCP. The TLS handshake of each connection runs before its association request
         /// is read, on the accepting thread, bounded by min(timeoutSeconds, 10) s.
         public var tls: DicomTLS?
+        /// A C-STORE arriving when the receive folder's filesystem has fewer bytes than this
+        /// available is read without being written and answered 0xA700 (0: no check). Without such
+        /// a reserve a full disk is still answered 0xA700 when DCMTK can read the rest of the
+        /// dataset, but a write failing on the dataset's last PDV makes DCMTK 3.6.7 wait for data
+        /// that never comes: the association is aborted at the DIMSE timeout.
+        public var minFreeBytes: UInt64 = 0
 
         public init(aeTitle: String, port: UInt16, maxPDU: UInt32 = 0, maxAssociations: Int = 8, timeoutSeconds: Int = 30,
                     tls: DicomTLS? = nil) throws {
@@ -148,6 +154,7 @@ public enum StorageSCP {
                             }
                         }
                         stopper.start()
+                        sk_listener_set_min_free_space(settings.minFreeBytes)
                         let result = settings.tls.withFiles { files -> Int32 in
                             parameters.tls = files
                             return sk_listen(&parameters, &error)

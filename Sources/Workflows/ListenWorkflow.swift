@@ -10,14 +10,22 @@ import SonoKitCore
 ///
 /// One instance, in order:
 /// 1. DCMTK receives the dataset into `STORE/.incoming-*.part` (bit-preserving, with meta header).
+///    Below `settings.minFreeBytes` free in the store, it reads the dataset into /dev/null instead
+///    and answers 0xA700; a write that fails (disk full, file size limit) or a file shorter than
+///    the dataset received is removed and answered 0xA700 there too (CDCMTKNetwork.h). Those
+///    refusals reach this workflow only as log lines ending "(status 0xA700)", counted as refused;
+///    associations DCMTK's pool rejects over `maxAssociations`, as lines ending "(A-ASSOCIATE-RJ:
+///    local limit exceeded)", counted as rejected.
 /// 2. Larger than `maxInstanceBytes`: removed, answered 0xA700 (Refused: Out of Resources).
 /// 3. Its header is read as `ingest` reads it (`FileScan`); not a usable DICOM instance (no UIDs,
 ///    unreadable): removed, answered 0xC000 (Error: Cannot Understand); nothing is indexed.
 /// 4. Named `STORE/hh/H.dcm`, H = SHA-256 hex of "StudyUID\SeriesUID\SOPInstanceUID" (hh its first
 ///    two digits): never a path built from attribute values. fsync of the file, rename over any
 ///    previous copy of the same instance, fsync of the folder.
-/// 5. Indexed by `Ingestor` (one transaction). On a write or index error the file is removed and
-///    the answer is 0xA700; nothing partial remains (the transaction did not commit).
+/// 5. Indexed as `ingest` indexes a file (`Catalog.index(receivedFile:scan:)`, one transaction,
+///    its cost independent of the catalog's size). On a write or index error the file is removed and
+///    the answer is 0xA700; nothing partial remains (the transaction did not commit), and a copy
+///    of the same instance received before is put back (it is what the catalog still describes).
 /// 6. Answered 0x0000 Success.
 ///
 /// Logs (one line each) say who connected (calling AE, peer address), what was stored (SOP class
@@ -63,6 +71,11 @@ public final class ListenWorkflow: @unchecked Sendable {
     private let counts = NSLock()
     private var result = Result()
     private var catalog: Catalog?
+    /// Stores of one instance (one key) run one at a time: two associations sending the same
+    /// instance at once would otherwise interleave rename and index, and the one whose index
+    /// failed would remove the file the other had just indexed. 64 stripes by the key's first
+    /// two hex digits.
+    private let keyLocks = (0..<64).map { _ in NSLock() }
 
     /// `log` receives every log line (it is called from several threads, one line at a time).
     public init(_ options: Options, log: @escaping @Sendable (String) -> Void) {
@@ -90,7 +103,8 @@ public final class ListenWorkflow: @unchecked Sendable {
         }
         let settings = options.settings
         log("listening on port \(settings.port) as \(settings.aeTitle): \(StorageSCP.storageSOPClasses.count) storage SOP classes, "
-            + "\(StorageSCP.transferSyntaxes.count) transfer syntaxes, at most \(settings.maxAssociations) associations at once")
+            + "\(StorageSCP.transferSyntaxes.count) transfer syntaxes, at most \(settings.maxAssociations) associations at once"
+            + (settings.minFreeBytes > 0 ? ", instances refused while the store has less than \(settings.minFreeBytes) bytes free" : ""))
         if let tls = settings.tls {
             log("DICOM TLS only (TLS 1.2+, DCMTK's Non-downgrading BCP 195 profile), certificate \(tls.certificate ?? "?"); "
                 + (tls.ca.map { "mutual authentication: clients must present a certificate signed by \($0)" } ?? "clients are not asked for certificates"))
@@ -98,7 +112,13 @@ public final class ListenWorkflow: @unchecked Sendable {
         let handlers = StorageSCP.Handlers(
             accept: { [self] calling, called, ip in accept(calling: calling, called: called, ip: ip) },
             store: { [self] path, sopClass, calling, ip in store(path, sopClass: sopClass, calling: calling, ip: ip) },
-            log: { [log] line in log(line) })
+            // DCMTK's side answers 0xA700 itself when the store has no room or a write fails
+            // (its line says so): those count as refused.
+            log: { [self] line in
+                if line.hasSuffix("(status 0xA700)") { tally { $0.instancesRefused += 1 } }
+                if line.hasSuffix("(A-ASSOCIATE-RJ: local limit exceeded)") { tally { $0.associationsRejected += 1 } }
+                log(line)
+            })
         do { try StorageSCP.listen(settings, receiveFolder: options.store, handlers: handlers) } catch {
             throw WorkflowError.failed("\(error)")
         }
@@ -155,23 +175,33 @@ public final class ListenWorkflow: @unchecked Sendable {
         if size > options.maxInstanceBytes {
             return refuse(0xA700, "\(size) bytes is more than --max-instance-size \(options.maxInstanceBytes)")
         }
-        guard case let .instance(metadata, _, _) = FileScan.scan(path: temporary, verify: false) else {
+        let scan = FileScan.scan(path: temporary, verify: false)
+        guard case let .instance(metadata, _, _) = scan else {
             return refuse(0xC000, "not a DICOM instance with Study, Series and SOP Instance UIDs that SonoKit can read")
         }
         let key = Self.instanceKey(studyUID: metadata.studyInstanceUID, seriesUID: metadata.seriesInstanceUID,
                                    sopInstanceUID: metadata.sopInstanceUID)
         let final = Self.path(ofKey: key, in: options.store)
+        let keyLock = keyLocks[(Int(key.prefix(2), radix: 16) ?? 0) % keyLocks.count]
+        keyLock.lock()
+        defer { keyLock.unlock() }
+        // A re-sent instance: its indexed copy stays reachable (a hard link named like a receive,
+        // so that a restart removes it) until the new one is indexed; if indexing fails, it goes
+        // back, matching the catalog's rows again.
+        let previous = options.store + "/.incoming-\(UUID().uuidString).previous.part"
+        let hasPrevious = FileManager.default.fileExists(atPath: final) && link(final, previous) == 0
+        defer { if hasPrevious { unlink(previous) } }
         do { try Self.commit(temporary, to: final) } catch {
             return refuse(0xA700, "cannot write the instance to the store: \(error)")
         }
         guard let catalog else { return refuse(0xA700, "no catalog") }
         let isNew = (try? catalog.instance(sopUID: metadata.sopInstanceUID)) == nil
         do {
-            let run = try Ingestor(jobs: 1, batchSize: 1).run(folders: [final], into: catalog)
+            let run = try catalog.index(receivedFile: final, scan: scan)
             if run.duplicates > 0 { log("note: instance \(key.prefix(16)) was already indexed from another file; that record is kept") }
         } catch {
-            try? FileManager.default.removeItem(atPath: final)
-            return refuse(0xA700, "cannot index the instance into the catalog: \(error)")
+            if !(hasPrevious && rename(previous, final) == 0) { try? FileManager.default.removeItem(atPath: final) }
+            return refuse(0xA700, "cannot index the instance into the catalog: \(error)" + (hasPrevious ? "; the copy received before is kept" : ""))
         }
         if let instanceStored = options.instanceStored {
             do { try instanceStored(metadata.studyInstanceUID, isNew) } catch {

@@ -41,6 +41,8 @@ struct Listen: ParsableCommand {
     @Option(name: .customLong("max-instance-size"), help: "Largest instance accepted, bytes; a larger one is answered 0xA700 and not kept.")
     var maxInstanceSize: Int64 = 1 << 30
     @Option(help: "Seconds allowed for association negotiation and each DIMSE message.") var timeout: Int = 30
+    @Option(name: .customLong("min-free-space"), help: "Bytes the store's filesystem must have free for an instance to be received; below it, instances are answered 0xA700 (0: no check).")
+    var minFreeSpace: UInt64 = 256 << 20
     @OptionGroup(title: "DICOM TLS") var tls: ListenTLSOptions
     @OptionGroup var node: ListenPredictOptions
 
@@ -52,7 +54,7 @@ struct Listen: ParsableCommand {
 
     func options() throws -> ListenWorkflow.Options {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535") }
-        let settings: StorageSCP.Settings
+        var settings: StorageSCP.Settings
         do {
             settings = try StorageSCP.Settings(aeTitle: aeTitle, port: UInt16(port), maxPDU: UInt32(clamping: max(0, maxPDU)),
                                                maxAssociations: maxAssociations, timeoutSeconds: timeout, tls: try tls.settings())
@@ -61,6 +63,7 @@ struct Listen: ParsableCommand {
             throw ValidationError("\(option): \(error.description)")
         }
         if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+        settings.minFreeBytes = minFreeSpace
         var allowList: AllowList?
         if !allow.isEmpty {
             do { allowList = try AllowList(parsing: allow) } catch let error as DicomNetworkError {
@@ -79,6 +82,9 @@ struct Listen: ParsableCommand {
             listenOptions.instanceStored = { studyUID, isNew in try queue.instanceStored(studyUID: studyUID, isNew: isNew) }
         }
         let listener = ListenWorkflow(listenOptions) { line in print(line) }
+        // Past a file size limit (ulimit -f) a write fails with EFBIG, answered 0xA700, instead of
+        // SIGXFSZ ending the node.
+        signal(SIGXFSZ, SIG_IGN)
         // SIGTERM/SIGINT through dispatch sources (a signal handler may not take locks).
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {

@@ -123,6 +123,12 @@ typedef struct {
  *  listening, as sk_tls_check). Blocks the calling thread. */
 int sk_listen(const SKListenerParameters *parameters, SKError *error);
 
+/** Before sk_listen: a C-STORE that arrives when the store's filesystem has fewer than `bytes`
+ *  available (statvfs f_bavail) is read without being written and answered 0xA700 (Refused: Out
+ *  of Resources). 0 (the default) turns the check off. A write that fails anyway (the space went
+ *  to something else, a file size limit) is answered 0xA700 too, and nothing of it is kept. */
+void sk_listener_set_min_free_space(uint64_t bytes);
+
 /** Asks the running sk_listen to stop accepting; it returns within about a second after the
  *  associations already running have ended. Safe from any thread (not from a signal handler). */
 void sk_listener_stop(void);
