@@ -97,9 +97,18 @@ struct Listen: ParsableCommand {
             source.resume()
             sources.append(source)
         }
-        defer { sources.forEach { $0.cancel() } }
         _ = try workflow { try listener.run() }
         queue?.stop()
+        sources.forEach { $0.cancel() }
+        // Everything is durable now (each instance, queue state and report was committed before it
+        // was answered or logged). End here, without C++ static destructors: DCMTK's globals (its
+        // dictionary, logger, codec registry) are torn down by exit() while threads that DCMTK's
+        // pool, GRDB or Dispatch started may still be winding down, and a node stopped by SIGTERM
+        // twice ended in heap corruption there ("malloc(): unaligned fastbin chunk") after its
+        // final "stopped:" line: its exit status would have told systemd that the stop failed.
+        fflush(stdout)
+        fflush(stderr)
+        _exit(0)
     }
 }
 
