@@ -171,8 +171,9 @@ public final class DicomFile {
         }
         // Checked before anything is allocated: a compressed file's header alone decides the size
         // of every decoded frame, and 65535 x 65535 would ask for 12 GiB.
-        let (frameBytes, overflow) = (m.rows * m.columns).multipliedReportingOverflow(by: 3)
-        if m.rows < 0 || m.columns < 0 || overflow || frameBytes > Self.maximumDecodedFrameBytes {
+        let (pixels, overflowPixels) = m.rows.multipliedReportingOverflow(by: m.columns)
+        let (frameBytes, overflowBytes) = pixels.multipliedReportingOverflow(by: 3)
+        if m.rows < 0 || m.columns < 0 || overflowPixels || overflowBytes || frameBytes > Self.maximumDecodedFrameBytes {
             throw DicomError.implausibleDimensions(path: path, detail: "a \(m.rows) x \(m.columns) frame would need \(frameBytes >> 20) MiB decoded, "
                 + "over the \(Self.maximumDecodedFrameBytes >> 20) MiB SonoKit allows per frame")
         }
@@ -242,7 +243,17 @@ struct ElementReader {
     }
 
     func int(_ tag: DicomTag) -> Int? {
-        double(tag).map { Int($0) }
+        double(tag).flatMap(Self.integer)
+    }
+
+    /// A numeric value as an integer, truncated toward zero as `Int(_:)` does, but never a trap:
+    /// DICOM's integer VRs hold at most 32 bits, so a value beyond +-2^32 (only a damaged file has
+    /// one, e.g. an FD of 7.8e73 where a UL belongs: found by fuzzing, it stopped the process) is
+    /// clamped to +-2^32, which every plausibility check then refuses, and NaN reads as absent.
+    static func integer(_ value: Double) -> Int? {
+        guard !value.isNaN else { return nil }
+        let limit = 4_294_967_296.0
+        return Int(min(max(value, -limit), limit))
     }
 
     func doubles(_ tag: DicomTag) -> [Double] {
@@ -257,7 +268,7 @@ struct ElementReader {
     }
 
     func region(item: UInt) -> UltrasoundRegion {
-        func i(_ t: DicomTag) -> Int? { itemNumber(item, t).map { Int($0) } }
+        func i(_ t: DicomTag) -> Int? { itemNumber(item, t).flatMap(Self.integer) }
         return UltrasoundRegion(
             spatialFormat: i(.regionSpatialFormat) ?? 0,
             dataType: i(.regionDataType) ?? 0,
