@@ -30,17 +30,8 @@ struct ListenPredictOptions: ParsableArguments {
     /// The forwarding's TLS (a requestor's, verified against --forward-tls-ca), nil without it;
     /// the files are loaded and checked now (a usage error naming the option and the file).
     func forwardTLS() throws -> DicomTLS? {
-        if forwardTLSCertificate != nil && forwardTLSKey == nil { throw ValidationError("--forward-tls-cert needs --forward-tls-key (the certificate's private key)") }
-        if forwardTLSKey != nil && forwardTLSCertificate == nil { throw ValidationError("--forward-tls-key needs --forward-tls-cert (the certificate it belongs to)") }
-        guard let forwardTLSCA else {
-            if forwardTLSCertificate != nil {
-                throw ValidationError("--forward-tls-cert and --forward-tls-key need --forward-tls-ca (the CA the PACS's certificate must be signed by): TLS is never used unverified")
-            }
-            return nil
-        }
-        let tls = DicomTLS.client(serverCA: forwardTLSCA, certificate: forwardTLSCertificate, privateKey: forwardTLSKey)
-        try checkTLS(tls, options: [("--forward-tls-ca", forwardTLSCA), ("--forward-tls-cert", forwardTLSCertificate), ("--forward-tls-key", forwardTLSKey)])
-        return tls
+        try requestorTLS(ca: (forwardTLSCA, "--forward-tls-ca"), certificate: (forwardTLSCertificate, "--forward-tls-cert"),
+                         key: (forwardTLSKey, "--forward-tls-key"), peer: "PACS")
     }
 
     /// The queue's options, nil without --predict; options that need --predict are refused without it.

@@ -37,18 +37,27 @@ struct AssociationOptions: ParsableArguments {
 
     /// TLS when --tls-ca is given (its files loaded and checked now, a usage error naming the file).
     func tlsSettings() throws -> DicomTLS? {
-        if tlsCertificate != nil && tlsKey == nil { throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)") }
-        if tlsKey != nil && tlsCertificate == nil { throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)") }
-        guard let tlsCA else {
-            if tlsCertificate != nil {
-                throw ValidationError("--tls-cert and --tls-key need --tls-ca (the CA the peer's certificate must be signed by): TLS is never used unverified")
-            }
-            return nil
-        }
-        let tls = DicomTLS.client(serverCA: tlsCA, certificate: tlsCertificate, privateKey: tlsKey)
-        try checkTLS(tls, options: [("--tls-ca", tlsCA), ("--tls-cert", tlsCertificate), ("--tls-key", tlsKey)])
-        return tls
+        try requestorTLS(ca: (tlsCA, "--tls-ca"), certificate: (tlsCertificate, "--tls-cert"), key: (tlsKey, "--tls-key"), peer: "peer")
     }
+}
+
+/// A requestor's TLS from its three options, each given with the name the command spells it:
+/// none without the CA (and the certificate and key then refused: TLS is never used unverified);
+/// the certificate and key only together; the files loaded and checked now (a usage error naming
+/// the option and the file). `peer` names whose certificate the CA must have signed.
+func requestorTLS(ca: (path: String?, option: String), certificate: (path: String?, option: String), key: (path: String?, option: String),
+                  peer: String) throws -> DicomTLS? {
+    if certificate.path != nil && key.path == nil { throw ValidationError("\(certificate.option) needs \(key.option) (the certificate's private key)") }
+    if key.path != nil && certificate.path == nil { throw ValidationError("\(key.option) needs \(certificate.option) (the certificate it belongs to)") }
+    guard let caPath = ca.path else {
+        if certificate.path != nil {
+            throw ValidationError("\(certificate.option) and \(key.option) need \(ca.option) (the CA the \(peer)'s certificate must be signed by): TLS is never used unverified")
+        }
+        return nil
+    }
+    let tls = DicomTLS.client(serverCA: caPath, certificate: certificate.path, privateKey: key.path)
+    try checkTLS(tls, options: [(ca.option, caPath), (certificate.option, certificate.path), (key.option, key.path)])
+    return tls
 }
 
 /// Parses `AE@HOST:PORT` for an option or argument, as a usage error naming the option.
