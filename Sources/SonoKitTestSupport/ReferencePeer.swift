@@ -116,6 +116,31 @@ public struct Part10 {
     }
 }
 
+/// An association configuration for `storescu -xf FILE Push` proposing each (SOP class, transfer
+/// syntax of SampleStudies) pair in its own presentation context, so that every file goes in its
+/// own transfer syntax in one association (storescu's own proposal has one context per SOP class,
+/// and its -x options propose one compressed syntax at most: it would try to convert the others).
+public enum StorescuConfiguration {
+    /// The ultrasound image storage classes, as DCMTK names them.
+    public static let ultrasound = ["UltrasoundImageStorage", "UltrasoundMultiframeImageStorage"]
+
+    /// Writes the configuration for `sopClasses` into `folder` and returns storescu's arguments for it.
+    public static func arguments(sopClasses: [String] = ultrasound, writingInto folder: URL) throws -> [String] {
+        let syntaxes = StorescpConfiguration.transferSyntaxes
+        var text = "[[TransferSyntaxes]]\n"
+        for (index, syntax) in syntaxes.enumerated() { text += "[TS\(index)]\nTransferSyntax1 = \(syntax)\n" }
+        text += "[[PresentationContexts]]\n[PushContexts]\n"
+        var number = 0
+        for sopClass in sopClasses {
+            for index in syntaxes.indices { number += 1; text += "PresentationContext\(number) = \(sopClass)\\TS\(index)\n" }
+        }
+        text += "[[Profiles]]\n[Push]\nPresentationContexts = PushContexts\n"
+        let file = folder.appendingPathComponent("storescu-push.cfg")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return ["-xf", file.path, "Push"]
+    }
+}
+
 /// An association configuration for `storescp -xf FILE SonoKit` accepting every transfer syntax
 /// of SampleStudies (storescp's `+xa` lacks JPEG lossless process 14, selection value other
 /// than 1, `.4.57`) for the ultrasound, secondary capture, SR and key object SOP classes.

@@ -294,18 +294,7 @@ extension ListenTesting {
     /// its own presentation context, so that every file goes in its own transfer syntax (storescu's
     /// defaults propose uncompressed syntaxes only and would transcode).
     func storescuConfiguration(in folder: URL) throws -> [String] {
-        let syntaxes = StorescpConfiguration.transferSyntaxes
-        var text = "[[TransferSyntaxes]]\n"
-        for (index, syntax) in syntaxes.enumerated() { text += "[TS\(index)]\nTransferSyntax1 = \(syntax)\n" }
-        text += "[[PresentationContexts]]\n[Each]\n"
-        var number = 1
-        for sopClass in ["UltrasoundImageStorage", "UltrasoundMultiframeImageStorage"] {
-            for index in syntaxes.indices { text += "PresentationContext\(number) = \(sopClass)\\TS\(index)\n"; number += 1 }
-        }
-        text += "[[Profiles]]\n[Each]\nPresentationContexts = Each\n"
-        let file = folder.appendingPathComponent("storescu.cfg")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        return ["-xf", file.path, "Each"]
+        try StorescuConfiguration.arguments(writingInto: folder)
     }
 
     func temporaryFolder() throws -> URL {

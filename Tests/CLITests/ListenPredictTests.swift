@@ -501,21 +501,12 @@ final class Node {
     /// class, and would try to convert the compressed files). The SR and key object files are
     /// refused (no presentation context), as the node does not take them.
     func push(_ paths: [String] = [RepositoryPaths.sampleStudies.path]) throws {
-        let syntaxes = StorescpConfiguration.transferSyntaxes
-        var text = "[[TransferSyntaxes]]\n"
-        for (i, syntax) in syntaxes.enumerated() { text += "[TS\(i)]\nTransferSyntax1 = \(syntax)\n" }
-        text += "[[PresentationContexts]]\n[Contexts]\n"
-        var n = 0
-        for sopClass in ["UltrasoundImageStorage", "UltrasoundMultiframeImageStorage", "SecondaryCaptureImageStorage"] {
-            for i in syntaxes.indices { n += 1; text += "PresentationContext\(n) = \(sopClass)\\TS\(i)\n" }
-        }
-        text += "[[Profiles]]\n[Push]\nPresentationContexts = Contexts\n"
-        let configuration = logFile.deletingLastPathComponent().appendingPathComponent("storescu-push.cfg")
-        try text.write(to: configuration, atomically: true, encoding: .utf8)
+        let configuration = try StorescuConfiguration.arguments(sopClasses: StorescuConfiguration.ultrasound + ["SecondaryCaptureImageStorage"],
+                                                                writingInto: logFile.deletingLastPathComponent())
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        p.arguments = ["-k", "5", "300", "storescu", "-aet", "SCANNER", "-aec", "SONOKIT", "+sd", "+r", "-nh", "-xf", configuration.path, "Push",
-                       "127.0.0.1", "\(port)"] + paths
+        p.arguments = ["-k", "5", "300", "storescu", "-aet", "SCANNER", "-aec", "SONOKIT", "+sd", "+r", "-nh"] + configuration
+            + ["127.0.0.1", "\(port)"] + paths
         let output = try ChildProcess.run(p, timeout: 320)
         guard output.status != 124 else { throw ReferencePeer.Failure("storescu timed out") }
     }

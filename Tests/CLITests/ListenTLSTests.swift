@@ -34,18 +34,7 @@ final class ListenTLSTests: XCTestCase {
     /// ultrasound SOP class and transfer syntax of SampleStudies, so every file goes in its own
     /// syntax in one association (storescu's -x options propose one compressed syntax at most).
     private func storescuConfiguration(in folder: URL) throws -> [String] {
-        let syntaxes = StorescpConfiguration.transferSyntaxes
-        var text = "[[TransferSyntaxes]]\n"
-        for (index, syntax) in syntaxes.enumerated() { text += "[TS\(index)]\nTransferSyntax1 = \(syntax)\n" }
-        text += "[[PresentationContexts]]\n[PushContexts]\n"
-        var number = 0
-        for sopClass in ["UltrasoundImageStorage", "UltrasoundMultiframeImageStorage"] {
-            for index in syntaxes.indices { number += 1; text += "PresentationContext\(number) = \(sopClass)\\TS\(index)\n" }
-        }
-        text += "[[Profiles]]\n[Push]\nPresentationContexts = PushContexts\n"
-        let file = folder.appendingPathComponent("storescu-push.cfg")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        return ["-xf", file.path, "Push"]
+        try StorescuConfiguration.arguments(writingInto: folder)
     }
 
     /// `sonokit listen` with mutual authentication, in the background (under `timeout`).
