@@ -38,12 +38,12 @@ std::string peerName(const SKAssociationParameters *p) {
 /// DCMTK as Debian builds it leaves Nagle's algorithm on unless the environment variable
 /// TCP_NODELAY is set to a non-zero value (dcmnet/libsrc/dulfsm.cc, without
 /// DISABLE_NAGLE_ALGORITHM); with it on, every C-STORE waits for the peer's delayed ACK
-/// (measured: 58 SampleStudies files to storescp in 3.1 s instead of 0.13 s). Sets it once,
-/// before the first association, unless the user set it.
-void disableNagle() {
-    static std::once_flag once;
-    std::call_once(once, [] { setenv("TCP_NODELAY", "1", 0); });
-}
+/// (measured: 58 SampleStudies files to storescp in 3.1 s instead of 0.13 s). Set for the SCU
+/// here and for the listener (StorageSCP.cpp), unless the user set it, when the program is loaded:
+/// before main, while no other thread exists. (Set later, it raced with the threads that read the
+/// environment: glibc's setenv is not safe against a concurrent getenv, and `listen --predict`
+/// runs its queue worker, with DCMTK, OpenSSL and oneDNN, while the listener starts.)
+__attribute__((constructor)) void disableNagle() { setenv("TCP_NODELAY", "1", 0); }
 
 /// Sets the ends and timeouts of `scu` from `p`.
 void configure(DcmSCU &scu, const SKAssociationParameters *p) {
@@ -109,7 +109,6 @@ bool associate(SCU &scu, const SKAssociationParameters *p, std::unique_ptr<sonok
 
 extern "C" int sk_echo(const SKAssociationParameters *parameters, SKError *error) {
     sk_initialize();  // DCMTK's loggers quiet (dcmnet logs every PDU at INFO otherwise)
-    disableNagle();
     std::unique_ptr<sonokit::TLSLayer> tls;  // outlives scu
     SCU scu;
     configure(scu, parameters);
@@ -131,7 +130,6 @@ extern "C" int sk_echo(const SKAssociationParameters *parameters, SKError *error
 extern "C" int sk_store_files(const SKAssociationParameters *parameters, const char *const *paths, size_t count,
                               SKStoreOutcome *outcomes, SKError *error) {
     sk_initialize();
-    disableNagle();
     // What each file is: its SOP class and transfer syntax from the meta header only.
     std::vector<std::pair<std::string, std::string>> kinds(count);
     std::vector<bool> readable(count, false);

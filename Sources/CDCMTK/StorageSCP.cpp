@@ -1,4 +1,4 @@
-// The receiving side of the DICOM upper layer: DCMTK's DcmSCPPool running one DcmThreadSCP per
+// The receiving side of the DICOM upper layer: DCMTK's DcmBaseSCPPool running one DcmThreadSCP per
 // association (see include/CDCMTKNetwork.h). No protocol code here: association negotiation,
 // PDUs, DIMSE and the bit-preserving receive into a file are DCMTK's; this file only says which
 // presentation contexts are offered, who is accepted, and where a received dataset goes.
@@ -255,11 +255,59 @@ protected:
     }
 };
 
-/// The pool, with a log line for the associations it rejects itself because `max_associations`
-/// are running (it rejects, then drops them here; it also drops here a request it could not read,
-/// which is not logged: the pool is then not full).
-class StoragePool : public DcmSCPPool<StorageSCP> {
+/// Worker objects the pool deleted, freed later (see StoragePool::Worker::operator delete).
+std::mutex deletedWorkersMutex;
+std::vector<void *> deletedWorkers;
+
+/// Frees the deleted workers. Called on the pool's own (listening) thread only, before it creates
+/// a worker and after `listen` returned: every worker deleted before this moment was created by an
+/// earlier runAssociation of that thread, whose `OFThread::start` has therefore returned.
+void freeDeletedWorkers() {
+    std::vector<void *> workers;
+    {
+        std::lock_guard<std::mutex> lock(deletedWorkersMutex);
+        workers.swap(deletedWorkers);
+    }
+    for (void *worker : workers) ::operator delete(worker);
+}
+
+/// DCMTK's DcmSCPPool<StorageSCP> with two repairs for DCMTK 3.6.7.
+///
+/// 1. A worker's memory outlives its thread's start. The pool (in runAssociation, on its listening
+///    thread) creates a worker and calls `OFThread::start`, which stores the new thread's ID into
+///    the worker after `pthread_create` returns; the worker's thread deletes the worker as soon as
+///    its association is over (`notifyThreadExit`). An association that ends before `start`
+///    returns (a caller rejected at once, a short C-ECHO, any association on a loaded machine)
+///    made the pool write 8 bytes into freed memory: valgrind reports "Invalid write of size 8 at
+///    OFThread::start ... inside a block of size 112 free'd by notifyThreadExit", and a node
+///    under load aborted with "malloc(): unsorted double linked list corrupted". (Upstream DCMTK
+///    no longer deletes workers on exit, since 3.6.8+ re-uses them.) Here a deleted worker's
+///    memory is kept until the listening thread creates its next worker or stops listening:
+///    `Worker::operator delete` only queues it, `freeDeletedWorkers` frees it.
+/// 2. A log line for the associations the pool rejects itself because `max_associations` are
+///    running (it rejects, then drops them in dropAndDestroyAssociation; it also drops there a
+///    request it could not read, which is not logged: the pool is then not full).
+///
+/// The worker is DcmSCPPool<StorageSCP>'s (private) SCPWorker written out, plus operator delete.
+class StoragePool : public DcmBaseSCPPool {
+    struct Worker : public DcmBaseSCPWorker, private StorageSCP {
+        explicit Worker(DcmBaseSCPPool &pool) : DcmBaseSCPWorker(pool), StorageSCP() {}
+        OFCondition setSharedConfig(const DcmSharedSCPConfig &config) override { return StorageSCP::setSharedConfig(config); }
+        OFBool busy() override { return StorageSCP::isConnected(); }
+        OFCondition workerListen(T_ASC_Association *const association) override { return StorageSCP::run(association); }
+        /// The deleting destructor of a worker (the pool's `delete`, on any thread) ends here.
+        static void operator delete(void *worker) {
+            std::lock_guard<std::mutex> lock(deletedWorkersMutex);
+            deletedWorkers.push_back(worker);
+        }
+    };
+
 protected:
+    DcmBaseSCPWorker *createSCPWorker() override {
+        freeDeletedWorkers();
+        return new Worker(*this);
+    }
+
     void dropAndDestroyAssociation(T_ASC_Association *association) override {
         if (association && association->params && numThreads(OFTrue) >= getMaxThreads()) {
             const DUL_ASSOCIATESERVICEPARAMETERS &p = association->params->DULparams;
@@ -267,7 +315,7 @@ protected:
                 + " (called " + p.calledAPTitle + "): " + std::to_string(getMaxThreads())
                 + " associations running, the --max-associations limit (A-ASSOCIATE-RJ: local limit exceeded)");
         }
-        DcmSCPPool<StorageSCP>::dropAndDestroyAssociation(association);
+        DcmBaseSCPPool::dropAndDestroyAssociation(association);
     }
 };
 
@@ -275,8 +323,8 @@ protected:
 
 extern "C" int sk_listen(const SKListenerParameters *parameters, SKError *error) {
     sk_initialize();
-    // As for the SCU (Network.cpp): without TCP_NODELAY every response waits for a delayed ACK.
-    setenv("TCP_NODELAY", "1", 0);
+    // TCP_NODELAY is in the environment since the program was loaded (Network.cpp's disableNagle):
+    // without it every response waits for a delayed ACK.
     StoragePool pool;
     DcmSCPConfig &config = pool.getConfig();
     config.setAETitle(parameters->ae_title);
@@ -331,6 +379,7 @@ extern "C" int sk_listen(const SKListenerParameters *parameters, SKError *error)
     startReaper();
     status = pool.listen();
     stopReaper(true);  // a no-op after sk_listener_stop; else the pool stopped on an error
+    freeDeletedWorkers();  // listen joined and deleted every worker it started
     {
         std::lock_guard<std::mutex> lock(poolMutex);
         runningPool.store(nullptr);

@@ -175,7 +175,8 @@ final class ListenerProcess {
     let port: UInt16
     let logFile: URL
 
-    init(_ arguments: [String], port: UInt16? = nil, wrapper: [String] = [], deadline: Int = 240) throws {
+    /// `environment`: variables set for the listener on top of the test's own.
+    init(_ arguments: [String], port: UInt16? = nil, wrapper: [String] = [], deadline: Int = 240, environment: [String: String] = [:]) throws {
         self.port = try port ?? ReferencePeer.freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-listen-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -186,6 +187,7 @@ final class ListenerProcess {
         process.arguments = Array((wrapper + command).dropFirst())
         process.standardOutput = handle
         process.standardError = handle
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         try process.run()
         let start = Date()
         while !Self.isListening(self.port) {

@@ -131,6 +131,69 @@ final class ListenFaultTests: XCTestCase, ListenTesting {
         XCTAssertTrue(listener.log.contains("2 associations accepted, ") && !listener.log.contains(" 0 rejected"), listener.log)
     }
 
+    // MARK: Association threads that end before their start has returned
+
+    /// DCMTK 3.6.7's pool deletes an association's worker object as soon as its thread ends, and
+    /// `OFThread::start` stores the new thread's ID into that object after `pthread_create`
+    /// returns: an association that ends before its start returns (a caller rejected at once, a
+    /// quick C-ECHO on a loaded machine) made the listener write 8 bytes into freed memory
+    /// (valgrind: "Invalid write of size 8 at OFThread::start, 8 bytes inside a block of size 112
+    /// free'd by notifyThreadExit"); a node under load died of it with "malloc(): unsorted double
+    /// linked list corrupted". Here every thread start of the listener's main thread returns
+    /// 300 ms late (an LD_PRELOAD wrapper of pthread_create), so that each worker ends first, and
+    /// glibc keeps freed chunks of that size in its unsorted list (no tcache, no fastbins), where
+    /// a write at offset 8 is its back pointer and the next malloc aborts. The listener must serve
+    /// rejected and accepted callers and a push, and stop with status 0.
+    func testAssociationsEndingBeforeTheirThreadStartReturnsLeaveTheHeapIntact() throws {
+        let folder = try temporaryFolder()
+        let wrapper = try lateThreadStartLibrary(in: folder)
+        let store = folder.appendingPathComponent("store"), catalog = folder.appendingPathComponent("node.sqlite")
+        let listener = try ListenerProcess(["--store", store.path, "--catalog", catalog.path, "--allow", "ECHOSCU@127.0.0.1", "--allow", "STORESCU@127.0.0.1"],
+                                           environment: ["LD_PRELOAD": wrapper.path, "SONOKIT_TEST_THREAD_START_DELAY_MS": "300",
+                                                         "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0"])
+        for _ in 0..<4 {
+            XCTAssertNotEqual(try tool("echoscu", ["-aet", "INTRUDER", "-aec", "SONOKIT", "127.0.0.1", "\(listener.port)"]).status, 0, "rejected")
+            XCTAssertEqual(try tool("echoscu", ["-aec", "SONOKIT", "127.0.0.1", "\(listener.port)"]).status, 0, "accepted: \(listener.log)")
+        }
+        let files = Array(try Self.imageFiles().prefix(4))
+        let pushed = try tool("storescu", try storescuConfiguration(in: folder) + ["-aec", "SONOKIT", "127.0.0.1", "\(listener.port)"] + files.map(\.path))
+        XCTAssertEqual(pushed.status, 0, pushed.output + listener.log)
+        XCTAssertEqual(listener.stop(), 0, listener.log)
+        XCTAssertFalse(listener.log.contains("malloc"), listener.log)
+        XCTAssertTrue(listener.log.contains("stopped: \(files.count) instances stored"), listener.log)
+        XCTAssertTrue(listener.log.contains("5 associations accepted, 4 rejected"), listener.log)
+    }
+
+    /// A shared library wrapping pthread_create: in the process's main thread it returns
+    /// SONOKIT_TEST_THREAD_START_DELAY_MS late (built with the C compiler of the toolchain).
+    func lateThreadStartLibrary(in folder: URL) throws -> URL {
+        let source = folder.appendingPathComponent("late-thread-start.c"), library = folder.appendingPathComponent("late-thread-start.so")
+        try """
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <pthread.h>
+        #include <stdlib.h>
+        #include <sys/syscall.h>
+        #include <unistd.h>
+        typedef int (*create_t)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+        int pthread_create(pthread_t *thread, const pthread_attr_t *attributes, void *(*body)(void *), void *argument) {
+            static create_t real;
+            if (!real) real = (create_t)dlsym(RTLD_NEXT, "pthread_create");
+            int result = real(thread, attributes, body, argument);
+            const char *delay = getenv("SONOKIT_TEST_THREAD_START_DELAY_MS");
+            if (result == 0 && delay && getpid() == (pid_t)syscall(SYS_gettid)) usleep((useconds_t)atoi(delay) * 1000);
+            return result;
+        }
+        """.write(to: source, atomically: true, encoding: .utf8)
+        let compiler = ["cc", "clang"].first { name in
+            (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        }
+        let build = try tool(try XCTUnwrap(compiler, "no C compiler (cc or the toolchain's clang) on PATH"),
+                             ["-shared", "-fPIC", "-O1", "-o", library.path, source.path, "-ldl"])
+        XCTAssertEqual(build.status, 0, build.output)
+        return library
+    }
+
     // MARK: Disk full
 
     /// The store on a 3 MiB tmpfs with `--min-free-space 1 MiB` (when the test runs as root and may
