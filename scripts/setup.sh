@@ -17,6 +17,8 @@ packages=(
   python3-venv              # tests: the venvs of scripts/onnx/setup-python.sh and scripts/node/setup-python.sh (pynetdicom)
   libdnnl-dev               # the CNN core: convolutions and matrix products (oneDNN, incl. its sgemm)
   libhdf5-dev               # the CNN core: Keras .h5 weight files
+  valgrind                  # tests: scripts/node/memcheck.sh (the DICOM node under memcheck: DCMTK, OpenSSL, oneDNN unchecked by ASan)
+  binutils                  # tests: objcopy (memcheck.sh strips DWARF 5, which valgrind 3.19 cannot read)
   chromium                  # tests: evaluation and prediction HTML opened in a real headless browser (every plot and picture must load)
 )
 if [[ "${1:-}" == "--slurm" ]]; then
