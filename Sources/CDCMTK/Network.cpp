@@ -82,6 +82,7 @@ bool associate(SCU &scu, const SKAssociationParameters *p, std::unique_ptr<sonok
             fail(error, "TLS: " + problem);
             return false;
         }
+        tls->peerHost = p->host ? p->host : "";
         status = scu.useSecureConnection(tls.get());
         if (status.bad()) {
             fail(error, "TLS: cannot use the TLS layer: " + std::string(status.text()));

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -158,6 +159,9 @@ private:
                 verify == X509_V_ERR_CERT_SIGNATURE_FAILURE || verify == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE) {
                 words += " (it is not signed by the CA of " + layer.caName + ")";
             }
+            if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+                words += " (it is not issued for " + layer.peerHost + ": connect by a host name or address its subjectAltName lists)";
+            }
             return words;
         }
         if (seconds >= layer.handshakeSeconds - 0.5) {
@@ -227,6 +231,16 @@ DcmTransportConnection *TLSLayer::createConnection(DcmNativeSocketType openSocke
     SSL *ssl = SSL_new(getNativeHandle());
     if (!ssl) return nullptr;
     SSL_set_fd(ssl, static_cast<int>(openSocket));
+    if (role == NET_REQUESTOR && !peerHost.empty()) {
+        // OpenSSL 3 takes an address as an IP address to match and a name as a DNS name.
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        unsigned char address[sizeof(in6_addr)];
+        const bool isAddress = inet_pton(AF_INET, peerHost.c_str(), address) == 1 || inet_pton(AF_INET6, peerHost.c_str(), address) == 1;
+        if (SSL_set1_host(ssl, peerHost.c_str()) != 1 || (!isAddress && SSL_set_tlsext_host_name(ssl, peerHost.c_str()) != 1)) {
+            SSL_free(ssl);
+            return nullptr;
+        }
+    }
     return new Connection(openSocket, ssl, *this);
 }
 

@@ -34,6 +34,11 @@ public:
     /// The file name of the trusted CA (for messages), empty when none.
     const std::string caName;
     const T_ASC_NetworkRole role;
+    /// A requestor's peer host as the user gave it (a name or an address): the server's
+    /// certificate must be issued for it (RFC 6125: a subjectAltName DNS name or IP address, the
+    /// subject's CN only when there is no DNS name), and a name is sent as SNI. Empty: no check
+    /// (the listener, whose clients are authenticated by their CA alone).
+    std::string peerHost;
 };
 
 /// Builds the layer for `files` (listener: certificate and key required, `ca` optional = mutual

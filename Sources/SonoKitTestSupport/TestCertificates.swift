@@ -8,7 +8,9 @@ import Foundation
 /// - `otherCA`: a second CA; `stranger` is signed by it, so nothing that trusts `ca` accepts it.
 /// - `weakClient`: an RSA 1024 certificate signed by `ca` (refused by OpenSSL security level 2).
 /// - `expired`: signed by `ca`, valid until yesterday.
-/// Each leaf has `.pem` (certificate) and `.key` (unencrypted private key) paths.
+/// - `misnamed`: signed by `ca`, issued for the host pacs.example.org only.
+/// Every other leaf is issued for this machine's loopback (subjectAltName DNS:localhost,
+/// IP:127.0.0.1, IP:::1), the host a test connects to. Each leaf has `.pem` (certificate) and `.key` (unencrypted private key) paths.
 public final class TestCertificates {
     public struct Leaf {
         public let certificate: String
@@ -23,26 +25,31 @@ public final class TestCertificates {
     public let stranger: Leaf
     public let weakClient: Leaf
     public let expired: Leaf
+    public let misnamed: Leaf
 
     /// Makes every certificate in a new temporary folder (each openssl run has a 60 s deadline).
     public init() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-tls-\(UUID().uuidString)")
         self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let extensions = folder.appendingPathComponent("leaf.ext")
-        try "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n"
-            .write(to: extensions, atomically: true, encoding: .utf8)
+        func extensions(hosts: String) throws -> URL {
+            let file = folder.appendingPathComponent("leaf-\(UUID().uuidString).ext")
+            try "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=\(hosts)\n"
+                .write(to: file, atomically: true, encoding: .utf8)
+            return file
+        }
+        let loopback = try extensions(hosts: "DNS:localhost,IP:127.0.0.1,IP:::1")
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
         func makeCA(_ name: String, _ commonName: String) throws -> String {
             try Self.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "36500", "-subj", "/O=SonoKit tests/CN=\(commonName)",
                               "-keyout", path("\(name).key"), "-out", path("\(name).pem")])
             return path("\(name).pem")
         }
-        func makeLeaf(_ name: String, _ commonName: String, signedBy caName: String, bits: Int = 2048, days: Int = 36500) throws -> Leaf {
+        func makeLeaf(_ name: String, _ commonName: String, signedBy caName: String, bits: Int = 2048, days: Int = 36500, extensions: URL? = nil) throws -> Leaf {
             try Self.openssl(["req", "-newkey", "rsa:\(bits)", "-nodes", "-sha256", "-subj", "/O=SonoKit tests/CN=\(commonName)",
                               "-keyout", path("\(name).key"), "-out", path("\(name).csr")])
             try Self.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(caName).pem"), "-CAkey", path("\(caName).key"),
-                              "-CAcreateserial", "-days", "\(days)", "-sha256", "-extfile", extensions.path, "-out", path("\(name).pem")])
+                              "-CAcreateserial", "-days", "\(days)", "-sha256", "-extfile", (extensions ?? loopback).path, "-out", path("\(name).pem")])
             return Leaf(certificate: path("\(name).pem"), key: path("\(name).key"))
         }
         ca = try makeCA("ca", "SonoKit Test CA")
@@ -52,6 +59,7 @@ public final class TestCertificates {
         stranger = try makeLeaf("stranger", "stranger", signedBy: "other-ca")
         weakClient = try makeLeaf("weak", "weak-scanner", signedBy: "ca", bits: 1024)
         expired = try makeLeaf("expired", "expired-scanner", signedBy: "ca", days: -1)
+        misnamed = try makeLeaf("misnamed", "pacs.example.org", signedBy: "ca", extensions: try extensions(hosts: "DNS:pacs.example.org"))
     }
 
     deinit { try? FileManager.default.removeItem(at: folder) }

@@ -20,7 +20,7 @@ struct ListenPredictOptions: ParsableArguments {
     @Option(name: .customLong("forward-calling-ae"), help: "Our calling AE title towards the PACS (default: --ae-title).")
     var forwardCallingAE: String?
     @Option(name: .customLong("forward-tls-ca"),
-            help: ArgumentHelp("Send the SRs over DICOM TLS; the PACS's certificate must be signed by this CA (PEM).", valueName: "CA.pem"))
+            help: ArgumentHelp("Send the SRs over DICOM TLS; the PACS's certificate must be signed by this CA (PEM) and issued for the HOST of --forward-sr.", valueName: "CA.pem"))
     var forwardTLSCA: String?
     @Option(name: .customLong("forward-tls-cert"), help: ArgumentHelp("With --forward-tls-ca: our certificate (PEM), for a PACS that demands one.", valueName: "CERT.pem"))
     var forwardTLSCertificate: String?

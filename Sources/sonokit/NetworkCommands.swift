@@ -13,7 +13,7 @@ struct AssociationOptions: ParsableArguments {
     var timeout: Int = 30
 
     @Option(name: .customLong("tls-ca"),
-            help: ArgumentHelp("DICOM TLS: the CA certificate (PEM) the peer's certificate must be signed by; turns TLS on (TLS is never used unverified).",
+            help: ArgumentHelp("DICOM TLS: the CA certificate (PEM) the peer's certificate must be signed by; the certificate must also be issued for the peer's HOST. Turns TLS on (TLS is never used unverified).",
                                valueName: "CA.pem"))
     var tlsCA: String?
 

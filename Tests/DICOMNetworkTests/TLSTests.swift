@@ -99,6 +99,28 @@ final class TLSTests: XCTestCase {
         try StorageSCU.echo(peer, settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.otherCA)))
     }
 
+    /// The server's certificate must be issued for the host we connect to (its subjectAltName), as
+    /// a browser checks: signed by our CA is not enough, or any certificate our CA issued to
+    /// another machine would let that machine pose as the PACS.
+    func testAServerWhoseCertificateIsForAnotherHostIsRefused() throws {
+        let scp = try tlsStorescp(certs.misnamed, clientCA: nil)
+        defer { scp.stop() }
+        for host in ["127.0.0.1", "localhost"] {
+            let peer = try DicomPeer(aeTitle: "REF", host: host, port: scp.port)
+            XCTAssertThrowsError(try StorageSCU.echo(peer, settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.ca)))) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("REF@\(host):\(scp.port)") && text.contains("pacs.example.org"), text)
+                XCTAssertTrue(text.contains(host == "localhost" ? "hostname mismatch" : "IP address mismatch") && text.contains("not issued for \(host)"), text)
+            }
+        }
+        // A certificate issued for the loopback is accepted by name and by address.
+        let good = try tlsStorescp(certs.server, clientCA: nil)
+        defer { good.stop() }
+        for host in ["127.0.0.1", "localhost"] {
+            try StorageSCU.echo(try DicomPeer(aeTitle: "REF", host: host, port: good.port), settings: try .init(timeoutSeconds: 10, tls: .client(serverCA: certs.ca)))
+        }
+    }
+
     func testAServerDemandingAClientCertificateRefusesUsWithoutOne() throws {
         let scp = try tlsStorescp(certs.server, clientCA: certs.ca)
         defer { scp.stop() }
