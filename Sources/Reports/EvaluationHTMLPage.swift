@@ -252,39 +252,50 @@ public enum EvaluationHTMLPage {
     }
 
     static func trainingSection(_ content: EvaluationPageContent) -> String {
+        trainingSection(history: content.history, historyProblem: content.historyProblem, validationMetric: "validation AUC")
+    }
+
+    /// The training curves of the run (history.csv), or why there are none. Shared by the binary
+    /// and the multi-class page; `validationMetric` names the curve of the validation metric.
+    static func trainingSection(history: TrainingHistory?, historyProblem: String?, validationMetric: String) -> String {
         var out = [HTML.text("h2", "Training")]
-        if let history = content.history, !history.rows.isEmpty {
+        if let history, !history.rows.isEmpty {
             out.append(figure(svg: TrainingCurvesPlot.svg(history), id: "training-curves", alternative: "Training curves",
-                              caption: "Per-epoch history of the run (history.csv): losses, validation AUC and learning rate."))
+                              caption: "Per-epoch history of the run (history.csv): losses, \(validationMetric) and learning rate."))
         } else {
-            out.append(HTML.text("p", "No training curves: \(content.historyProblem ?? "the run has no history.csv").", [("class", "warning")]))
+            out.append(HTML.text("p", "No training curves: \(historyProblem ?? "the run has no history.csv").", [("class", "warning")]))
         }
         return out.joined(separator: "\n")
     }
 
     static func provenanceSection(_ content: EvaluationPageContent) -> String {
-        let r = content.report
-        var out = [HTML.text("h2", "Model card")]
-        let identity: [(String, String)] = [("Run", r.run.runId), ("Model id", r.run.modelId), ("Weights SHA-256", r.run.weightsSha256 ?? "unknown"),
-                                            ("Preprocessing hash", r.run.preprocessingHash), ("Seed", String(r.run.seed))]
-        out.append(HTML.definitionTable(identity + content.modelCard.map { ($0.name, $0.value) }))
-        out.append(HTML.text("h2", "Preprocessing"))
-        if content.preprocessing.isEmpty {
-            out.append(HTML.text("p", "Preprocessing hash \(r.run.preprocessingHash) (configuration not given)."))
-        } else {
-            out.append(HTML.definitionTable(content.preprocessing.map { ($0.name, $0.value) }))
-        }
-        out.append(HTML.text("h2", "Evaluation settings"))
-        let s = r.settings
-        out.append(HTML.definitionTable([
+        let r = content.report, s = r.settings
+        return provenanceSection(run: r.run, modelCard: content.modelCard, preprocessing: content.preprocessing, settings: [
             ("Study aggregation", "\(s.aggregation)"), ("Confidence level", percent(s.confidenceLevel)), ("DeLong interval scale", "\(s.delongScale)"),
             ("Bootstrap replicates (patients resampled)", String(s.bootstrapReplicates)), ("Bootstrap seed", String(s.bootstrapSeed)),
             ("Reliability bins", String(s.calibrationBins)), ("Subgroup attributes", s.subgroupAttributes.joined(separator: ", ")),
             ("Subgroup minimum per class", String(s.subgroupMinimumPerClass)), ("Split level", r.splitLevel),
             ("Report schema version", r.schemaVersion),
-        ]))
+        ])
+    }
+
+    /// Model card (run identity, then `modelCard`), preprocessing, the evaluation `settings` rows
+    /// and software versions. Shared by the binary and the multi-class page.
+    static func provenanceSection(run: RunIdentity, modelCard: [NamedValue], preprocessing: [NamedValue], settings: [(String, String)]) -> String {
+        var out = [HTML.text("h2", "Model card")]
+        let identity: [(String, String)] = [("Run", run.runId), ("Model id", run.modelId), ("Weights SHA-256", run.weightsSha256 ?? "unknown"),
+                                            ("Preprocessing hash", run.preprocessingHash), ("Seed", String(run.seed))]
+        out.append(HTML.definitionTable(identity + modelCard.map { ($0.name, $0.value) }))
+        out.append(HTML.text("h2", "Preprocessing"))
+        if preprocessing.isEmpty {
+            out.append(HTML.text("p", "Preprocessing hash \(run.preprocessingHash) (configuration not given)."))
+        } else {
+            out.append(HTML.definitionTable(preprocessing.map { ($0.name, $0.value) }))
+        }
+        out.append(HTML.text("h2", "Evaluation settings"))
+        out.append(HTML.definitionTable(settings))
         out.append(HTML.text("h2", "Software versions"))
-        out.append(HTML.definitionTable(r.run.softwareVersions.map { ($0.name, $0.value) }))
+        out.append(HTML.definitionTable(run.softwareVersions.map { ($0.name, $0.value) }))
         return out.joined(separator: "\n")
     }
 

@@ -203,39 +203,17 @@ public enum MulticlassEvaluationHTMLPage {
     }
 
     static func trainingSection(_ content: MulticlassPageContent) -> String {
-        var out = [HTML.text("h2", "Training")]
-        if let history = content.history, !history.rows.isEmpty {
-            out.append(EvaluationHTMLPage.figure(svg: TrainingCurvesPlot.svg(history), id: "training-curves", alternative: "Training curves",
-                                                 caption: "Per-epoch history of the run (history.csv): losses, validation macro AUC and learning rate."))
-        } else {
-            out.append(HTML.text("p", "No training curves: \(content.historyProblem ?? "the run has no history.csv").", [("class", "warning")]))
-        }
-        return out.joined(separator: "\n")
+        EvaluationHTMLPage.trainingSection(history: content.history, historyProblem: content.historyProblem, validationMetric: "validation macro AUC")
     }
 
     static func provenanceSection(_ content: MulticlassPageContent) -> String {
-        let r = content.evaluation.report
-        var out = [HTML.text("h2", "Model card")]
-        let identity: [(String, String)] = [("Run", r.run.runId), ("Model id", r.run.modelId), ("Weights SHA-256", r.run.weightsSha256 ?? "unknown"),
-                                            ("Preprocessing hash", r.run.preprocessingHash), ("Seed", String(r.run.seed))]
-        out.append(HTML.definitionTable(identity + content.modelCard.map { ($0.name, $0.value) }))
-        out.append(HTML.text("h2", "Preprocessing"))
-        if content.preprocessing.isEmpty {
-            out.append(HTML.text("p", "Preprocessing hash \(r.run.preprocessingHash) (configuration not given)."))
-        } else {
-            out.append(HTML.definitionTable(content.preprocessing.map { ($0.name, $0.value) }))
-        }
-        out.append(HTML.text("h2", "Evaluation settings"))
-        let s = r.settings
-        out.append(HTML.definitionTable([
+        let r = content.evaluation.report, s = r.settings
+        return EvaluationHTMLPage.provenanceSection(run: r.run, modelCard: content.modelCard, preprocessing: content.preprocessing, settings: [
             ("Task", r.task.rawValue), ("Classes", r.classes.joined(separator: ", ")), ("Ordinal", r.ordinal ? "yes" : "no"),
             ("Study aggregation", "\(s.aggregation)"), ("Confidence level", EvaluationHTMLPage.percent(s.confidenceLevel)),
             ("DeLong interval scale", "\(s.delongScale)"), ("Bootstrap replicates (patients resampled)", String(s.bootstrapReplicates)),
             ("Bootstrap seed", String(s.bootstrapSeed)), ("Reliability bins", String(s.calibrationBins)),
             ("Worst confusions listed", String(s.worstConfusionLimit)), ("Split level", r.splitLevel), ("Report schema version", r.schemaVersion),
-        ]))
-        out.append(HTML.text("h2", "Software versions"))
-        out.append(HTML.definitionTable(r.run.softwareVersions.map { ($0.name, $0.value) }))
-        return out.joined(separator: "\n")
+        ])
     }
 }
