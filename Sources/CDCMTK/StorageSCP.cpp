@@ -277,11 +277,12 @@ void freeDeletedWorkers() {
 ///    thread) creates a worker and calls `OFThread::start`, which stores the new thread's ID into
 ///    the worker after `pthread_create` returns; the worker's thread deletes the worker as soon as
 ///    its association is over (`notifyThreadExit`). An association that ends before `start`
-///    returns (a caller rejected at once, a short C-ECHO, any association on a loaded machine)
+///    returns (a caller rejected at once, a short C-ECHO, a TCP connection closed without a word such
+///    as a port probe, which also gets a worker, any association on a loaded machine)
 ///    made the pool write 8 bytes into freed memory: valgrind reports "Invalid write of size 8 at
 ///    OFThread::start ... inside a block of size 112 free'd by notifyThreadExit", and a node
 ///    under load aborted with "malloc(): unsorted double linked list corrupted". (Upstream DCMTK
-///    no longer deletes workers on exit, since 3.6.8+ re-uses them.) Here a deleted worker's
+///    re-uses workers instead of deleting them since 3.7.0.) Here a deleted worker's
 ///    memory is kept until the listening thread creates its next worker or stops listening:
 ///    `Worker::operator delete` only queues it, `freeDeletedWorkers` frees it.
 /// 2. A log line for the associations the pool rejects itself because `max_associations` are
