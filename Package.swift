@@ -58,7 +58,7 @@ let package = Package(
 
         // MARK: Imaging: RGB pictures, PNG/PNM files
         .systemLibrary(name: "CLibPNG", pkgConfig: "libpng"),
-        .target(name: "Imaging", dependencies: ["CLibPNG"], swiftSettings: releaseFlags),
+        .target(name: "Imaging", dependencies: ["CLibPNG", "SonoKitCore"], swiftSettings: releaseFlags),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
 
         // MARK: DICOM: the DCMTK-backed reader (CDCMTK is the only C++)

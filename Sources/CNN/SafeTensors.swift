@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// Reading and writing `.safetensors` files (Hugging Face's format): an 8-byte little-endian
 /// header length N, N bytes of JSON `{name: {"dtype", "shape", "data_offsets": [begin, end]},
@@ -76,12 +77,16 @@ public enum SafeTensors {
         return out
     }
 
-    /// Writes atomically (a temporary file in the same folder, then a rename).
+    /// Writes atomically through SonoKitCore's `AtomicFile` (a temporary file in the same folder,
+    /// created when missing, then a rename that is a `CrashPoint`): a reader sees the old file or
+    /// the new one, and a killed writer's temporary is one `StaleTemporaries` recognises.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to url: URL) throws {
         do {
-            try encode(tensors, metadata: metadata).write(to: url, options: .atomic)
-        } catch let e as CNNError {
-            throw e
+            try AtomicFile.write(try encode(tensors, metadata: metadata), to: url)
+        } catch let error as CNNError {
+            throw error
+        } catch let error as AtomicFile.WriteError {
+            throw CNNError.writeFailed(file: url.path, reason: error.reason)
         } catch {
             throw CNNError.writeFailed(file: url.path, reason: error.localizedDescription)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SonoKitCore
 
 /// Where a model's weights came from, recorded in sidecars and model cards.
 public struct WeightsOrigin: Codable, Equatable, Sendable {
@@ -119,12 +120,15 @@ extension Model {
 
     /// Writes every parameter to `url` (.safetensors, Keras names) and a JSON sidecar
     /// `<url>.json` describing the model (architecture, input shape, layers with their trainable
-    /// state, tensor shapes, and `metadata`), both atomically.
+    /// state, tensor shapes, and `metadata`), each atomically through SonoKitCore's `AtomicFile`
+    /// (a temporary renamed over the file; each rename a `CrashPoint`): the sidecar first, then
+    /// the weights, so that a weights file on disk always has a sidecar written by the same save
+    /// or a later one. A writer killed between the two leaves the previous weights beside the new
+    /// sidecar, and any killed writer only temporaries that `StaleTemporaries` recognises.
     public func saveWeights(to url: URL, metadata: [String: String] = [:]) throws {
         var meta = metadata
         meta["format"] = "sonokit-cnn-weights-1"
         meta["model"] = name
-        try SafeTensors.write(namedTensors, metadata: meta, to: url)
         let sidecar = WeightsSidecar(
             format: "sonokit-cnn-weights-1", model: name, inputShape: inputShape, featureCount: featureCount,
             layers: layers.map { .init(name: $0.name, type: $0.typeName, frozen: $0.isFrozen, description: $0.description) },
@@ -133,9 +137,12 @@ extension Model {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let sidecarURL = url.appendingPathExtension("json")
-        do { try enc.encode(sidecar).write(to: sidecarURL, options: .atomic) } catch {
-            throw CNNError.writeFailed(file: sidecarURL.path, reason: error.localizedDescription)
+        do { try AtomicFile.write(try enc.encode(sidecar), to: sidecarURL) } catch let error as AtomicFile.WriteError {
+            throw CNNError.writeFailed(file: sidecarURL.path, reason: error.reason)
+        } catch {
+            throw CNNError.writeFailed(file: sidecarURL.path, reason: "\(error)")
         }
+        try SafeTensors.write(namedTensors, metadata: meta, to: url)
     }
 }
 

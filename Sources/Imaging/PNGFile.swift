@@ -1,5 +1,6 @@
 import CLibPNG
 import Foundation
+import SonoKitCore
 
 /// Reading and writing 8-bit RGB PNG files through libpng's simplified API (`png_image`), which
 /// needs no setjmp and so is callable from Swift.
@@ -43,15 +44,17 @@ public enum PNGFile {
         return data
     }
 
-    /// Writes `image` to `path` atomically (a temporary file in the same folder, then a rename),
-    /// so that a reader never sees half a PNG.
+    /// Writes `image` to `path` atomically through SonoKitCore's `AtomicFile` (a temporary file
+    /// in the same folder, created with the folder when missing, then a rename): a reader never
+    /// sees half a PNG, a killed writer's temporary is one `StaleTemporaries` recognises, and the
+    /// rename is a `CrashPoint`.
     public static func write(_ image: RGBImage, to path: String) throws {
         let data: Data
         do { data = try encode(image) } catch { throw Failure.cannotWrite(path: path, reason: "\(error)") }
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw Failure.cannotWrite(path: path, reason: error.localizedDescription)
+            try AtomicFile.write(data, to: URL(fileURLWithPath: path))
+        } catch let error as AtomicFile.WriteError {
+            throw Failure.cannotWrite(path: path, reason: error.reason)
         }
     }
 

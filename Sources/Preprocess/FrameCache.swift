@@ -12,8 +12,10 @@ import Imaging
 ///   `--normalize imagenet` after `--normalize caffe` reuses the same entries.
 /// - Entry: one file `<dir>/<2 hex>/<62 hex>.frame`: magic `SKPF`, format version, width, height,
 ///   the RGB samples, then the crop decision and the reader's decode record as JSON. Written to a temporary file in the same
-///   folder and renamed, so a reader never sees half an entry, and concurrent writers of one key
-///   both leave a complete file.
+///   folder and renamed (SonoKitCore's `AtomicFile`), so a reader never sees half an entry, and concurrent writers of one key
+///   both leave a complete file. A writer killed before its rename leaves its hidden temporary
+///   (`.<62 hex>.frame.<pid>@<host>.<UUID>.tmp`), never taken for an entry nor counted in the
+///   bound; `removeStaleTemporaries()` removes those of writers that are gone.
 /// - Bounded: when the entries exceed `maxBytes`, the least recently used ones (oldest
 ///   modification time; a hit touches its entry) are deleted down to 90% of the bound.
 /// - Safe to delete: a missing, truncated or foreign file is a miss, never an error; the folder
@@ -74,6 +76,15 @@ public final class FrameCache: @unchecked Sendable {
         mustEvict = knownBytes! > maxBytes
         lock.unlock()
         if mustEvict { evict() }
+    }
+
+    /// Removes the temporaries that writers killed before their rename left in the cache (the
+    /// rules of SonoKitCore's `StaleTemporaries`: a writer on this host that no longer runs, or a
+    /// temporary older than 24 h; never a live writer's, nor a recent one of another host sharing
+    /// the folder) and returns their paths. Commands call it when they open the cache.
+    @discardableResult
+    public func removeStaleTemporaries() -> [String] {
+        StaleTemporaries.remove(inFolderAndSubfolders: directory.path)
     }
 
     /// Total size of the entries on disk.

@@ -102,4 +102,24 @@ public enum StaleTemporaries {
         }
         return removed
     }
+
+    /// Removes the stale temporaries of a folder whose files are fanned out one level deep (the
+    /// frame and feature caches: `<folder>/<2 hex>/<entry>`, each entry's temporary beside it):
+    /// `folder` itself and each of its subfolders, never deeper, with the rules of
+    /// `remove(in:recursive:)`. Unlike a recursive walk it does not stat every file: one directory
+    /// read per folder, and a stat only for the names that are AtomicFile temporaries, so a cache
+    /// of a million entries on a shared file system costs a few hundred directory reads. Returns
+    /// the paths removed; a folder that does not exist holds none.
+    @discardableResult
+    public static func remove(inFolderAndSubfolders folder: String, maximumAge: TimeInterval = 24 * 3600, now: Date = Date()) -> [String] {
+        var removed = remove(in: folder, recursive: false, maximumAge: maximumAge, now: now)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        for name in names {
+            let path = (folder as NSString).appendingPathComponent(name)
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { continue }
+            removed += remove(in: path, recursive: false, maximumAge: maximumAge, now: now)
+        }
+        return removed
+    }
 }

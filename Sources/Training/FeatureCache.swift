@@ -18,7 +18,10 @@ import SonoKitCore
 ///   padded with copies of its last frame: an entry's bits do not depend on the frames it was
 ///   computed with (another shard of `sonokit features`, another `--batch`, a partly filled cache).
 /// - Entry: `<2 hex>/<62 hex>.feat`: magic `SKFE`, count (UInt32 LE), then count float32 LE;
-///   written to a temporary file and renamed. A missing or malformed entry is a miss.
+///   written to a temporary file and renamed (SonoKitCore's `AtomicFile`). A missing or malformed
+///   entry is a miss. A writer killed before its rename leaves its hidden temporary
+///   (`.<62 hex>.feat.<pid>@<host>.<UUID>.tmp`), which no reader takes for an entry;
+///   `removeStaleTemporaries()` removes those of writers that are gone.
 /// - Merging: caches written in separate folders (one per node) are joined by `merge(into:from:)`
 ///   (`sonokit cache merge`); N writers sharing one folder need no merge.
 public final class FeatureCache: @unchecked Sendable {
@@ -63,6 +66,15 @@ public final class FeatureCache: @unchecked Sendable {
         withUnsafeBytes(of: UInt32(features.count).littleEndian) { data.append(contentsOf: $0) }
         for v in features { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         try writeAtomically(data, to: url(key))
+    }
+
+    /// Removes the temporaries that writers killed before their rename left in the cache (the
+    /// rules of SonoKitCore's `StaleTemporaries`: a writer on this host that no longer runs, or a
+    /// temporary older than 24 h; never a live writer's, nor a recent one of another node writing
+    /// the same shared folder) and returns their paths. Commands call it when they open the cache.
+    @discardableResult
+    public func removeStaleTemporaries() -> [String] {
+        StaleTemporaries.remove(inFolderAndSubfolders: directory.path)
     }
 
     // MARK: - Merging caches

@@ -19,16 +19,12 @@ extension TrainedRun {
         return try TrainedRun(directory: directory)
     }
 
-    /// `Model.saveWeights` writes the safetensors file in one piece; here it goes to a temporary
-    /// name first and is renamed, so that a run killed mid-write keeps the previous checkpoint.
+    /// `Model.saveWeights` writes the sidecar and then the safetensors file, each through
+    /// `AtomicFile` (a temporary renamed over the file), so that a run killed mid-write keeps the
+    /// previous checkpoint; a failure is a `TrainingError` naming the file.
     static func saveWeightsAtomically(_ model: Model, to url: URL, metadata: [String: String]) throws {
-        let temporary = AtomicFile.temporaryURL(for: url)
-        try model.saveWeights(to: temporary, metadata: metadata)
-        let sidecarTemp = temporary.appendingPathExtension("json"), sidecar = url.appendingPathExtension("json")
-        for (from, to) in [(sidecarTemp, sidecar), (temporary, url)] {
-            do { try AtomicFile.replace(to, with: from) } catch let error as AtomicFile.WriteError {
-                throw TrainingError.writeFailed(file: to.path, reason: error.reason)
-            }
+        do { try model.saveWeights(to: url, metadata: metadata) } catch CNNError.writeFailed(let file, let reason) {
+            throw TrainingError.writeFailed(file: file, reason: reason)
         }
     }
 }

@@ -80,11 +80,15 @@ public final class FeaturesWorkflow {
     /// `sonokit cache merge DEST SRC...`: the entries of the SRC feature caches that DEST lacks,
     /// copied into it one by one (whole file, then rename); see `FeatureCache.merge(into:from:)`.
     /// Same key with different bytes, a damaged entry or a stray file: an error naming the
-    /// file(s), and DEST left as it was.
-    public static func mergeCaches(into destination: String, from sources: [String]) throws -> FeatureCache.MergeOutcome {
+    /// file(s), and DEST left as it was. After a merge, the temporaries killed writers left in
+    /// DEST are removed (`FeatureCache.removeStaleTemporaries`, one warning line); the sources are
+    /// only read (their temporaries are skipped and counted).
+    public static func mergeCaches(into destination: String, from sources: [String], events: WorkflowEvents = .silent) throws -> FeatureCache.MergeOutcome {
         guard !sources.isEmpty else { throw WorkflowError.invalidInput("cache merge needs at least one source folder after DEST") }
         do {
-            return try FeatureCache.merge(into: URL(fileURLWithPath: destination), from: sources.map { URL(fileURLWithPath: $0) })
+            let outcome = try FeatureCache.merge(into: URL(fileURLWithPath: destination), from: sources.map { URL(fileURLWithPath: $0) })
+            events.removeStaleTemporaries(of: FeatureCache(directory: URL(fileURLWithPath: destination)))
+            return outcome
         } catch let error as FeatureCache.MergeError {
             throw WorkflowError.failed("\(error)")
         } catch let error as TrainingError {

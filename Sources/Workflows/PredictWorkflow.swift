@@ -129,6 +129,7 @@ public struct PredictWorkflow {
         }
         defer { if includeIdentifiers { try? OwnerOnly.restrict(output, recursive: true) } }
         events.removeStaleTemporaries(in: output)
+        if options.frameCache != nil, let cache = trained.frameCache { events.removeStaleTemporaries(of: cache) }
         let secret = try PredictionKeys.secret(inOutputFolder: options.output)
         if options.shard != .whole {
             // The shard's folder is complete on its own: it carries the secret its keys were made with.

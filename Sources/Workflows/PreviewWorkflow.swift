@@ -9,6 +9,8 @@ import SonoKitCore
 /// `preview`: the pictures to check preprocessing by eye. For every selected frame of every image
 /// instance: the decoded frame with its crop box, the network input (de-normalised), a contact
 /// sheet per study and preview.json. Folder and file names are pseudonymous (hashes of the UIDs).
+/// Every file is written through `AtomicFile`; the temporaries a killed preview left in the output
+/// folder or the frame cache are removed by the next one (`StaleTemporaries`' rules).
 public struct PreviewWorkflow {
     public struct Options: Sendable {
         /// DICOM files or folders of them.
@@ -51,9 +53,11 @@ public struct PreviewWorkflow {
         guard !files.isEmpty else { throw WorkflowError.invalidInput("no DICOM files under \(options.inputs.joined(separator: ", "))") }
         let root = URL(fileURLWithPath: options.output)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        events.removeStaleTemporaries(in: root.path)
         let cache = options.frameCache.map {
             FrameCache(directory: URL(fileURLWithPath: $0, isDirectory: true), maxBytes: Int64(options.frameCacheLimitMiB) << 20)
         }
+        if let cache { events.removeStaleTemporaries(of: cache) }
         let preprocessor = FramePreprocessor(config: config, cache: cache)
         var studies: [String: StudyPreview] = [:]
         var frameCount = 0, skipped = 0

@@ -149,10 +149,18 @@ public final class TrainWorkflow {
     /// writes no run folder. See `FeaturesWorkflow`.
     func precomputeFeatures(shard: Shard) throws -> (frames: Int, computed: Int, cached: Int) {
         let mine = (data.train + data.validation).filter { shard.owns(key: $0.sopInstanceUID) }
+        removeCachesStaleTemporaries()
         do {
             let counts = try trainer.precomputeFeatures(of: mine)
             return (mine.count, counts.computed, counts.cached)
         } catch let error as TrainingError { throw WorkflowError.failed("\(error)") }
+    }
+
+    /// Removes the temporaries killed writers left in the frame and feature caches this run reads
+    /// and fills (a shared cache's live writers on this or another node keep theirs).
+    private func removeCachesStaleTemporaries() {
+        if let frames = trainer.store.preprocessor.cache { events.removeStaleTemporaries(of: frames) }
+        if let features = trainer.featureCache { events.removeStaleTemporaries(of: features) }
     }
 
     /// Instances decoded by this workflow so far (0 for a `run()` whose features were all cached).
@@ -162,6 +170,7 @@ public final class TrainWorkflow {
     public func run() throws -> Result {
         let start = Date()
         events.removeStaleTemporaries(in: options.runDirectory)
+        removeCachesStaleTemporaries()
         let finished: TrainedRun
         do { finished = try trainer.fit(resume: options.resume) } catch let error as TrainingError { throw WorkflowError.failed("\(error)") }
         let epochs = try String(contentsOf: finished.files.history, encoding: .utf8).split(separator: "\n").count - 1

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Imaging
 import Preprocess
+import SonoKitCore
 
 /// `sonokit-bench preprocess`: decode + crop + resample + normalise throughput of SonoKit against
 /// the pipeline a user would otherwise write (pydicom + Pillow + numpy), on the same frames and
@@ -58,7 +59,7 @@ struct BenchPreprocess: ParsableCommand {
         var worklist: URL? = nil
         if !noReference {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-bench-\(UUID().uuidString).json")
-            try JSONEncoder().encode(Worklist(size: config.size, items: items)).write(to: url, options: .atomic)
+            try AtomicFile.write(try JSONEncoder().encode(Worklist(size: config.size, items: items)), to: url)
             worklist = url
         }
         defer { if let worklist { try? FileManager.default.removeItem(at: worklist) } }

@@ -19,7 +19,8 @@ struct CacheCommand: ParsableCommand {
             instead of one shared folder. Every entry is checked first: an entry of the same key with different bytes \
             in two folders, a damaged entry or a file that is not an entry stops the merge with the file(s) named and \
             DEST unchanged. Entries are copied whole and renamed into place, so a merge that is killed and run again \
-            copies only what is missing (a second run copies nothing). Hidden temporary files of killed writers are skipped.
+            copies only what is missing (a second run copies nothing). Hidden temporary files of killed writers are skipped \
+            in the sources; in DEST, those whose writer is gone are removed after the merge.
 
             Example:
               sonokit cache merge work/feature-cache node1/feature-cache node2/feature-cache
@@ -34,7 +35,7 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             let start = Date()
-            let o = try workflow { try FeaturesWorkflow.mergeCaches(into: destination, from: sources) }
+            let o = try workflow { try FeaturesWorkflow.mergeCaches(into: destination, from: sources, events: .terminal()) }
             print("cache merge: \(o.sourceEntries) entries in \(sources.count) source folder(s): \(o.copied) copied, "
                   + "\(o.alreadyPresent) already in \(destination), \(o.duplicates) in more than one source (identical), "
                   + "\(o.temporaryFilesSkipped) temporary files skipped; \(String(format: "%.1f", Date().timeIntervalSince(start))) s")

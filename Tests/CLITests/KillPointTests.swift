@@ -37,8 +37,11 @@ final class KillPointTests: XCTestCase {
     }
 
     /// Runs `arguments` killed at N = 1, 2, ... until one run completes; `afterKill(N)` checks
-    /// the state each kill left. Returns the number of commit points the command passed.
-    static func everyPoint(_ arguments: (Int) -> [String], afterKill: (Int) throws -> Void) throws -> Int {
+    /// the state each kill left, `label(N, label)` receives what point N was (the file name
+    /// `AtomicFile` was about to rename into place, or the catalog commit). Returns the number of
+    /// commit points the command passed.
+    static func everyPoint(_ arguments: (Int) -> [String], label: ((Int, String) -> Void)? = nil,
+                           afterKill: (Int) throws -> Void) throws -> Int {
         var point = 1
         while true {
             let r = try run(arguments(point), crashAt: point)
@@ -46,10 +49,27 @@ final class KillPointTests: XCTestCase {
                 XCTAssertEqual(r.status, 0, "the run armed at point \(point) neither died there nor succeeded: \(r.stderr)")
                 return point - 1
             }
+            if let label, let named = Self.label(of: point, in: r.stderr) { label(point, named) }
             try afterKill(point)
             point += 1
             if point > 1_000 { XCTFail("more than 1,000 commit points; is the crash point counted twice?"); return point }
         }
+    }
+
+    /// The label of `sonokit: crash point N (label)` in a killed run's stderr.
+    static func label(of point: Int, in stderr: String) -> String? {
+        let prefix = "sonokit: crash point \(point) ("
+        guard let line = stderr.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), line.hasSuffix(")") else { return nil }
+        return String(line.dropFirst(prefix.count).dropLast())
+    }
+
+    /// The hidden files under `folder` that are not AtomicFile temporaries (a writer whose
+    /// leftovers `StaleTemporaries` would never recognise, such as Foundation's `.dat.nosync*`).
+    static func foreignHiddenFiles(in folder: URL) -> [String] {
+        (FileManager.default.subpaths(atPath: folder.path) ?? []).filter {
+            let name = ($0 as NSString).lastPathComponent
+            return name.hasPrefix(".") && StaleTemporaries.writer(ofTemporary: name) == nil
+        }.sorted()
     }
 
     // MARK: - ingest
@@ -138,10 +158,12 @@ final class KillPointTests: XCTestCase {
         let weights = ["checkpoints/last.safetensors", "checkpoints/best.safetensors"]
 
         var leftTemporaries = 0
-        let points = try Self.everyPoint({ common + ["-o", work.appendingPathComponent("killed-\($0)").path] }) { point in
+        var labels: [String] = []
+        let points = try Self.everyPoint({ common + ["-o", work.appendingPathComponent("killed-\($0)").path] }, label: { labels.append($1) }) { point in
             let killed = work.appendingPathComponent("killed-\(point)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: RunDirectory(killed.path).modelCard.path), "point \(point)")
             if !Self.temporaries(in: killed).isEmpty { leftTemporaries += 1 }
+            XCTAssertEqual(Self.foreignHiddenFiles(in: killed), [], "a kill at point \(point) left temporaries StaleTemporaries cannot recognise")
             let started = FileManager.default.fileExists(atPath: RunDirectory(killed.path).config.path)
             let resumed = try Self.run(common + (started ? ["--resume", killed.path] : ["-o", killed.path]), crashAt: nil)
             XCTAssertEqual(resumed.status, 0, "resume after a kill at point \(point): \(resumed.stderr)")
@@ -160,6 +182,13 @@ final class KillPointTests: XCTestCase {
         XCTAssertGreaterThan(points, 10)
         // Each kill comes just before a rename, so (nearly) every point leaves the renamed file's temporary.
         XCTAssertGreaterThan(leftTemporaries, points / 2, "kills left temporaries at \(leftTemporaries) of \(points) points")
+        // Every file of the run folder becomes visible at a crash point of its own (AtomicFile's
+        // rename), the weights and their sidecars included, and never a temporary renamed twice.
+        for name in ["manifest.csv", "splits.csv", "config.json", "last.state.safetensors", "last.safetensors.json", "last.safetensors",
+                     "last.state.json", "history.csv", "best.safetensors.json", "best.safetensors", "model-card.json"] {
+            XCTAssertTrue(labels.contains(name), "no crash point before \(name) is renamed into place: \(Set(labels).sorted())")
+        }
+        XCTAssertEqual(labels.filter { $0.hasPrefix(".") }, [], "a temporary renamed into another temporary")
         // Resuming with another seed is refused, naming it.
         let refused = try Self.run(common.map { $0 == "11" ? "12" : $0 } + ["--resume", reference.path], crashAt: nil)
         XCTAssertNotEqual(refused.status, 0)
@@ -296,6 +325,43 @@ final class KillPointTests: XCTestCase {
         XCTAssertTrue(keptSome, "no kill left a committed report: the test saw no resume")
         XCTAssertGreaterThanOrEqual(points, studies + 3)
         print("predict --shard: killed and resumed at each of \(points) write points")
+    }
+
+    // MARK: - preview
+
+    /// `preview` killed before each file it writes (every PNG, each study's contact sheet and
+    /// preview.json): every PNG is a crash point (written through AtomicFile, not Foundation's
+    /// `.atomic`), every visible file then parses, every hidden file is an AtomicFile temporary,
+    /// and a rerun into the same folder removes them and ends equal, file for file, to an
+    /// uninterrupted preview.
+    func testPreviewKilledAtEveryWriteLeavesRecognisedTemporariesThatARerunRemoves() throws {
+        let work = try Self.workFolder("preview")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let study = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
+        let preview = { (output: URL) in ["preview", study, "-o", output.path, "--frames", "uniform:2", "--size", "32"] }
+        let reference = work.appendingPathComponent("reference")
+        XCTAssertEqual(try Self.run(preview(reference), crashAt: nil).status, 0)
+        let expected = try PredictShardFiles.files(under: reference.path)
+        XCTAssertGreaterThan(expected.keys.filter { $0.hasSuffix(".png") }.count, 4)
+
+        var labels: [String] = []
+        var leftTemporaries = 0
+        let points = try Self.everyPoint({ preview(work.appendingPathComponent("killed-\($0)")) }, label: { labels.append($1) }) { point in
+            let killed = work.appendingPathComponent("killed-\(point)")
+            try Self.assertEveryVisibleFileParses(in: killed, after: "preview killed at point \(point)")
+            XCTAssertEqual(Self.foreignHiddenFiles(in: killed), [], "point \(point)")
+            if !Self.temporaries(in: killed).isEmpty { leftTemporaries += 1 }
+            let rerun = try Self.run(preview(killed), crashAt: nil)
+            XCTAssertEqual(rerun.status, 0, "preview after a kill at point \(point): \(rerun.stderr)")
+            XCTAssertEqual(Self.temporaries(in: killed), [], "the killed preview's temporaries are removed by the rerun (point \(point))")
+            XCTAssertEqual(try PredictShardFiles.files(under: killed.path), expected, "point \(point)")
+            try? FileManager.default.removeItem(at: killed)
+        }
+        XCTAssertEqual(points, expected.count, "one crash point per file written")
+        XCTAssertEqual(leftTemporaries, points, "every kill (just before a rename) leaves that file's temporary")
+        XCTAssertTrue(labels.contains { $0.hasSuffix("-source.png") } && labels.contains { $0.hasSuffix("-input.png") }
+                      && labels.contains("contact-sheet.png") && labels.contains("preview.json"), "\(labels)")
+        print("preview: killed and rerun at each of \(points) write points")
     }
 
     /// The AtomicFile temporaries (see `StaleTemporaries`) anywhere under `folder`, relative paths.

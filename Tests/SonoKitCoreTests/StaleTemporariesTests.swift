@@ -72,4 +72,40 @@ final class StaleTemporariesTests: XCTestCase {
         XCTAssertEqual(StaleTemporaries.remove(in: folder.path, recursive: true, now: Date().addingTimeInterval(3 * 24 * 3600)).count, 4)
         XCTAssertEqual(StaleTemporaries.remove(in: folder.appendingPathComponent("missing").path, recursive: true), [])
     }
+
+    // MARK: A cache's layout (`<folder>/<2 hex>/<entry>`): the folder and its subfolders, never
+    // deeper. Guards: a cleanup that reads only the top folder (the caches' temporaries sit in the
+    // subfolders), or one that forgets the rules there (removing a live writer's temporary).
+    func testFolderAndSubfoldersAreCleanedOneLevelDeepWithTheSameRules() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stale-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for sub in ["ab", "cd", "ab/deeper"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier, host = StaleTemporaries.host
+        let old = Date().addingTimeInterval(-2 * 24 * 3600)
+        func make(_ name: String, modified: Date? = nil) throws {
+            let url = folder.appendingPathComponent(name)
+            try Data("partial".utf8).write(to: url)
+            if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
+        }
+        let removable = [".top.frame.\(dead)@\(host).\(uuid).tmp", "ab/.0123.frame.\(dead)@\(host).\(uuid).tmp",
+                         "cd/.4567.feat.77@elsewhere.\(uuid).tmp"]
+        let kept = ["ab/.89ab.frame.\(getpid())@\(host).\(uuid).tmp",   // this process: live
+                    "cd/.cdef.feat.77@elsewhere.\(uuid).tmp",             // another host, recent
+                    "ab/0123.frame", "cd/.notes",                          // an entry, a hidden file that is no temporary
+                    "ab/deeper/.x.frame.\(dead)@\(host).\(uuid).tmp"]     // two levels down: not a cache's
+        try make(removable[0]); try make(removable[1]); try make(removable[2], modified: old)
+        for name in kept { try make(name) }
+        try make("cd/.notes", modified: old)
+        XCTAssertEqual(StaleTemporaries.remove(inFolderAndSubfolders: folder.path).sorted(),
+                       removable.map { folder.appendingPathComponent($0).path }.sorted())
+        for name in kept { XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name) }
+        XCTAssertEqual(StaleTemporaries.remove(inFolderAndSubfolders: folder.path), [], "a second pass finds nothing")
+        XCTAssertEqual(StaleTemporaries.remove(inFolderAndSubfolders: folder.appendingPathComponent("missing").path), [])
+    }
 }

@@ -2,6 +2,7 @@ import Catalog
 import Foundation
 import Manifest
 import Preprocess
+import SonoKitCore
 import SonoKitTestSupport
 import Training
 import Workflows
@@ -180,6 +181,38 @@ final class FeaturesWorkflowTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("notes.txt: not a feature cache entry"), "\(error)")
         }
         XCTAssertEqual(try Self.files(under: dest), merged)
+    }
+
+    // MARK: A shard opening a shared feature cache and its frame cache removes the temporaries of
+    // killed writers (gone from this host, or 2 days old on another) and keeps those of live ones
+    // (this process; another node's recent one), saying how many in one warning per cache.
+    // Guards: caches never cleaned (a killed shard's temporaries pile up), a cleanup that reads
+    // only the top folder, one that removes a live writer's temporary in a shared folder.
+    func testShardRemovesKilledWritersTemporariesFromItsCaches() throws {
+        let f = try WorkflowsTests.fixture()
+        let work = f.work.appendingPathComponent("features-temporaries-\(UUID().uuidString)")
+        let featureFolder = work.appendingPathComponent("shared-features"), frameFolder = work.appendingPathComponent("frames")
+        let features = try PlantedTemporaries.plant(in: featureFolder, entryExtension: "feat")
+        let frames = try PlantedTemporaries.plant(in: frameFolder, entryExtension: "frame")
+        var options = FeaturesWorkflow.Options(manifest: ManifestInput(manifest: f.labels, catalog: f.catalog, classes: WorkflowsTests.classes, noPixelCheck: true),
+                                               splits: f.splits, config: Self.config())
+        options.featureCache = featureFolder.path
+        options.frameCache = frameFolder.path
+        options.shard = Shard(index: 0, count: 2)
+        var warnings: [String] = []
+        let workflow = try FeaturesWorkflow(options, events: WorkflowEvents(warning: { warnings.append($0) }))
+        XCTAssertEqual(features.remaining.count, 6, "preparing a workflow writes nothing, so removes nothing")
+        let result = try workflow.run()
+        XCTAssertGreaterThan(result.computed, 0)
+        XCTAssertEqual(features.remaining, features.kept.sorted())
+        XCTAssertEqual(frames.remaining, frames.kept.sorted())
+        XCTAssertTrue(warnings.contains("\(featureFolder.path): removed 3 temporary file(s) left in the feature cache by an interrupted run"), "\(warnings)")
+        XCTAssertTrue(warnings.contains("\(frameFolder.path): removed 3 temporary file(s) left in the frame cache by an interrupted run"), "\(warnings)")
+        // The shard's entries are there and its own temporaries gone (renamed).
+        let written = try Self.files(under: featureFolder).keys.filter { $0.hasSuffix(".feat") }
+        XCTAssertEqual(written.count, result.computed + 1, "the entries computed, and the planted entry-like file")
+        XCTAssertEqual(try Self.files(under: featureFolder).keys.filter { StaleTemporaries.writer(ofTemporary: ($0 as NSString).lastPathComponent) != nil }.sorted(),
+                       features.kept.filter { $0.hasSuffix(".tmp") }.sorted())
     }
 
     // MARK: A configuration that never reads cached features is refused, naming why
