@@ -95,8 +95,10 @@ public final class NodeQueue: @unchecked Sendable {
             }
         }
         // A write cut by kill -9 leaves its hidden temporary file (the outputs are renamed into
-        // place): only this node writes into these folders, so such files are removed.
-        let stale = Self.removeTemporaryFiles(in: options.output) + Self.removeTemporaryFiles(in: Self.srFolder(inStore: options.store))
+        // place): only this node writes into these folders (one node per store and --out), and
+        // it has not written yet, so every such file is removed, whoever wrote it.
+        let stale = [options.output, Self.srFolder(inStore: options.store)]
+            .map { StaleTemporaries.remove(in: $0, recursive: true, writers: .thisProcessOnly).count }.reduce(0, +)
         if stale > 0 { log("removed \(stale) temporary file(s) of writes cut short by an earlier run") }
         let adopted = try catalog.queueUnqueuedStudies(storedUnder: options.store, at: Date())
         if adopted > 0 { log("queue: \(adopted) stored stud\(adopted == 1 ? "y" : "ies") not queued yet (an earlier run stopped before queueing), queued") }
@@ -298,19 +300,6 @@ public final class NodeQueue: @unchecked Sendable {
         } catch {
             log("study \(entry.studyKey): cannot record the send in the queue: \(error)")
         }
-    }
-
-    /// Removes the hidden temporary files of atomic writes (AtomicFile's `.NAME.PID.UUID.tmp`,
-    /// Foundation's `.dat.nosync*`) under `folder`; returns how many.
-    static func removeTemporaryFiles(in folder: String) -> Int {
-        var removed = 0
-        let e = FileManager.default.enumerator(atPath: folder)
-        while let relative = e?.nextObject() as? String {
-            let name = (relative as NSString).lastPathComponent
-            guard name.hasPrefix("."), name.hasSuffix(".tmp") || name.hasPrefix(".dat.nosync") else { continue }
-            if (try? FileManager.default.removeItem(atPath: folder + "/" + relative)) != nil { removed += 1 }
-        }
-        return removed
     }
 
     static func seconds(_ t: TimeInterval) -> String {
