@@ -260,19 +260,7 @@ final class ListenPredictTests: XCTestCase {
             try node.start(crashAt: point)
             try? node.push([patient])
             let catalog = try Catalog(path: node.catalog.path)
-            // Until the crash point kills it, or it has sent both SRs (then every point was visited).
-            let deadline = Date().addingTimeInterval(120)
-            while node.isRunning, Date() < deadline {
-                let entries = try catalog.queueEntries()
-                if entries.count == 2 && entries.allSatisfy({ $0.state == .sent }) { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            if node.isRunning {
-                XCTAssertEqual(node.terminate(), 0, node.log)
-                XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
-                break
-            }
-            XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+            if try finishedBeforeCrashPoint(node, point, catalog: catalog) { break }
             if try catalog.queueEntries().contains(where: { $0.state == .received }) && node.log.contains("stored") { killedDuringPrediction += 1 }
             try node.start()
             try node.push([patient])
@@ -309,15 +297,8 @@ final class ListenPredictTests: XCTestCase {
         let run = try Self.trainedRun.get()
         let patient = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
         let node = try Node(work: work, run: run, pacsPort: try ReferencePeer.freePort(), studyTimeout: "1s")
-        node.forwards = false
-        try node.start()
-        try node.push([patient])
+        try predictWithoutForwarding(node, patient: patient)
         let catalog = try Catalog(path: node.catalog.path)
-        try waitFor("both studies predicted without forwarding", node: node) {
-            let entries = try catalog.queueEntries()
-            return entries.count == 2 && entries.allSatisfy { $0.state == .predicted }
-        }
-        XCTAssertEqual(node.terminate(), 0, node.log)
         let predicted = try catalog.queueEntries()
         XCTAssertEqual(predicted.map(\.srPath), [nil, nil], "no SR for a PACS without --forward-sr")
         XCTAssertFalse(FileManager.default.fileExists(atPath: node.store.path + "/sr"))
@@ -371,18 +352,7 @@ final class ListenPredictTests: XCTestCase {
         let patient = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
         let folder = work.appendingPathComponent("node"), snapshot = work.appendingPathComponent("snapshot")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        do {
-            let node = try Node(work: folder, run: run, pacsPort: try ReferencePeer.freePort(), studyTimeout: "1s")
-            node.forwards = false
-            try node.start()
-            try node.push([patient])
-            let catalog = try Catalog(path: node.catalog.path)
-            try waitFor("both studies predicted without forwarding", node: node) {
-                let entries = try catalog.queueEntries()
-                return entries.count == 2 && entries.allSatisfy { $0.state == .predicted }
-            }
-            XCTAssertEqual(node.terminate(), 0, node.log)
-        }
+        try predictWithoutForwarding(try Node(work: folder, run: run, pacsPort: try ReferencePeer.freePort(), studyTimeout: "1s"), patient: patient)
         try FileManager.default.copyItem(at: folder, to: snapshot)
         var point = 1
         let started = Date()
@@ -394,17 +364,7 @@ final class ListenPredictTests: XCTestCase {
             let node = try Node(work: folder, run: run, pacsPort: pacs.port, studyTimeout: "1s")
             try node.start(crashAt: point)
             let catalog = try Catalog(path: node.catalog.path)
-            let deadline = Date().addingTimeInterval(120)
-            while node.isRunning, Date() < deadline {
-                if try catalog.queueEntries().allSatisfy({ $0.state == .sent }) { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            if node.isRunning {
-                XCTAssertEqual(node.terminate(), 0, node.log)
-                XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
-                break
-            }
-            XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+            if try finishedBeforeCrashPoint(node, point, catalog: catalog) { break }
             try node.start()
             try waitFor("point \(point): both studies sent after the restart", node: node, seconds: 120) {
                 try catalog.queueEntries().allSatisfy { $0.state == .sent }
@@ -420,6 +380,20 @@ final class ListenPredictTests: XCTestCase {
         XCTAssertGreaterThan(point, 6)
         print("listen --forward-sr over studies predicted without it, killed at each of \(point - 1) durable steps: "
               + "every study predicted once and its SR at the PACS once (\(Int(Date().timeIntervalSince(started))) s)")
+    }
+
+    /// Runs `node` without --forward-sr until both studies of `patient` (pushed by storescu) are
+    /// predicted, then stops it.
+    func predictWithoutForwarding(_ node: Node, patient: String) throws {
+        node.forwards = false
+        try node.start()
+        try node.push([patient])
+        let catalog = try Catalog(path: node.catalog.path)
+        try waitFor("both studies predicted without forwarding", node: node) {
+            let entries = try catalog.queueEntries()
+            return entries.count == 2 && entries.allSatisfy { $0.state == .predicted }
+        }
+        XCTAssertEqual(node.terminate(), 0, node.log)
     }
 
     // MARK: - A multi-class run
@@ -496,6 +470,25 @@ final class ListenPredictTests: XCTestCase {
             XCTAssertTrue(content.contains("\"Predicted class\")="), content)
         }
         try assertNoIdentifiers(log: node.log, folder: node.out)
+    }
+
+    /// Waits until `node`, started with its crash point at `point`, is killed there, or has sent
+    /// both studies' SRs: then every durable step was visited, the node is stopped and the answer
+    /// is true. Any other end fails the test.
+    func finishedBeforeCrashPoint(_ node: Node, _ point: Int, catalog: Catalog) throws -> Bool {
+        let deadline = Date().addingTimeInterval(120)
+        while node.isRunning, Date() < deadline {
+            let entries = try catalog.queueEntries()
+            if entries.count == 2 && entries.allSatisfy({ $0.state == .sent }) { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if node.isRunning {
+            XCTAssertEqual(node.terminate(), 0, node.log)
+            XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
+            return true
+        }
+        XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+        return false
     }
 
     // MARK: - Checks
