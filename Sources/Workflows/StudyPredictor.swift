@@ -203,7 +203,7 @@ public final class StudyPredictor {
         guard let rule = multiclassRule, let decision = report.decision else { return false }
         return report.aggregation.rule == rule.aggregation.rawValue && report.aggregation.frameThreshold == nil && report.threshold == nil
             && decision.rule == (rule.thresholds == nil ? "argmax" : "per_class_thresholds")
-            && decision.thresholds?.map(\.value) == rule.thresholds && decision.thresholds.map { $0.map(\.name) == card.classes } != false
+            && decision.thresholds?.map(\.value) == rule.thresholds && (decision.thresholds?.map(\.name) ?? card.classes) == card.classes
             && decision.source == rule.source
     }
 

@@ -331,7 +331,11 @@ final class ListenPredictTests: XCTestCase {
         try assertPACSContentEqualsPredict(pacs.folder, reference: reference, catalog: catalog)
         try assertNoIdentifiers(log: log, folder: node.out)
 
-        // Started once more: nothing is left to send, nothing is sent again.
+        // Started once more, forwarding to another PACS: nothing is left to send, and what the
+        // first PACS received is not sent again (to either).
+        let other = try Storescp(port: try ReferencePeer.freePort(), folder: work.appendingPathComponent("pacs-b"))
+        defer { other.stop() }
+        node.pacsPort = other.port
         try node.start()
         try waitFor("the third start's queue line", node: node) { node.log.components(separatedBy: "queue: 0 received, 0 predicted, 2 sent").count == 2 }
         Thread.sleep(forTimeInterval: 3)
@@ -340,6 +344,8 @@ final class ListenPredictTests: XCTestCase {
         XCTAssertEqual(node.log.components(separatedBy: "written from its report").count - 1, 1, "at the second start only")
         XCTAssertEqual(try catalog.queueEntries().map(\.sends), [1, 1])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: pacs.folder.path).count, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other.folder.path), [])
+        XCTAssertTrue(node.log.contains("SRs forwarded to PACS@127.0.0.1:\(other.port)"), node.log)
     }
 
     /// The node restarted with --forward-sr, killed at every durable step it takes to give two
@@ -669,7 +675,9 @@ final class ListenPredictTests: XCTestCase {
 /// restarts.
 final class Node {
     let store: URL, catalog: URL, out: URL, logFile: URL, run: URL
-    let port: UInt16, pacsPort: UInt16
+    let port: UInt16
+    /// The PACS's port on 127.0.0.1 (`--forward-sr`); may change between starts.
+    var pacsPort: UInt16
     let studyTimeout: String
     /// More options of `listen` (e.g. the forwarding's TLS).
     var extraArguments: [String] = []
