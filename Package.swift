@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "Imaging", "SonoKitTestSupport"], resources: [.copy("Fixtures")]),
 
         // MARK: DICOMNetwork: the DICOM upper layer through DCMTK's dcmnet (C-ECHO, C-STORE SCU; `sonokit echo`, `send`)
-        .target(name: "DICOMNetwork", dependencies: ["CDCMTK"]),
+        .target(name: "DICOMNetwork", dependencies: ["CDCMTK", "SonoKitCore"]),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "SonoKitTestSupport"]),
 
         // MARK: Catalog: the SQLite index of an export (GRDB), ingest

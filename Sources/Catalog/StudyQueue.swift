@@ -4,7 +4,8 @@ import GRDB
 /// One study in the durable queue of a DICOM node (`listen --predict`), table `study_queue`.
 ///
 /// States: `received` (instances arrived; predicted once none has arrived for the study timeout)
-/// -> `predicted` (reports written; with forwarding, the SR for the PACS written in the store)
+/// -> `predicted` (reports written; with forwarding, the SR for the PACS written in the store;
+/// without it, `srPath` stays nil until a node with forwarding writes that SR: `recordPACSReport`)
 /// -> `sent` (the PACS answered Success to its C-STORE); or `failed`: the prediction failed
 /// (`failedStage` "predict": not retried until a new instance arrives) or the send did
 /// (`failedStage` "send": retried at `nextAttempt`, with exponential backoff).
@@ -181,6 +182,42 @@ extension Catalog {
                 UPDATE study_queue SET state = 'failed', failed_stage = 'send', failure = ?, attempts = attempts + 1, next_attempt = ?
                 WHERE study_instance_uid = ? AND arrivals = ? AND sr_path IS NOT NULL AND state IN ('predicted', 'failed')
                 """, arguments: [reason, nextAttempt.timeIntervalSince1970, studyUID, arrivals])
+            return db.changesCount == 1
+        }
+    }
+
+    /// The `predicted` studies without an SR for the PACS (predicted by a node without
+    /// forwarding), the longest waiting first.
+    public func studiesPredictedWithoutPACSReport() throws -> [StudyQueueEntry] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: Self.queueSelect + " WHERE q.state = 'predicted' AND q.sr_path IS NULL ORDER BY q.last_arrival, st.study_key")
+                .map(StudyQueueEntry.init(row:))
+        }
+    }
+
+    /// Records the SR for the PACS (`srPath`, relative to the store) written afterwards for the
+    /// committed prediction of generation `arrivals`: the study is then sent like any other.
+    /// False, and nothing changed, when the study received a new instance meanwhile, is no longer
+    /// `predicted`, or has an SR already.
+    public func recordPACSReport(studyUID: String, arrivals: Int, srPath: String) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE study_queue SET sr_path = ?, attempts = 0, next_attempt = NULL
+                WHERE study_instance_uid = ? AND arrivals = ? AND state = 'predicted' AND sr_path IS NULL
+                """, arguments: [srPath, studyUID, arrivals])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Puts a `predicted` study without an SR for the PACS back to `received`: predicted again,
+    /// this time with its SR. False, and nothing changed, when it is no longer in that state for
+    /// generation `arrivals`.
+    public func requeuePredictedWithoutPACSReport(studyUID: String, arrivals: Int) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: """
+                UPDATE study_queue SET state = 'received'
+                WHERE study_instance_uid = ? AND arrivals = ? AND state = 'predicted' AND sr_path IS NULL
+                """, arguments: [studyUID, arrivals])
             return db.changesCount == 1
         }
     }

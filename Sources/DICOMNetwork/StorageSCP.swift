@@ -1,5 +1,6 @@
 import CDCMTK
 import Foundation
+import SonoKitCore
 
 /// The DICOM server side through DCMTK's dcmnet (`DcmSCPPool` of `DcmThreadSCP`s): Verification
 /// (C-ECHO) and Storage (C-STORE) as a service class provider. Nothing here speaks the protocol.
@@ -185,17 +186,5 @@ public enum StorageSCP {
     private final class HandlerBox {
         let handlers: Handlers
         init(_ handlers: Handlers) { self.handlers = handlers }
-    }
-}
-
-/// A value behind a lock.
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

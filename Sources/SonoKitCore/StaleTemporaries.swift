@@ -18,7 +18,21 @@ import Foundation
 ///   host was recorded (`.<name>.<pid>.<UUID>.tmp`, and `.tmp-<pid>-<name>` for weights).
 /// A pid reused by a live process keeps its stale temporary until the age rule removes it; a live
 /// writer's temporary is never removed.
+///
+/// A folder that only one process at a time writes (`Writers.thisProcessOnly`: a DICOM node's
+/// reports and SRs, one node per store and reports folder) needs no guess: every temporary there
+/// that this process did not write is stale, whatever its pid, host or age, and so are
+/// Foundation's `.atomic` temporaries (`.dat.nosync<hex>.<random>`, PNGFile's pictures), whose names
+/// do not say who wrote them; call it before this process writes there with Foundation.
 public enum StaleTemporaries {
+    /// Who may be writing into a folder while its temporaries are removed.
+    public enum Writers: Sendable {
+        /// Any process, on this machine or another sharing the folder: the type's rules.
+        case shared
+        /// This process only (it owns the folder): every temporary it did not write is stale.
+        case thisProcessOnly
+    }
+
     /// This machine's host name as it appears in temporary names (up to the first dot; letters,
     /// digits and '-' only, so that the name stays parseable).
     public static let host: String = {
@@ -71,33 +85,53 @@ public enum StaleTemporaries {
         return Writer(pid: pid, host: nil)
     }
 
+    /// True for the temporary of Foundation's `Data.write(to:options: .atomic)` on Linux
+    /// (`.dat.nosync` then hex digits, a dot and mkstemp's six characters): its writer is unknown.
+    public static func isFoundationTemporary(_ fileName: String) -> Bool {
+        guard fileName.hasPrefix(".dat.nosync") else { return false }
+        let rest = fileName.dropFirst(".dat.nosync".count).split(separator: ".", omittingEmptySubsequences: false)
+        return rest.count == 2 && !rest[0].isEmpty && rest[0].allSatisfy(\.isHexDigit) && rest[1].count == 6
+    }
+
     /// True when no process with this pid runs on this machine.
     static func isGone(_ pid: Int32) -> Bool {
         kill(pid, 0) != 0 && errno == ESRCH
     }
 
-    /// Removes the stale temporaries (see the type's rules) in `folder`, and in its subfolders when
-    /// `recursive`; returns the paths removed. A folder that does not exist holds none; a file
-    /// that cannot be removed (another user's) is left and not returned.
+    /// Removes the stale temporaries (see the type's rules; `writers`: who may be writing there) in
+    /// `folder`, and in its subfolders when `recursive`; returns the paths removed. A folder that
+    /// does not exist holds none; a file that cannot be removed (another user's) is left and not
+    /// returned.
     @discardableResult
-    public static func remove(in folder: String, recursive: Bool, maximumAge: TimeInterval = 24 * 3600, now: Date = Date()) -> [String] {
+    public static func remove(in folder: String, recursive: Bool, writers: Writers = .shared, maximumAge: TimeInterval = 24 * 3600,
+                              now: Date = Date()) -> [String] {
         let fm = FileManager.default
         var removed: [String] = []
         var candidates: [String] = []
+        let isCandidate = { (name: String) in writer(ofTemporary: name) != nil || (writers == .thisProcessOnly && isFoundationTemporary(name)) }
         if recursive {
             guard let walker = fm.enumerator(atPath: folder) else { return [] }
             while let relative = walker.nextObject() as? String {
-                if writer(ofTemporary: (relative as NSString).lastPathComponent) != nil { candidates.append(relative) }
+                if isCandidate((relative as NSString).lastPathComponent) { candidates.append(relative) }
             }
         } else {
-            candidates = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { writer(ofTemporary: $0) != nil }
+            candidates = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter(isCandidate)
         }
         for relative in candidates.sorted() {
             let path = (folder as NSString).appendingPathComponent(relative)
-            guard let w = writer(ofTemporary: (relative as NSString).lastPathComponent),
-                  let attributes = try? fm.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular else { continue }
-            let modified = attributes[.modificationDate] as? Date ?? now
-            let stale = (w.host == host && w.pid != getpid() && isGone(w.pid)) || now.timeIntervalSince(modified) > maximumAge
+            guard let attributes = try? fm.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            let stale: Bool
+            switch (writers, writer(ofTemporary: (relative as NSString).lastPathComponent)) {
+            case (.thisProcessOnly, let w?):
+                stale = !(w.pid == getpid() && w.host == host)
+            case (.thisProcessOnly, nil):
+                stale = true  // Foundation's: not this process's (see the type)
+            case (.shared, let w?):
+                let modified = attributes[.modificationDate] as? Date ?? now
+                stale = (w.host == host && w.pid != getpid() && isGone(w.pid)) || now.timeIntervalSince(modified) > maximumAge
+            case (.shared, nil):
+                stale = false
+            }
             if stale, unlink(path) == 0 { removed.append(path) }
         }
         return removed

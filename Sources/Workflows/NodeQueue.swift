@@ -22,12 +22,24 @@ import Training
 ///   `STORE/sr/<key>-<arrivals>.dcm` before the prediction is committed, and sent by C-STORE;
 ///   a failed send is tried again after 2^k x `retryInitial` seconds (at most `retryMax`), also
 ///   after a restart.
+/// - Forwarding turned on later: a node started with `forward` first gives each study that a
+///   node without it predicted (`predicted`, no SR for the PACS) the SR of its committed
+///   prediction, then sends it like any other. The SR is made from the study's report
+///   `<key>.json` in `output` when that report is what a prediction now would make (this run's
+///   model and decision rule, this study's instances: `StudyPredictor.scoredStudy`), so the PACS
+///   gets exactly what the reports folder says; otherwise (no report, another run's, another
+///   folder's keys) the study is predicted again. Durable as a prediction: the SR file, then its
+///   commit (`recordPACSReport`); a kill between the two reuses the file. A study already `sent`
+///   is not sent again, also by a node restarted with another PACS as `forward` (the studies not
+///   sent yet go to the new one; `sonokit send STORE/sr/<key>-<n>.dcm` sends one by hand).
 /// - Exactly once: a prediction is committed (state `predicted`, one transaction) only after its
 ///   files are written; a kill before that predicts the study again on restart, rewriting the same
 ///   files and reusing the SR already written for that generation (so no second, different SR
 ///   exists). A send is committed (state `sent`) right after the PACS answers Success: a kill in
 ///   that window sends the SAME SR (same SOP Instance UID) once more on restart (at-least-once;
 ///   a PACS keeps one instance per SOP Instance UID).
+/// - One node per store and `output`: at start-up every temporary file of a write cut short in
+///   `output` and `STORE/sr` is removed, whoever wrote it (`StaleTemporaries`, `.thisProcessOnly`).
 /// - Logs name studies by their pseudonymous key only; no patient identifier, no UID.
 public final class NodeQueue: @unchecked Sendable {
     public struct Options: Sendable {
@@ -95,8 +107,10 @@ public final class NodeQueue: @unchecked Sendable {
             }
         }
         // A write cut by kill -9 leaves its hidden temporary file (the outputs are renamed into
-        // place): only this node writes into these folders, so such files are removed.
-        let stale = Self.removeTemporaryFiles(in: options.output) + Self.removeTemporaryFiles(in: Self.srFolder(inStore: options.store))
+        // place): only this node writes into these folders (one node per store and --out), and
+        // it has not written yet, so every such file is removed, whoever wrote it.
+        let stale = [options.output, Self.srFolder(inStore: options.store)]
+            .map { StaleTemporaries.remove(in: $0, recursive: true, writers: .thisProcessOnly).count }.reduce(0, +)
         if stale > 0 { log("removed \(stale) temporary file(s) of writes cut short by an earlier run") }
         let adopted = try catalog.queueUnqueuedStudies(storedUnder: options.store, at: Date())
         if adopted > 0 { log("queue: \(adopted) stored stud\(adopted == 1 ? "y" : "ies") not queued yet (an earlier run stopped before queueing), queued") }
@@ -153,6 +167,7 @@ public final class NodeQueue: @unchecked Sendable {
     }
 
     private func work() {
+        if options.forward != nil { writeMissingPACSReports() }
         while !isStopping {
             do {
                 for entry in try catalog.studiesToPredict(quietSince: Date().addingTimeInterval(-options.studyTimeout)) {
@@ -220,12 +235,62 @@ public final class NodeQueue: @unchecked Sendable {
         log("study \(entry.studyKey): cannot be predicted: \(reasons.joined(separator: "; ")); not tried again until a new instance arrives")
     }
 
+    /// The studies a node without `--forward-sr` predicted (`predicted`, no SR for the PACS): each
+    /// gets the SR for the PACS of its committed prediction, then is sent like any other.
+    private func writeMissingPACSReports() {
+        let pending: [StudyQueueEntry]
+        do { pending = try catalog.studiesPredictedWithoutPACSReport() } catch {
+            log("queue: cannot read the queue in \(options.catalog): \(error); the studies predicted without --forward-sr are sent after a restart")
+            return
+        }
+        guard !pending.isEmpty else { return }
+        log("queue: \(pending.count) stud\(pending.count == 1 ? "y was" : "ies were") predicted without --forward-sr: "
+            + "writing \(pending.count == 1 ? "its SR" : "their SRs") for the PACS, then sending")
+        for entry in pending {
+            if isStopping { return }
+            addPACSReport(entry)
+        }
+    }
+
+    /// Writes the SR for the PACS of a study predicted without forwarding from its report in
+    /// `--out`, which is the document a prediction now would give when that report was made by
+    /// this run with this decision rule from the study's instances (`StudyPredictor.scoredStudy`);
+    /// otherwise (no report, another run's, another secret) the study is predicted again. Durable
+    /// in two steps, as a prediction: the SR file (reused by a restart that finds it), then its
+    /// commit (`recordPACSReport`).
+    private func addPACSReport(_ entry: StudyQueueEntry) {
+        let key = entry.studyKey
+        do {
+            let instances = try catalog.instances(forStudy: entry.studyInstanceUID).filter(\.isImage).map(PredictionInputs.instance)
+            let keys = PredictionKeys(secret: secret, catalogStudyKeys: [entry.studyInstanceUID: key])
+            let report = FileManager.default.contents(atPath: (options.output as NSString).appendingPathComponent("\(key).json"))
+                .flatMap { try? PredictionMerge.reportDecoder().decode(PredictionReport.self, from: $0) }
+            guard let report, let study = predictor.scoredStudy(fromReport: report, instances: instances, keys: keys) else {
+                if try catalog.requeuePredictedWithoutPACSReport(studyUID: entry.studyInstanceUID, arrivals: entry.arrivals) {
+                    log("study \(key): its report in --out is missing or was not made by this run from these instances; predicted again for its SR")
+                }
+                return
+            }
+            let relative = try writePACSReport(study, entry: entry)
+            if try catalog.recordPACSReport(studyUID: entry.studyInstanceUID, arrivals: entry.arrivals, srPath: relative) {
+                log("study \(key): SR for the PACS written from its report (predicted without --forward-sr)")
+            } else {
+                log("study \(key): a new instance arrived meanwhile; predicted again once complete")
+            }
+        } catch {
+            log("study \(key): cannot write its SR for the PACS: \(error); predicted again")
+            _ = try? catalog.requeuePredictedWithoutPACSReport(studyUID: entry.studyInstanceUID, arrivals: entry.arrivals)
+        }
+    }
+
     /// The SR for the PACS of this generation: written once (owner-only), reused when a restart
     /// predicts the same generation again. Returns its path relative to the store.
     private func writePACSReport(_ study: StudyPredictor.ScoredStudy, entry: StudyQueueEntry) throws -> String {
         let relative = "sr/\(entry.studyKey)-\(entry.arrivals).dcm"
         let path = options.store + "/" + relative
         if FileManager.default.fileExists(atPath: path) {
+            // A kill between its rename and the chmod below left it with the default mode.
+            try OwnerOnly.restrict(path)
             log("study \(entry.studyKey): the SR for the PACS of this prediction was written before a restart; reused")
             return relative
         }
@@ -298,19 +363,6 @@ public final class NodeQueue: @unchecked Sendable {
         } catch {
             log("study \(entry.studyKey): cannot record the send in the queue: \(error)")
         }
-    }
-
-    /// Removes the hidden temporary files of atomic writes (AtomicFile's `.NAME.PID.UUID.tmp`,
-    /// Foundation's `.dat.nosync*`) under `folder`; returns how many.
-    static func removeTemporaryFiles(in folder: String) -> Int {
-        var removed = 0
-        let e = FileManager.default.enumerator(atPath: folder)
-        while let relative = e?.nextObject() as? String {
-            let name = (relative as NSString).lastPathComponent
-            guard name.hasPrefix("."), name.hasSuffix(".tmp") || name.hasPrefix(".dat.nosync") else { continue }
-            if (try? FileManager.default.removeItem(atPath: folder + "/" + relative)) != nil { removed += 1 }
-        }
-        return removed
     }
 
     static func seconds(_ t: TimeInterval) -> String {

@@ -161,5 +161,51 @@ public final class StudyPredictor {
         return batch
     }
 
+    /// A study scored before, rebuilt from the report this predictor's output folder holds for it
+    /// (`<key>.json`) and the study's image instances now: what another SR of it needs, exactly as
+    /// `predict` returned it then (the SR depends only on the report, the instances scored and
+    /// the frames used of each, all recorded in the report). Nil unless the report can only be
+    /// what a prediction now would make: made by this run's model (`PredictionModel`, i.e. the
+    /// same model id, weights, preprocessing and classes) with this predictor's decision rule
+    /// (aggregation, threshold or multi-class rule, and their sources), for this study (`keys`:
+    /// the folder's secret), every instance it used found among `instances` (same key, series
+    /// and SOP class), the frames it counts those it lists.
+    public func scoredStudy(fromReport report: PredictionReport, instances: [PredictionInstance], keys: PredictionKeys) -> ScoredStudy? {
+        guard let studyUID = instances.first?.studyInstanceUID, instances.allSatisfy({ $0.studyInstanceUID == studyUID }),
+              report.studyKey == keys.studyKey(studyUID), report.model == model, report.task == card.task, decides(like: report) else { return nil }
+        let byKey = Dictionary(instances.map { (keys.instanceKey($0.sopInstanceUID), $0) }, uniquingKeysWith: { a, _ in a })
+        var scored: [PredictionInstance] = [], used: [String: [Int]] = [:]
+        for series in report.series {
+            for entry in series.instances {
+                guard let instance = byKey[entry.instanceKey], instance.sopClassUID == entry.sopClassUID,
+                      keys.seriesKey(instance.seriesInstanceUID) == series.seriesKey, used[instance.sopInstanceUID] == nil else { return nil }
+                scored.append(instance)
+                used[instance.sopInstanceUID] = entry.framesUsed
+            }
+        }
+        guard !scored.isEmpty, used.values.map(\.count).reduce(0, +) == report.aggregation.framesUsed else { return nil }
+        return ScoredStudy(report: report, scored: scored, framesUsed: used)
+    }
+
+    /// True when `report` states this predictor's decision rule (see `PredictionReportBuilder`).
+    private func decides(like report: PredictionReport) -> Bool {
+        if let rule = binaryRule {
+            let aggregation: (String, Double?)
+            switch rule.aggregation {
+            case .mean: aggregation = ("mean", nil)
+            case .max: aggregation = ("max", nil)
+            case .vote(let tau): aggregation = ("vote", tau)
+            }
+            guard let threshold = report.threshold else { return false }
+            return report.aggregation.rule == aggregation.0 && report.aggregation.frameThreshold == aggregation.1
+                && threshold.value == rule.threshold.value && threshold.source == rule.thresholdSource && report.decision == nil
+        }
+        guard let rule = multiclassRule, let decision = report.decision else { return false }
+        return report.aggregation.rule == rule.aggregation.rawValue && report.aggregation.frameThreshold == nil && report.threshold == nil
+            && decision.rule == (rule.thresholds == nil ? "argmax" : "per_class_thresholds")
+            && decision.thresholds?.map(\.value) == rule.thresholds && (decision.thresholds?.map(\.name) ?? card.classes) == card.classes
+            && decision.source == rule.source
+    }
+
     private func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
 }

@@ -164,15 +164,3 @@ final class ListenCatalogConcurrencyTests: XCTestCase, ListenTesting {
         XCTAssertEqual(got.problemsByKind, [:])
     }
 }
-
-/// A value behind a lock (the test's threads append to it).
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Catalog
 import Foundation
+import SonoKitCore
 import SonoKitTestSupport
 import XCTest
 
@@ -259,19 +260,7 @@ final class ListenPredictTests: XCTestCase {
             try node.start(crashAt: point)
             try? node.push([patient])
             let catalog = try Catalog(path: node.catalog.path)
-            // Until the crash point kills it, or it has sent both SRs (then every point was visited).
-            let deadline = Date().addingTimeInterval(120)
-            while node.isRunning, Date() < deadline {
-                let entries = try catalog.queueEntries()
-                if entries.count == 2 && entries.allSatisfy({ $0.state == .sent }) { break }
-                Thread.sleep(forTimeInterval: 0.05)
-            }
-            if node.isRunning {
-                XCTAssertEqual(node.terminate(), 0, node.log)
-                XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
-                break
-            }
-            XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+            if try finishedBeforeCrashPoint(node, point, catalog: catalog) { break }
             if try catalog.queueEntries().contains(where: { $0.state == .received }) && node.log.contains("stored") { killedDuringPrediction += 1 }
             try node.start()
             try node.push([patient])
@@ -292,6 +281,220 @@ final class ListenPredictTests: XCTestCase {
         XCTAssertGreaterThan(killedDuringPrediction, 3)
         print("listen --predict killed at each of \(point - 1) durable steps (\(killedDuringPrediction) with a study still to predict): "
               + "after a restart every study predicted once and its SR at the PACS once (\(Int(Date().timeIntervalSince(started))) s)")
+    }
+
+    // MARK: - Forwarding turned on later
+
+    /// A node without --forward-sr predicts one patient's two studies; restarted with it (storescp
+    /// as the PACS) it writes each study's SR for the PACS and sends it once: the study whose
+    /// report is in --out from that report (predicted once in all), the one whose report was
+    /// deleted by predicting it again. What arrives carries the source's identifiers (dcmdump),
+    /// passes dsrdump and dciodvfy, and its content (dsrdump, every value, code and UID, and
+    /// the referenced frames) is what `sonokit predict --sr` writes for the study from the node's
+    /// catalog. A third start sends nothing again. At start-up the temporaries of writes cut short
+    /// that other processes left in --out (a live pid's, Foundation's .atomic one) are removed.
+    func testStudiesPredictedWithoutForwardingAreSentOnceWhenTheNodeIsRestartedWithIt() throws {
+        let run = try Self.trainedRun.get()
+        let patient = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
+        let node = try Node(work: work, run: run, pacsPort: try ReferencePeer.freePort(), studyTimeout: "1s")
+        try predictWithoutForwarding(node, patient: patient)
+        let catalog = try Catalog(path: node.catalog.path)
+        let predicted = try catalog.queueEntries()
+        XCTAssertEqual(predicted.map(\.srPath), [nil, nil], "no SR for a PACS without --forward-sr")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: node.store.path + "/sr"))
+        // One study's report is gone from --out: it is predicted again. Writes cut short by other
+        // processes left temporaries there (pid 1 runs: the shared rule would keep its file).
+        let (fromReport, deleted) = (predicted[0], predicted[1])
+        try FileManager.default.removeItem(at: node.out.appendingPathComponent("\(deleted.studyKey).json"))
+        let leftovers = [".predictions.csv.1@\(StaleTemporaries.host).0F6A1C9E-7B2D-4E8A-9C3F-5D1B2A3C4E5F.tmp", "html/.dat.nosync4DFF.a0d9Pw"]
+        for name in leftovers { try Data("partial".utf8).write(to: node.out.appendingPathComponent(name)) }
+
+        let pacs = try Storescp(port: node.pacsPort, folder: work.appendingPathComponent("pacs"))
+        defer { pacs.stop() }
+        node.forwards = true
+        try node.start()
+        try waitFor("both SRs sent", node: node) { try catalog.queueEntries().allSatisfy { $0.state == .sent } }
+        XCTAssertEqual(node.terminate(), 0, node.log)
+        let log = node.log
+        XCTAssertTrue(log.contains("removed 2 temporary file(s)"), log)
+        for name in leftovers { XCTAssertFalse(FileManager.default.fileExists(atPath: node.out.appendingPathComponent(name).path), name) }
+        XCTAssertTrue(log.contains("queue: 2 studies were predicted without --forward-sr"), log)
+        XCTAssertTrue(log.contains("study \(fromReport.studyKey): SR for the PACS written from its report"), log)
+        XCTAssertTrue(log.contains("study \(deleted.studyKey): its report in --out is missing"), log)
+        let entries = try catalog.queueEntries()
+        XCTAssertEqual(entries.map(\.studyKey), [fromReport.studyKey, deleted.studyKey])
+        XCTAssertEqual(entries.map(\.predictions), [1, 2], "the study with its report was not predicted again")
+        XCTAssertEqual(entries.map(\.sends), [1, 1])
+        XCTAssertEqual(entries.map(\.srPath), entries.map { "sr/\($0.studyKey)-\($0.arrivals).dcm" })
+        try assertPACSHoldsOneSRPerStudy(pacs.folder, sent: entries, catalog: catalog)
+        let reference = try assertSameReportsAsPredict(node: node, run: run, studies: 2)
+        try assertPACSContentEqualsPredict(pacs.folder, reference: reference, catalog: catalog)
+        try assertNoIdentifiers(log: log, folder: node.out)
+
+        // Started once more, forwarding to another PACS: nothing is left to send, and what the
+        // first PACS received is not sent again (to either).
+        let other = try Storescp(port: try ReferencePeer.freePort(), folder: work.appendingPathComponent("pacs-b"))
+        defer { other.stop() }
+        node.pacsPort = other.port
+        try node.start()
+        try waitFor("the third start's queue line", node: node) { node.log.components(separatedBy: "queue: 0 received, 0 predicted, 2 sent").count == 2 }
+        Thread.sleep(forTimeInterval: 3)
+        XCTAssertEqual(node.terminate(), 0, node.log)
+        XCTAssertEqual(node.log.components(separatedBy: "were predicted without --forward-sr").count - 1, 1, "at the second start only")
+        XCTAssertEqual(node.log.components(separatedBy: "written from its report").count - 1, 1, "at the second start only")
+        XCTAssertEqual(try catalog.queueEntries().map(\.sends), [1, 1])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: pacs.folder.path).count, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: other.folder.path), [])
+        XCTAssertTrue(node.log.contains("SRs forwarded to PACS@127.0.0.1:\(other.port)"), node.log)
+    }
+
+    /// The node restarted with --forward-sr, killed at every durable step it takes to give two
+    /// studies predicted without it their SRs and send them (CrashPoint: start-up commits, each
+    /// SR file renamed into place, each commit of an SR, of a send), then started again: each
+    /// study ends sent once, predicted once (its SR made from its report, never by predicting
+    /// again), with one SR at the PACS. Each point starts from the same copy of the node's folder.
+    func testKilledAtEveryStepOfForwardingLaterEachStudyIsSentOnce() throws {
+        let run = try Self.trainedRun.get()
+        let patient = RepositoryPaths.sampleStudies.appendingPathComponent("SITEA/P4C821C").path
+        let folder = work.appendingPathComponent("node"), snapshot = work.appendingPathComponent("snapshot")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try predictWithoutForwarding(try Node(work: folder, run: run, pacsPort: try ReferencePeer.freePort(), studyTimeout: "1s"), patient: patient)
+        try FileManager.default.copyItem(at: folder, to: snapshot)
+        var point = 1
+        let started = Date()
+        while true {
+            try FileManager.default.removeItem(at: folder)
+            try FileManager.default.copyItem(at: snapshot, to: folder)
+            let pacs = try Storescp(port: try ReferencePeer.freePort(), folder: work.appendingPathComponent("pacs-\(point)"))
+            defer { pacs.stop() }
+            let node = try Node(work: folder, run: run, pacsPort: pacs.port, studyTimeout: "1s")
+            try node.start(crashAt: point)
+            let catalog = try Catalog(path: node.catalog.path)
+            if try finishedBeforeCrashPoint(node, point, catalog: catalog) { break }
+            try node.start()
+            try waitFor("point \(point): both studies sent after the restart", node: node, seconds: 120) {
+                try catalog.queueEntries().allSatisfy { $0.state == .sent }
+            }
+            XCTAssertEqual(node.terminate(), 0, node.log)
+            let entries = try catalog.queueEntries()
+            XCTAssertEqual(entries.map(\.predictions), [1, 1], "point \(point)\n\(node.log)")
+            XCTAssertEqual(entries.map(\.sends), [1, 1], "point \(point)")
+            try assertPACSHoldsOneSRPerStudy(pacs.folder, sent: entries, catalog: catalog, validate: false)
+            point += 1
+            if point > 100 { XCTFail("more than 100 durable steps to send two SRs"); break }
+        }
+        XCTAssertGreaterThan(point, 6)
+        print("listen --forward-sr over studies predicted without it, killed at each of \(point - 1) durable steps: "
+              + "every study predicted once and its SR at the PACS once (\(Int(Date().timeIntervalSince(started))) s)")
+    }
+
+    /// Runs `node` without --forward-sr until both studies of `patient` (pushed by storescu) are
+    /// predicted, then stops it.
+    func predictWithoutForwarding(_ node: Node, patient: String) throws {
+        node.forwards = false
+        try node.start()
+        try node.push([patient])
+        let catalog = try Catalog(path: node.catalog.path)
+        try waitFor("both studies predicted without forwarding", node: node) {
+            let entries = try catalog.queueEntries()
+            return entries.count == 2 && entries.allSatisfy { $0.state == .predicted }
+        }
+        XCTAssertEqual(node.terminate(), 0, node.log)
+    }
+
+    // MARK: - A multi-class run
+
+    /// A multi-class run (SampleStudies' three ordered classes of labels-multiclass.csv; the
+    /// cheapest run: small, 32 px, one frame, one epoch), once per test process.
+    static let multiclassRun: Result<URL, Error> = Result {
+        let p = try TrainCommandFixture.prepared.get()
+        let labels = RepositoryPaths.sampleStudies.appendingPathComponent("labels-multiclass.csv").path
+        let splits = p.work.appendingPathComponent("listen-multiclass-splits.csv").path
+        let run = p.work.appendingPathComponent("listen-multiclass-run")
+        try? FileManager.default.removeItem(at: run)
+        let split = try SonoKitCommand.run(["manifest", "split", labels, "--catalog", p.catalogPath, "--ratios", "0.6,0.2,0.2", "--seed", "7",
+                                            "--no-pixel-check", "-o", splits])
+        guard split.status == 0 else { throw ReferencePeer.Failure("manifest split failed: \(split.stderr)") }
+        let trained = try SonoKitCommand.run(["train", labels, "--catalog", p.catalogPath, "--splits", splits, "--no-pixel-check", "--model", "small",
+                                              "--size", "32", "--frames", "uniform:1", "--normalize", "unit", "--epochs", "1", "--seed", "3",
+                                              "--head-units", "8", "-o", run.path])
+        guard trained.status == 0 else { throw ReferencePeer.Failure("train failed: \(trained.stderr)") }
+        return run
+    }
+
+    /// `listen --predict` with a multi-class run, forwarding to storescp: the per-study JSON has
+    /// the task, every class's probability (summing to 1) and the decision, equal to `sonokit
+    /// predict`'s of the same studies from the node's catalog, as are predictions.csv (with its
+    /// p_<class> columns) and the pages; each SR at the PACS carries the study's identifiers,
+    /// passes dciodvfy, codes one probability per class and the predicted class, and says what
+    /// predict's SR of the study says.
+    func testAMulticlassRunIsPredictedAndForwardedLikePredict() throws {
+        let run = try Self.multiclassRun.get()
+        let pacs = try Storescp(port: try ReferencePeer.freePort(), folder: work.appendingPathComponent("pacs"))
+        defer { pacs.stop() }
+        let node = try Node(work: work, run: run, pacsPort: pacs.port, studyTimeout: "1s")
+        try node.start()
+        let patients = ["SITEA/P4C821C", "SITEA/P0AFA78"].map { RepositoryPaths.sampleStudies.appendingPathComponent($0).path }
+        try node.push(patients)
+        let catalog = try Catalog(path: node.catalog.path)
+        let studies = Set(try catalog.allInstances().map(\.studyInstanceUID))
+        XCTAssertGreaterThanOrEqual(studies.count, 3)
+        try waitFor("every study predicted and sent", node: node) {
+            let entries = try catalog.queueEntries()
+            return entries.count == studies.count && entries.allSatisfy { $0.state == .sent }
+        }
+        XCTAssertEqual(node.terminate(), 0, node.log)
+        let entries = try catalog.queueEntries()
+        XCTAssertEqual(entries.map(\.predictions), Array(repeating: 1, count: studies.count))
+
+        let classes = ["benign", "small-mass", "large-mass"]
+        let header = try XCTUnwrap(try Self.csvRows(node.out.appendingPathComponent("predictions.csv")).first)
+        for column in ["task", "predicted_class", "p_benign", "p_small_mass", "p_large_mass"] { XCTAssertTrue(header.contains(column), "\(header)") }
+        let reference = try assertSameReportsAsPredict(node: node, run: run, studies: studies.count)
+        for entry in entries {
+            let name = "\(entry.studyKey).json"
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: node.out.appendingPathComponent(name))) as? [String: Any])
+            let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: reference.appendingPathComponent(name))) as? [String: Any])
+            XCTAssertEqual(object["task"] as? String, "multiclass", name)
+            let probabilities = try XCTUnwrap(object["class_probabilities"] as? [[String: Any]], name)
+            let predicted = try XCTUnwrap(expected["class_probabilities"] as? [[String: Any]], name)
+            XCTAssertEqual(probabilities.compactMap { $0["class"] as? String }, classes, name)
+            XCTAssertEqual(probabilities.compactMap { $0["probability"] as? Double }.reduce(0, +), 1, accuracy: 1e-5, name)
+            for (a, b) in zip(probabilities, predicted) {
+                XCTAssertEqual(a["probability"] as? Double ?? -1, b["probability"] as? Double ?? -2, accuracy: 1e-6, name)
+            }
+            XCTAssertEqual((object["decision"] as? [String: Any])?["rule"] as? String, "argmax", name)
+            XCTAssertEqual(object["label"] as? String, expected["label"] as? String, name)
+            XCTAssertTrue(node.log.contains("study \(entry.studyKey): predicted \(object["label"] as? String ?? "?") "), node.log)
+        }
+        try assertPACSHoldsOneSRPerStudy(pacs.folder, sent: entries, catalog: catalog)
+        try assertPACSContentEqualsPredict(pacs.folder, reference: reference, catalog: catalog)
+        for file in try FileManager.default.contentsOfDirectory(atPath: pacs.folder.path) {
+            let content = try DCMTKTools.run("dsrdump", ["-Ph", "+Pl", pacs.folder.appendingPathComponent(file).path])
+            XCTAssertEqual(content.components(separatedBy: "\"Probability\")=").count - 1, 3, content)
+            for name in classes { XCTAssertTrue(content.contains("99SONOKIT,\"\(name)\")"), content) }
+            XCTAssertTrue(content.contains("\"Predicted class\")="), content)
+        }
+        try assertNoIdentifiers(log: node.log, folder: node.out)
+    }
+
+    /// Waits until `node`, started with its crash point at `point`, is killed there, or has sent
+    /// both studies' SRs: then every durable step was visited, the node is stopped and the answer
+    /// is true. Any other end fails the test.
+    func finishedBeforeCrashPoint(_ node: Node, _ point: Int, catalog: Catalog) throws -> Bool {
+        let deadline = Date().addingTimeInterval(120)
+        while node.isRunning, Date() < deadline {
+            let entries = try catalog.queueEntries()
+            if entries.count == 2 && entries.allSatisfy({ $0.state == .sent }) { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        if node.isRunning {
+            XCTAssertEqual(node.terminate(), 0, node.log)
+            XCTAssertEqual(try catalog.queueEntries().filter { $0.state == .sent }.count, 2, "point \(point): finished without a kill\n\(node.log)")
+            return true
+        }
+        XCTAssertTrue(node.wasKilled && node.log.contains("sonokit: crash point \(point) ("), "point \(point): not the crash point's end\n\(node.log)")
+        return false
     }
 
     // MARK: - Checks
@@ -331,7 +534,9 @@ final class ListenPredictTests: XCTestCase {
     /// reports (probability, label, every frame's probability) and the same files (pictures
     /// counted per study: their names carry instance keys of each folder's own secret), but
     /// predict's unreadable-files.csv: the node refuses an unreadable instance at C-STORE time.
-    func assertSameReportsAsPredict(node: Node, run: URL) throws {
+    /// `studies`: how many studies the node received at least. Returns predict's folder.
+    @discardableResult
+    func assertSameReportsAsPredict(node: Node, run: URL, studies: Int = 20) throws -> URL {
         let reference = work.appendingPathComponent("reference-\(UUID().uuidString)")
         let predicted = try SonoKitCommand.run(["predict", run.path, node.catalog.path, "-o", reference.path, "--html", "--sr"])
         XCTAssertEqual(predicted.status, 0, predicted.stderr)
@@ -339,17 +544,42 @@ final class ListenPredictTests: XCTestCase {
         // folder's own secret: compared as sets; every other field byte for byte.
         let nodeRows = try Self.csvRows(node.out.appendingPathComponent("predictions.csv"))
         let referenceRows = try Self.csvRows(reference.appendingPathComponent("predictions.csv"))
-        XCTAssertGreaterThanOrEqual(referenceRows.count, 21)
+        XCTAssertGreaterThanOrEqual(referenceRows.count, studies + 1)
         XCTAssertEqual(nodeRows, referenceRows)
         XCTAssertEqual(try Self.fileShape(node.out), try Self.fileShape(reference))
         let names = try FileManager.default.contentsOfDirectory(atPath: reference.path).filter { $0.hasSuffix(".json") }
-        XCTAssertGreaterThanOrEqual(names.count, 5)
+        XCTAssertGreaterThanOrEqual(names.count, min(5, studies))
         for name in names {
             let a = try Self.reportValues(node.out.appendingPathComponent(name)), b = try Self.reportValues(reference.appendingPathComponent(name))
             XCTAssertEqual(a.label, b.label, name)
             XCTAssertEqual(a.probability, b.probability, accuracy: 1e-6, name)
             XCTAssertEqual(a.frames.count, b.frames.count, name)
             for (x, y) in zip(a.frames, b.frames) { XCTAssertEqual(x, y, accuracy: 1e-6, name) }
+        }
+        return reference
+    }
+
+    /// Each SR at the PACS says what `sonokit predict --sr` says of its study from the node's
+    /// catalog (`reference`: predict's folder): the same content tree (dsrdump without the
+    /// document header, every value in full, every code, the referenced instances' UIDs) and the
+    /// same referenced frames (dcmdump). The header differs by design: the PACS's SR carries the
+    /// study's identifiers, predict's a pseudonym.
+    func assertPACSContentEqualsPredict(_ folder: URL, reference: URL, catalog: Catalog) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        XCTAssertFalse(files.isEmpty)
+        for name in files {
+            let file = folder.appendingPathComponent(name).path
+            let studyUID = try XCTUnwrap(try Self.dump(file, ["0020,000d"])["0020,000d"])
+            let key = try XCTUnwrap(try catalog.queueEntry(studyUID: studyUID)?.studyKey)
+            let expected = reference.appendingPathComponent("sr/\(key).dcm").path
+            let tree = { (path: String) in try DCMTKTools.run("dsrdump", ["-Ph", "+Pl", "+Pu", "+Pc", path]) }
+            let frames = { (path: String) in
+                try DCMTKTools.run("dcmdump", ["-Un", "+P", "0008,1160", path]).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            }
+            let content = try tree(file)
+            XCTAssertTrue(content.contains("Imaging Measurement Report") && content.contains(key), content)
+            XCTAssertEqual(content, try tree(expected), "\(name): the SR of study \(key) differs from predict's")
+            XCTAssertEqual(try frames(file), try frames(expected), "\(name): other referenced frames than predict's")
         }
     }
 
@@ -445,10 +675,14 @@ final class ListenPredictTests: XCTestCase {
 /// restarts.
 final class Node {
     let store: URL, catalog: URL, out: URL, logFile: URL, run: URL
-    let port: UInt16, pacsPort: UInt16
+    let port: UInt16
+    /// The PACS's port on 127.0.0.1 (`--forward-sr`); may change between starts.
+    var pacsPort: UInt16
     let studyTimeout: String
     /// More options of `listen` (e.g. the forwarding's TLS).
     var extraArguments: [String] = []
+    /// With `--forward-sr PACS@127.0.0.1:pacsPort`; false: the node only predicts.
+    var forwards = true
     private var process: Process?
 
     init(work: URL, run: URL, pacsPort: UInt16, studyTimeout: String = "2s") throws {
@@ -478,7 +712,8 @@ final class Node {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["-s", "TERM", "-k", "5", "1200", SonoKitCommand.executable.path, "listen", "--port", "\(port)", "--ae-title", "SONOKIT",
                        "--store", store.path, "--catalog", catalog.path, "--predict", run.path, "--study-timeout", studyTimeout, "--out", out.path,
-                       "--forward-sr", "PACS@127.0.0.1:\(pacsPort)", "--forward-calling-ae", "SONOKITFWD", "--timeout", "5"] + extraArguments
+                       "--timeout", "5"]
+            + (forwards ? ["--forward-sr", "PACS@127.0.0.1:\(pacsPort)", "--forward-calling-ae", "SONOKITFWD"] : []) + extraArguments
         p.standardOutput = handle
         p.standardError = handle
         var environment = ProcessInfo.processInfo.environment

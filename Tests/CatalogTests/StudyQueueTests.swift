@@ -115,4 +115,46 @@ final class StudyQueueTests: XCTestCase {
         // Without an SR (no forwarding) a predicted study is never due for sending.
         XCTAssertTrue(try catalog.studiesToSend(at: t0.addingTimeInterval(100)).isEmpty)
     }
+
+    /// A study predicted without forwarding (no SR) gets its SR recorded once by a node with
+    /// forwarding, for its committed generation only, and is then due for sending; or goes back
+    /// to `received` to be predicted again. Neither applies to a study with an SR, one sent, or
+    /// one that received a new instance meanwhile.
+    func testStudiesPredictedWithoutAnSRGetOneRecordedOrArePredictedAgain() throws {
+        let (catalog, _, studies) = try catalogWithStore()
+        let (a, b) = (studies[0], studies[1])
+        let t0 = Date(timeIntervalSince1970: 4_000_000)
+        for study in studies {
+            try catalog.queueReceived(studyUID: study, isNew: true, at: t0)
+            XCTAssertTrue(try catalog.markPredicted(studyUID: study, arrivals: 1, srPath: nil))
+        }
+        XCTAssertEqual(Set(try catalog.studiesPredictedWithoutPACSReport().map(\.studyInstanceUID)), Set(studies))
+        XCTAssertFalse(try catalog.recordPACSReport(studyUID: a, arrivals: 2, srPath: "sr/a-2.dcm"), "not its generation")
+        XCTAssertTrue(try catalog.recordPACSReport(studyUID: a, arrivals: 1, srPath: "sr/a-1.dcm"))
+        XCTAssertFalse(try catalog.recordPACSReport(studyUID: a, arrivals: 1, srPath: "sr/a-other.dcm"), "recorded once only")
+        XCTAssertFalse(try catalog.requeuePredictedWithoutPACSReport(studyUID: a, arrivals: 1), "it has its SR now")
+        let entry = try XCTUnwrap(try catalog.queueEntry(studyUID: a))
+        XCTAssertEqual(entry.state, .predicted)
+        XCTAssertEqual(entry.srPath, "sr/a-1.dcm")
+        XCTAssertEqual(entry.predictions, 1)
+        XCTAssertEqual(try catalog.studiesToSend(at: t0).map(\.studyInstanceUID), [a])
+        XCTAssertEqual(try catalog.studiesPredictedWithoutPACSReport().map(\.studyInstanceUID), [b])
+
+        // b: predicted again instead (its report could not serve), with its SR this time.
+        XCTAssertFalse(try catalog.requeuePredictedWithoutPACSReport(studyUID: b, arrivals: 2))
+        XCTAssertTrue(try catalog.requeuePredictedWithoutPACSReport(studyUID: b, arrivals: 1))
+        XCTAssertFalse(try catalog.requeuePredictedWithoutPACSReport(studyUID: b, arrivals: 1), "once")
+        XCTAssertEqual(try catalog.studiesToPredict(quietSince: t0).map(\.studyInstanceUID), [b])
+        XCTAssertFalse(try catalog.recordPACSReport(studyUID: b, arrivals: 1, srPath: "sr/b-1.dcm"), "no longer predicted")
+        XCTAssertTrue(try catalog.markPredicted(studyUID: b, arrivals: 1, srPath: "sr/b-1.dcm"))
+        XCTAssertEqual(try catalog.queueEntry(studyUID: b)?.predictions, 2)
+        XCTAssertTrue(try catalog.studiesPredictedWithoutPACSReport().isEmpty)
+
+        // Sent, or received anew: neither is touched.
+        XCTAssertTrue(try catalog.markSent(studyUID: a, arrivals: 1, at: t0))
+        try catalog.queueReceived(studyUID: b, isNew: true, at: t0.addingTimeInterval(1))
+        XCTAssertTrue(try catalog.studiesPredictedWithoutPACSReport().isEmpty)
+        XCTAssertFalse(try catalog.requeuePredictedWithoutPACSReport(studyUID: a, arrivals: 1))
+        XCTAssertEqual(try catalog.queueEntry(studyUID: a)?.state, .sent)
+    }
 }
