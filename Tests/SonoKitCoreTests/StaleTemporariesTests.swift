@@ -37,18 +37,9 @@ final class StaleTemporariesTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stale-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        // A pid that ran and is gone.
-        let finished = Process()
-        finished.executableURL = URL(fileURLWithPath: "/bin/true")
-        try finished.run()
-        finished.waitUntilExit()
-        let dead = finished.processIdentifier, host = StaleTemporaries.host
+        let dead = try Self.exitedProcessID(), host = StaleTemporaries.host
         let old = Date().addingTimeInterval(-2 * 24 * 3600)
-        func make(_ name: String, modified: Date? = nil) throws {
-            let url = folder.appendingPathComponent(name)
-            try Data("partial".utf8).write(to: url)
-            if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
-        }
+        func make(_ name: String, modified: Date? = nil) throws { try Self.plant(name, in: folder, modified: modified) }
         let removable = [".a.json.\(dead)@\(host).\(uuid).tmp", ".w.safetensors.\(dead)@\(host).\(uuid).tmp.json",
                          ".b.json.77@elsewhere.\(uuid).tmp", ".c.json.\(dead).\(uuid).tmp", ".tmp-\(dead)-best.safetensors"]
         let kept = [".d.json.\(getpid())@\(host).\(uuid).tmp",     // this process: live
@@ -82,17 +73,9 @@ final class StaleTemporariesTests: XCTestCase {
         for sub in ["ab", "cd", "ab/deeper"] {
             try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
-        let finished = Process()
-        finished.executableURL = URL(fileURLWithPath: "/bin/true")
-        try finished.run()
-        finished.waitUntilExit()
-        let dead = finished.processIdentifier, host = StaleTemporaries.host
+        let dead = try Self.exitedProcessID(), host = StaleTemporaries.host
         let old = Date().addingTimeInterval(-2 * 24 * 3600)
-        func make(_ name: String, modified: Date? = nil) throws {
-            let url = folder.appendingPathComponent(name)
-            try Data("partial".utf8).write(to: url)
-            if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
-        }
+        func make(_ name: String, modified: Date? = nil) throws { try Self.plant(name, in: folder, modified: modified) }
         let removable = [".top.frame.\(dead)@\(host).\(uuid).tmp", "ab/.0123.frame.\(dead)@\(host).\(uuid).tmp",
                          "cd/.4567.feat.77@elsewhere.\(uuid).tmp"]
         let kept = ["ab/.89ab.frame.\(getpid())@\(host).\(uuid).tmp",   // this process: live
@@ -107,5 +90,23 @@ final class StaleTemporariesTests: XCTestCase {
         for name in kept { XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name) }
         XCTAssertEqual(StaleTemporaries.remove(inFolderAndSubfolders: folder.path), [], "a second pass finds nothing")
         XCTAssertEqual(StaleTemporaries.remove(inFolderAndSubfolders: folder.appendingPathComponent("missing").path), [])
+    }
+
+    // MARK: Helpers
+
+    /// The pid of a process that ran and is gone (a dead writer).
+    static func exitedProcessID() throws -> pid_t {
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        return finished.processIdentifier
+    }
+
+    /// A small file at `name` (relative to `folder`), last modified at `modified` when given.
+    static func plant(_ name: String, in folder: URL, modified: Date? = nil) throws {
+        let url = folder.appendingPathComponent(name)
+        try Data("partial".utf8).write(to: url)
+        if let modified { try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path) }
     }
 }
