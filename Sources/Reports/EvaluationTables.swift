@@ -32,6 +32,10 @@ public struct EvaluationFrameRow: Codable, Equatable, Sendable {
 ///
 /// Probabilities are written in Swift's shortest round-trip form: parsing the text gives back the
 /// exact double the metrics were computed from.
+///
+/// These are the binary files: no `task` column (as a binary predictions.csv; no `task` means
+/// binary). A multi-class evaluation writes these columns followed by `task` and one
+/// `probability_<class>` column per class (`MulticlassEvaluationTables`).
 public enum EvaluationTables {
     /// The attribute columns, in this order, always present (empty when unknown).
     public static let attributeColumns = ["site", "manufacturer"]

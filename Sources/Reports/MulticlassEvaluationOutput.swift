@@ -7,8 +7,8 @@ import Imaging
 ///
 /// ```
 /// evaluation.json     MulticlassEvaluationReport (task "multiclass"; Schemas/evaluation-report.schema.json)
-/// studies.csv         one row per study, one probability column per class (MulticlassEvaluationTables)
-/// frames.csv          one row per frame, one probability column per class
+/// studies.csv         one row per study: the binary columns, task, one probability column per class (MulticlassEvaluationTables)
+/// frames.csv          one row per frame: the binary columns, task, the frame's decision, one probability column per class
 /// evaluation.html     the page (MulticlassEvaluationHTMLPage)
 /// thumbnails/*.png    the frames the model saw, for the worst confusions
 /// ```

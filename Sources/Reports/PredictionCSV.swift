@@ -7,8 +7,10 @@ import SonoKitCore
 ///
 /// A multi-class run (`multiclassText`) writes the same columns (`label` = the predicted class,
 /// `probability` = its probability, `label_is_positive` and `threshold` empty, `threshold_rule` =
-/// `argmax` or `per_class_thresholds`) followed by `task`, `predicted_class` and one `p_<class>` column
-/// per class in the model's order (`probabilityColumns`).
+/// `argmax` or `per_class_thresholds`) followed by `task` (`multiclass`), `predicted_class` and one
+/// `probability_<class>` column per class in the model's order (`ClassProbabilityColumns`, shared
+/// with the evaluation CSVs). A binary file has no `task` column: no `task` means binary, as in the
+/// reports' JSON.
 public enum PredictionCSV {
     public static let columns = [
         "study_key", "status", "label", "label_is_positive", "probability", "threshold", "threshold_rule",
@@ -39,26 +41,9 @@ public enum PredictionCSV {
         return out
     }
 
-    /// The column names of the class probabilities: `p_` + the class name with every character
-    /// other than ASCII letters, digits and `_` replaced by `_`; a name already taken gets `_2`,
-    /// `_3`, ... (in class order), so "a b" and "a-b" give `p_a_b` and `p_a_b_2`.
-    public static func probabilityColumns(classes: [String]) -> [String] {
-        var taken = Set(columns + ["task", "predicted_class"]), out: [String] = []
-        for name in classes {
-            let safe = "p_" + String(name.unicodeScalars.map { s -> Character in
-                (s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "_")) ? Character(s) : "_"
-            })
-            var candidate = safe, n = 1
-            while taken.contains(candidate) { n += 1; candidate = "\(safe)_\(n)" }
-            taken.insert(candidate)
-            out.append(candidate)
-        }
-        return out
-    }
-
     /// The header of a multi-class run's file.
     public static func multiclassColumns(classes: [String]) -> [String] {
-        columns + ["task", "predicted_class"] + probabilityColumns(classes: classes)
+        columns + ["task", "predicted_class"] + ClassProbabilityColumns.names(classes: classes)
     }
 
     /// `predictions.csv` of a multi-class run (`classes` in the model's order).

@@ -137,7 +137,7 @@ public enum PredictionMerge {
             let csv = try text(of: r.folder, "predictions.csv")
             let records = csvRecords(csv)
             // predict's header: the binary columns, or (multi-class) those followed by task,
-            // predicted_class and one p_<class> column per class; the same in every shard.
+            // predicted_class and one probability_<class> column per class; the same in every shard.
             let binaryHeader = PredictionCSV.columns.joined(separator: ",")
             guard let first = records.first, first == binaryHeader || first.hasPrefix(binaryHeader + ",task,predicted_class,") else {
                 throw WorkflowError.failed("\(r.folder)/predictions.csv: its header is not predict's (\(PredictionCSV.columns.count) columns)")

@@ -12,7 +12,7 @@ struct Predict: ParsableCommand {
         commandName: "predict",
         abstract: "Run a trained model on DICOM studies and write one report per study (JSON, CSV; HTML and DICOM SR on request).",
         discussion: """
-        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model card says (options that would change that are refused), scored, and the frame probabilities are aggregated by the card's rule and labelled at the card's threshold. A multi-class run's studies get every class's probability and the predicted class (argmax, or --class-thresholds), predictions.csv a p_<class> column per class, the HTML page Grad-CAM of the predicted class, and the SR the predicted class's code (--class-codes).
+        INPUT is DICOM files, folders of them, or a catalog (.sqlite made by `sonokit ingest`); without INPUT, the catalog the run was trained with (recorded in RUN_DIR/config.json). Instances are grouped into studies by StudyInstanceUID. Each frame is preprocessed exactly as the model card says (options that would change that are refused), scored, and the frame probabilities are aggregated by the card's rule and labelled at the card's threshold. A multi-class run's studies get every class's probability and the predicted class (argmax, or --class-thresholds), predictions.csv a probability_<class> column per class, the HTML page Grad-CAM of the predicted class, and the SR the predicted class's code (--class-codes).
 
         Outputs in OUT_DIR:
           <study key>.json     the report (Schemas/prediction-report.schema.json)

@@ -425,7 +425,7 @@ final class ListenPredictTests: XCTestCase {
     /// `listen --predict` with a multi-class run, forwarding to storescp: the per-study JSON has
     /// the task, every class's probability (summing to 1) and the decision, equal to `sonokit
     /// predict`'s of the same studies from the node's catalog, as are predictions.csv (with its
-    /// p_<class> columns) and the pages; each SR at the PACS carries the study's identifiers,
+    /// probability_<class> columns) and the pages; each SR at the PACS carries the study's identifiers,
     /// passes dciodvfy, codes one probability per class and the predicted class, and says what
     /// predict's SR of the study says.
     func testAMulticlassRunIsPredictedAndForwardedLikePredict() throws {
@@ -449,7 +449,7 @@ final class ListenPredictTests: XCTestCase {
 
         let classes = ["benign", "small-mass", "large-mass"]
         let header = try XCTUnwrap(try Self.csvRows(node.out.appendingPathComponent("predictions.csv")).first)
-        for column in ["task", "predicted_class", "p_benign", "p_small_mass", "p_large_mass"] { XCTAssertTrue(header.contains(column), "\(header)") }
+        for column in ["task", "predicted_class", "probability_benign", "probability_small_mass", "probability_large_mass"] { XCTAssertTrue(header.contains(column), "\(header)") }
         let reference = try assertSameReportsAsPredict(node: node, run: run, studies: studies.count)
         for entry in entries {
             let name = "\(entry.studyKey).json"

@@ -56,7 +56,14 @@ final class MulticlassDemoCommandTests: XCTestCase {
         }
         let csv = try String(contentsOf: reports.appendingPathComponent("predictions.csv"), encoding: .utf8)
         let header = try XCTUnwrap(csv.split(separator: "\n").first)
-        XCTAssertTrue(header.hasSuffix("task,predicted_class,p_benign,p_small_mass,p_large_mass"), String(header))
+        XCTAssertTrue(header.hasSuffix("task,predicted_class,probability_benign,probability_small_mass,probability_large_mass"), String(header))
+        // evaluate's CSVs state the task and name the class columns as predictions.csv does ("small-mass" -> probability_small_mass).
+        for name in ["studies.csv", "frames.csv"] {
+            let evaluated = try String(contentsOf: root.appendingPathComponent("run/eval-test/\(name)"), encoding: .utf8).split(separator: "\n")
+            XCTAssertTrue(evaluated[0].hasSuffix(",task,probability_benign,probability_small_mass,probability_large_mass")
+                || evaluated[0].hasSuffix(",task,prediction,probability_benign,probability_small_mass,probability_large_mass"), "\(name): \(evaluated[0])")
+            XCTAssertTrue(evaluated.dropFirst().allSatisfy { $0.contains(",multiclass,") }, name)
+        }
         XCTAssertEqual(csv.split(separator: "\n").count, jsons.count + 1)
         // Every SR passes dciodvfy without an error.
         let srs = try FileManager.default.contentsOfDirectory(at: reports.appendingPathComponent("sr"), includingPropertiesForKeys: nil)

@@ -6,7 +6,7 @@ import XCTest
 @testable import Reports
 
 /// The multi-class eval-SPLIT folder: evaluation.json against the schema (Python jsonschema),
-/// studies.csv/frames.csv with one probability column per class, the page's heat maps (the counts
+/// studies.csv/frames.csv (the binary columns, task, one probability column per class), the page's heat maps (the counts
 /// read back from the cells), per-class ROC curves, tables, worst confusions with thumbnails, and
 /// no frame path or patient name anywhere.
 final class MulticlassEvaluationOutputTests: XCTestCase {
@@ -17,8 +17,11 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
 
     func read(_ name: String) throws -> String { try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8) }
 
-    func csvRows(_ name: String) throws -> [[String]] {
-        try read(name).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    func csvRows(_ name: String) throws -> [[String]] { rows(try read(name)) }
+
+    /// The fields of each line (no field here is quoted).
+    func rows(_ text: String) -> [[String]] {
+        text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// The sample evaluation with thumbnails for the first three worst confusions (two frames each).
@@ -60,41 +63,72 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
         }
     }
 
-    // MARK: studies.csv: one probability column per class; prediction = argmax; the vector is the study's
-    func testStudiesCSVHasOneProbabilityColumnPerClass() throws {
+    // MARK: studies.csv: the binary columns, then task and probability_<class> per class; prediction = argmax
+    // Guards: a multi-class file whose binary columns move or change meaning (a script reading
+    // `label`, `probability`, `prediction` by name), a missing task, a vector in the wrong order.
+    func testStudiesCSVHasTheBinaryColumnsThenTheTaskThenOneProbabilityColumnPerClass() throws {
         let output = try output()
         try output.write(to: directory)
         let evaluation = output.page.evaluation
         let classes = evaluation.report.classes
         let rows = try csvRows("studies.csv")
-        XCTAssertEqual(rows[0], ["study_key", "patient_key", "label", "probability_normal", "probability_benign", "probability_suspicious",
-                                 "probability_malignant", "prediction", "correct", "frames_used", "site", "manufacturer"])
+        XCTAssertEqual(rows[0], ["study_key", "patient_key", "label", "probability", "prediction", "correct", "frames_used", "site", "manufacturer",
+                                 "task", "probability_normal", "probability_benign", "probability_suspicious", "probability_malignant"])
+        XCTAssertEqual(Array(rows[0].prefix(EvaluationTables.studyColumns.count)), EvaluationTables.studyColumns)
         XCTAssertEqual(rows.count - 1, evaluation.studies.count)
         for (row, study) in zip(rows.dropFirst(), evaluation.studies) {
+            XCTAssertEqual(row.count, rows[0].count)
             XCTAssertEqual(row[0], study.studyKey)
-            let p = row[3..<7].map { Double($0)! }
+            let p = row[10..<14].map { Double($0)! }
             XCTAssertEqual(p, study.probabilities, "round trip of every probability")
             XCTAssertEqual(row[2], classes[study.trueClass])
-            XCTAssertEqual(row[7], classes[p.indices.max { p[$0] < p[$1] }!])
-            XCTAssertEqual(row[8], row[2] == row[7] ? "true" : "false")
-            XCTAssertEqual(Int(row[9]), study.framesUsed)
+            let argmax = p.indices.max { p[$0] < p[$1] }!
+            XCTAssertEqual(row[4], classes[argmax])
+            XCTAssertEqual(Double(row[3]), p[argmax], "probability = that of the decided class")
+            XCTAssertEqual(row[5], row[2] == row[4] ? "true" : "false")
+            XCTAssertEqual(Int(row[6]), study.framesUsed)
+            XCTAssertEqual(row[9], "multiclass")
         }
     }
 
-    // MARK: frames.csv: one row per frame, one probability column per class, instance key but no path
+    // MARK: frames.csv: the binary columns, then task, the frame's decision and probability_<class>; no path
     func testFramesCSV() throws {
         let output = try output()
         try output.write(to: directory)
         let frames = output.page.evaluation.frames
         let rows = try csvRows("frames.csv")
         XCTAssertEqual(rows[0], MulticlassEvaluationTables.frameColumns(MulticlassSampleData.classes))
-        XCTAssertEqual(Array(rows[0][5..<9]), MulticlassSampleData.classes.map { "probability_" + $0 })
+        XCTAssertEqual(Array(rows[0].prefix(8)), EvaluationTables.frameColumns)
+        XCTAssertEqual(Array(rows[0][8...]), ["task", "prediction"] + MulticlassSampleData.classes.map { "probability_" + $0 })
         XCTAssertEqual(rows.count - 1, frames.count)
         for row in rows.dropFirst() {
             let f = try XCTUnwrap(frames.first { $0.frame.instanceKey == row[2] && $0.frame.frameIndex == Int(row[3]) })
-            XCTAssertEqual(row[5..<9].map { Double($0)! }, f.probabilities)
+            XCTAssertEqual(row[10..<14].map { Double($0)! }, f.probabilities)
+            XCTAssertEqual(row[8], "multiclass")
             XCTAssertEqual(row[9], MulticlassSampleData.classes[f.predictedClass])
+            XCTAssertEqual(Double(row[5]), f.probabilities[f.predictedClass], "probability = that of the decided class")
         }
+    }
+
+    // MARK: A class name with a space or a hyphen: the evaluation CSVs name its column as predictions.csv does
+    // Guards: two naming functions again (issue 17 found `probability_small mass` in studies.csv
+    // against `p_small_mass` in predictions.csv), and a decision by per-class thresholds whose
+    // `probability` is not the decided class's.
+    func testTheClassColumnsAreNamedAsInPredictionsCSV() throws {
+        let classes = ["benign", "small mass", "small-mass"]
+        let expected = ["probability_benign", "probability_small_mass", "probability_small_mass_2"]
+        XCTAssertEqual(Array(PredictionCSV.multiclassColumns(classes: classes).suffix(3)), expected)
+        let study = MulticlassStudy(studyKey: "s1", patientKey: "p1", trueClass: 1, probabilities: [0.5, 0.3, 0.2], framesUsed: 2)
+        // Thresholds 0.6, 0.2, 0.5: ratios 0.83, 1.5, 0.4 -> "small mass", although "benign" is the most probable.
+        let thresholds = PerClassThresholds([0.6, 0.2, 0.5].map(ThresholdChoice.fixed))
+        let studies = rows(MulticlassEvaluationTables.studiesCSV([study], classes: classes, decision: .perClassThresholds(thresholds)))
+        XCTAssertEqual(Array(studies[0].suffix(3)), expected)
+        XCTAssertEqual(studies[1], ["s1", "p1", "small mass", "0.3", "small mass", "true", "2", "", "", "multiclass", "0.5", "0.3", "0.2"])
+        let frame = MulticlassFrame(studyKey: "s1", patientKey: "p1", frame: FrameReference(path: "/x/y.dcm", instanceKey: "i1", frameIndex: 0),
+                                    trueClass: 2, probabilities: [0.1, 0.2, 0.7])
+        let frameRows = rows(MulticlassEvaluationTables.framesCSV([frame], classes: classes))
+        XCTAssertEqual(Array(frameRows[0].suffix(3)), expected)
+        XCTAssertEqual(frameRows[1], ["s1", "p1", "i1", "0", "small-mass", "0.7", "", "", "multiclass", "small-mass", "0.1", "0.2", "0.7"])
     }
 
     // MARK: The heat maps: every cell of the counts table holds the confusion count, shading by row share
@@ -217,7 +251,9 @@ final class MulticlassEvaluationOutputTests: XCTestCase {
         try MulticlassEvaluationOutput.write(evaluation, to: directory)
         var differs = 0
         for (row, study) in zip(try csvRows("studies.csv").dropFirst(), evaluation.studies) {
-            XCTAssertEqual(row[7], classes[t.decide(study.probabilities)], study.studyKey)
+            let decided = t.decide(study.probabilities)
+            XCTAssertEqual(row[4], classes[decided], study.studyKey)
+            XCTAssertEqual(Double(row[3]), study.probabilities[decided], "probability = that of the decided class, not the largest")
             if t.decide(study.probabilities) != study.predictedClass { differs += 1 }
         }
         XCTAssertGreaterThan(differs, 0, "the thresholds must move some decisions for this test to mean anything")

