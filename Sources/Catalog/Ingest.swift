@@ -175,9 +175,11 @@ extension Catalog {
     /// `.alreadyPresent`: this very file is indexed already; `.duplicate`: the SOP instance is
     /// indexed from another file that still exists (a moved file's old record is replaced).
     /// Statements come from the connection's cache (prepared once, not once per instance: a
-    /// merge runs them for every instance of a shard).
+    /// merge runs them for every instance of a shard). `metadataJSON`: `m` as a catalog stores it
+    /// (`metadataJSON(_:)`), when the caller has that text already (a merge copies the shard's,
+    /// which this code wrote); nil: encoded here.
     func insertInstance(_ db: Database, path: String, _ m: DicomMetadata, _ ids: PatientIdentifiers,
-                        _ hashes: [Int: String]) throws -> InsertResult {
+                        _ hashes: [Int: String], metadataJSON: String? = nil) throws -> InsertResult {
         if let existingPath = try String.fetchOne(db.cachedStatement(sql: "SELECT path FROM instances WHERE sop_instance_uid = ?"),
                                                   arguments: [m.sopInstanceUID]) {
             if existingPath == path { return .alreadyPresent }
@@ -196,10 +198,7 @@ extension Catalog {
             INSERT OR IGNORE INTO series (series_instance_uid, study_instance_uid, modality, manufacturer, model_name, series_description)
             VALUES (?, ?, ?, ?, ?, ?)
             """).execute(arguments: [m.seriesInstanceUID, m.studyInstanceUID, m.modality, m.manufacturer, m.modelName, m.seriesDescription])
-        // Sorted keys: the same header gives the same bytes in every process (shards, reruns; a dictionary's order varies per process).
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let json = String(decoding: try encoder.encode(m), as: UTF8.self)
+        let json = try metadataJSON ?? Self.metadataJSON(m)
         try db.cachedStatement(sql: """
             INSERT INTO instances (sop_instance_uid, series_instance_uid, path, sop_class_uid, instance_number,
                 transfer_syntax_uid, photometric_interpretation, rows, columns, number_of_frames, samples_per_pixel,
@@ -230,6 +229,14 @@ extension Catalog {
             }
         }
         return .inserted
+    }
+
+    /// The text of `instances.metadata_json`. Sorted keys: the same header gives the same bytes in
+    /// every process (shards, reruns; a dictionary's order varies per process).
+    static func metadataJSON(_ m: DicomMetadata) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(m), as: UTF8.self)
     }
 
     /// The patient's key; a file without Patient ID (0010,0020) gets a key of its own study, so
