@@ -174,60 +174,69 @@ extension Catalog {
     /// the values of their instance with the smallest path.
     /// `.alreadyPresent`: this very file is indexed already; `.duplicate`: the SOP instance is
     /// indexed from another file that still exists (a moved file's old record is replaced).
+    /// Statements come from the connection's cache (prepared once, not once per instance: a
+    /// merge runs them for every instance of a shard). `metadataJSON`: `m` as a catalog stores it
+    /// (`metadataJSON(_:)`), when the caller has that text already (a merge copies the shard's,
+    /// which this code wrote); nil: encoded here.
     func insertInstance(_ db: Database, path: String, _ m: DicomMetadata, _ ids: PatientIdentifiers,
-                        _ hashes: [Int: String]) throws -> InsertResult {
-        if let existingPath = try String.fetchOne(db, sql: "SELECT path FROM instances WHERE sop_instance_uid = ?",
+                        _ hashes: [Int: String], metadataJSON: String? = nil) throws -> InsertResult {
+        if let existingPath = try String.fetchOne(db.cachedStatement(sql: "SELECT path FROM instances WHERE sop_instance_uid = ?"),
                                                   arguments: [m.sopInstanceUID]) {
             if existingPath == path { return .alreadyPresent }
             if FileManager.default.fileExists(atPath: existingPath) { return .duplicate }
-            try db.execute(sql: "DELETE FROM instances WHERE sop_instance_uid = ?", arguments: [m.sopInstanceUID])
+            try db.cachedStatement(sql: "DELETE FROM instances WHERE sop_instance_uid = ?").execute(arguments: [m.sopInstanceUID])
         }
         let patientKey = patientKey(for: ids.patientID, studyUID: m.studyInstanceUID)
-        try db.execute(sql: "INSERT OR IGNORE INTO patients (patient_key, patient_id, patient_name, birth_date) VALUES (?, ?, ?, ?)",
-                       arguments: [patientKey, ids.patientID, ids.patientName, ids.birthDate])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO patients (patient_key, patient_id, patient_name, birth_date) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [patientKey, ids.patientID, ids.patientName, ids.birthDate])
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO studies (study_instance_uid, study_key, patient_key, accession_number, study_date, study_description)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [m.studyInstanceUID, pseudonymizer.studyKey(m.studyInstanceUID), patientKey,
+            """).execute(arguments: [m.studyInstanceUID, pseudonymizer.studyKey(m.studyInstanceUID), patientKey,
                              m.accessionNumber, m.studyDate, m.studyDescription])
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO series (series_instance_uid, study_instance_uid, modality, manufacturer, model_name, series_description)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [m.seriesInstanceUID, m.studyInstanceUID, m.modality, m.manufacturer, m.modelName, m.seriesDescription])
-        // Sorted keys: the same header gives the same bytes in every process (shards, reruns; a dictionary's order varies per process).
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let json = String(decoding: try encoder.encode(m), as: UTF8.self)
-        try db.execute(sql: """
+            """).execute(arguments: [m.seriesInstanceUID, m.studyInstanceUID, m.modality, m.manufacturer, m.modelName, m.seriesDescription])
+        let json = try metadataJSON ?? Self.metadataJSON(m)
+        try db.cachedStatement(sql: """
             INSERT INTO instances (sop_instance_uid, series_instance_uid, path, sop_class_uid, instance_number,
                 transfer_syntax_uid, photometric_interpretation, rows, columns, number_of_frames, samples_per_pixel,
                 bits_allocated, is_image, is_ultrasound, region_count, frame_time_ms, metadata_json)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [m.sopInstanceUID, m.seriesInstanceUID, path, m.sopClassUID, m.instanceNumber,
+            """).execute(arguments: [m.sopInstanceUID, m.seriesInstanceUID, path, m.sopClassUID, m.instanceNumber,
                              m.transferSyntaxUID, m.photometricInterpretation, m.rows, m.columns,
                              m.isImage ? m.numberOfFrames : 0, m.samplesPerPixel, m.bitsAllocated,
                              m.isImage, m.isUltrasound, m.regions.count, m.frameTimeMs, json])
         // The study and series rows describe their instance with the smallest path, whatever the
         // order files were ingested or shard catalogs merged in (instances of one series may
         // disagree, e.g. on Series Description): N shards merged give the rows of one ingest.
-        if try String.fetchOne(db, sql: "SELECT MIN(path) FROM instances WHERE series_instance_uid = ?", arguments: [m.seriesInstanceUID]) == path {
-            try db.execute(sql: """
+        if try String.fetchOne(db.cachedStatement(sql: "SELECT MIN(path) FROM instances WHERE series_instance_uid = ?"), arguments: [m.seriesInstanceUID]) == path {
+            try db.cachedStatement(sql: """
                 UPDATE series SET modality = ?, manufacturer = ?, model_name = ?, series_description = ? WHERE series_instance_uid = ?
-                """, arguments: [m.modality, m.manufacturer, m.modelName, m.seriesDescription, m.seriesInstanceUID])
+                """).execute(arguments: [m.modality, m.manufacturer, m.modelName, m.seriesDescription, m.seriesInstanceUID])
         }
-        if try String.fetchOne(db, sql: """
+        if try String.fetchOne(db.cachedStatement(sql: """
             SELECT MIN(i.path) FROM instances i JOIN series s ON s.series_instance_uid = i.series_instance_uid WHERE s.study_instance_uid = ?
-            """, arguments: [m.studyInstanceUID]) == path {
-            try db.execute(sql: "UPDATE studies SET accession_number = ?, study_date = ?, study_description = ? WHERE study_instance_uid = ?",
-                           arguments: [m.accessionNumber, m.studyDate, m.studyDescription, m.studyInstanceUID])
+            """), arguments: [m.studyInstanceUID]) == path {
+            try db.cachedStatement(sql: "UPDATE studies SET accession_number = ?, study_date = ?, study_description = ? WHERE study_instance_uid = ?")
+                .execute(arguments: [m.accessionNumber, m.studyDate, m.studyDescription, m.studyInstanceUID])
         }
         if m.isImage {
             for index in 0..<m.numberOfFrames {
-                try db.execute(sql: "INSERT INTO frames (sop_instance_uid, frame_index, content_sha256) VALUES (?, ?, ?)",
-                               arguments: [m.sopInstanceUID, index, hashes[index]])
+                try db.cachedStatement(sql: "INSERT INTO frames (sop_instance_uid, frame_index, content_sha256) VALUES (?, ?, ?)")
+                    .execute(arguments: [m.sopInstanceUID, index, hashes[index]])
             }
         }
         return .inserted
+    }
+
+    /// The text of `instances.metadata_json`. Sorted keys: the same header gives the same bytes in
+    /// every process (shards, reruns; a dictionary's order varies per process).
+    static func metadataJSON(_ m: DicomMetadata) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(m), as: UTF8.self)
     }
 
     /// The patient's key; a file without Patient ID (0010,0020) gets a key of its own study, so

@@ -64,8 +64,14 @@ public struct PredictWorkflow {
         /// is of this model, threshold and identifier setting, lists exactly the study's current
         /// instances and re-encodes to the same bytes (and its page/SR exist when asked for);
         /// studies are scored and committed in groups of about `commitEvery` instances, so a
-        /// requeued task redoes at most the group it was killed in.
+        /// requeued task redoes at most the group it was killed in. A study that failed (no frame
+        /// scored) is recorded in `failed/<key>.json` (`PredictionShardFailure`) and kept as failed
+        /// by a rerun, not scored again, unless `retryFailed`.
         public var shard: Shard = .whole
+        /// `--retry-failed` (shards only): score again the studies an earlier run of this shard
+        /// recorded as failed, instead of keeping them as failed (for failures that may not
+        /// recur, e.g. an I/O error); a study that fails again is recorded again.
+        public var retryFailed = false
         /// Instances per commit group of a shard (whole studies; at least one study per group).
         public var commitEvery = 64
 
@@ -91,6 +97,9 @@ public struct PredictWorkflow {
         /// Studies whose committed report a previous run of this shard left, kept (not scored
         /// again; their frames are not in `frames`).
         public var resumed: Int = 0
+        /// Studies a previous run of this shard recorded as failed, kept as failed (not scored
+        /// again; without `retryFailed`). They are among `failed`.
+        public var resumedFailed: Int = 0
         public var card: ModelCard
         public var model: PredictionModel
         /// Binary: the threshold rule (nil for a multi-class run).
@@ -110,6 +119,9 @@ public struct PredictWorkflow {
     }
 
     public func run() throws -> Result {
+        if options.retryFailed && options.shard == .whole {
+            throw WorkflowError.invalidInput("--retry-failed applies to a shard (--shard I/N) rerun: only a shard records its failed studies; an unsharded predict scores every study")
+        }
         let started = Date()
         let output = options.folder, includeIdentifiers = options.includeIdentifiers
         let predictor = try StudyPredictor(runDirectory: options.runDirectory, preprocessing: options.preprocessing,
@@ -163,7 +175,8 @@ public struct PredictWorkflow {
 
         let instancesByStudy = Dictionary(grouping: collected.instances, by: \.studyInstanceUID)
 
-        // A requeued shard keeps the studies a previous run of it committed (see `Options.shard`).
+        // A requeued shard keeps the studies a previous run of it committed, and (unless asked
+        // to retry them) those it recorded as failed (see `Options.shard`).
         var reports: [PredictionReport] = [], failed: [PredictionStudyFailure] = []
         var todo = collected.instances
         if options.shard != .whole {
@@ -172,14 +185,23 @@ public struct PredictWorkflow {
                 if let report = committedReport(of: members, keys: keys, model: model, rule: binaryRule, multiclass: multiclassRule) {
                     reports.append(report)
                     kept.insert(studyUID)
+                    // A run killed between this report and the removal of an older failure record.
+                    try removeFailureRecord(studyKey: report.studyKey)
+                } else if !options.retryFailed, let failure = recordedFailure(of: members, keys: keys, card: card) {
+                    failed.append(failure)
+                    kept.insert(studyUID)
                 }
             }
             todo.removeAll { kept.contains($0.studyInstanceUID) }
             if !reports.isEmpty {
                 events.log?("predict shard \(options.shard): \(reports.count) of \(studyCount) studies already reported by an earlier run of this shard, kept\n")
             }
+            if !failed.isEmpty {
+                events.log?("predict shard \(options.shard): \(failed.count) of \(studyCount) studies failed in an earlier run of this shard, kept as failed "
+                            + "without scoring them again (\(PredictionShardFailure.folderName)/ of the shard's folder says why; --retry-failed scores them again)\n")
+            }
         }
-        let resumed = reports.count
+        let resumed = reports.count, resumedFailed = failed.count
         var frameCount = 0
         for group in options.shard == .whole ? [todo] : Self.commitGroups(todo, every: options.commitEvery) {
             let doneBefore = reports.count + failed.count
@@ -190,6 +212,13 @@ public struct PredictWorkflow {
             frameCount += batch.frames
             reports += batch.reports
             failed += batch.failed
+            if options.shard != .whole {
+                // After the group's reports: a kill before a record costs at most its group again.
+                for failure in batch.failed {
+                    try recordFailure(failure, of: group.filter { keys.studyKey($0.studyInstanceUID) == failure.studyKey }, keys: keys, card: card)
+                }
+                for report in batch.reports { try removeFailureRecord(studyKey: report.studyKey) }
+            }
         }
         events.progressFinished("predict")
         reports.sort { $0.studyKey < $1.studyKey }
@@ -207,7 +236,8 @@ public struct PredictWorkflow {
             try PredictionFiles.write(try SonoKitJSON.encoder().encode(record), to: path(PredictionShard.fileName))
         }
         return Result(reports: reports, failed: failed, unreadableFiles: collected.unreadable.count, frames: frameCount,
-                      studies: studyCount, seconds: Date().timeIntervalSince(started), resumed: resumed, card: card, model: model,
+                      studies: studyCount, seconds: Date().timeIntervalSince(started), resumed: resumed, resumedFailed: resumedFailed,
+                      card: card, model: model,
                       rule: binaryRule, multiclassRule: multiclassRule, codingWarnings: options.sr ? coding.warnings : [])
     }
 
@@ -293,6 +323,37 @@ public struct PredictWorkflow {
         if options.html, !FileManager.default.fileExists(atPath: path("html/\(studyKey).html")) { return nil }
         if options.sr, !FileManager.default.fileExists(atPath: path("sr/\(studyKey).dcm")) { return nil }
         return report
+    }
+
+    /// The failure an earlier run of this shard recorded for the study of `members`, when it is one
+    /// this run keeps (see `PredictionShardFailure`): this model and weights, this identifier
+    /// setting, exactly the study's instances. Anything else: nil (scored again).
+    func recordedFailure(of members: [PredictionInstance], keys: PredictionKeys, card: ModelCard) -> PredictionStudyFailure? {
+        guard let studyUID = members.first?.studyInstanceUID else { return nil }
+        let studyKey = keys.studyKey(studyUID)
+        guard let data = FileManager.default.contents(atPath: path(PredictionShardFailure.relativePath(studyKey: studyKey))),
+              let record = try? SonoKitJSON.decoder().decode(PredictionShardFailure.self, from: data),
+              record.failure.studyKey == studyKey, record.modelID == card.modelID, record.weightsSHA256 == card.weightsSHA256,
+              record.includeIdentifiers == options.includeIdentifiers,
+              record.instanceKeys == members.map({ keys.instanceKey($0.sopInstanceUID) }).sorted() else { return nil }
+        return record.failure
+    }
+
+    /// Records `failure` (a study of this shard that produced no report) in `failed/<key>.json`.
+    private func recordFailure(_ failure: PredictionStudyFailure, of members: [PredictionInstance], keys: PredictionKeys, card: ModelCard) throws {
+        let record = PredictionShardFailure(failure: failure, modelID: card.modelID, weightsSHA256: card.weightsSHA256,
+                                            includeIdentifiers: options.includeIdentifiers,
+                                            instanceKeys: members.map { keys.instanceKey($0.sopInstanceUID) }.sorted())
+        try PredictionFiles.write(try SonoKitJSON.encoder().encode(record), to: path(PredictionShardFailure.relativePath(studyKey: failure.studyKey)))
+    }
+
+    /// Removes the failure record of a study that is reported now (nothing when there is none).
+    private func removeFailureRecord(studyKey: String) throws {
+        let file = path(PredictionShardFailure.relativePath(studyKey: studyKey))
+        guard FileManager.default.fileExists(atPath: file) else { return }
+        do { try FileManager.default.removeItem(atPath: file) } catch {
+            throw WorkflowError.failed("\(file): cannot remove this stale failure record (\(error)); delete it and run the shard again")
+        }
     }
 
     /// studiesCompleted[k] = number of studies whose instances are all among the first k

@@ -32,6 +32,36 @@ public struct PredictionShard: Codable, Equatable, Sendable {
     public static func folderName(_ shard: Shard) -> String { "shard-\(shard.index)-of-\(shard.count)" }
 }
 
+/// A study that a `predict --shard I/N` run could not report (no frame of it could be scored),
+/// recorded in the shard's folder as `failed/<study key>.json` when its commit group ends, so that
+/// a requeued task keeps it as failed instead of scoring it again: a study whose files cannot be
+/// decoded fails the same way every time, and scoring it again only spends the requeue's time
+/// (`predict --shard I/N --retry-failed` scores such studies again, for failures that may have
+/// been transient, e.g. an I/O error). A record is kept only when it is of this model (model id
+/// and weights), this identifier setting (its reasons name files by key unless identifiers were
+/// asked for) and exactly the study's current instances; a study reported later loses its record.
+/// The records are the shard's own bookkeeping: `predict --merge` does not copy them (the failures
+/// are in `shard.json` and predictions.csv). Pseudonymous keys only, as the rest of the folder.
+public struct PredictionShardFailure: Codable, Equatable, Sendable {
+    /// The folder of the records inside a shard's folder.
+    public static let folderName = "failed"
+
+    public var failure: PredictionStudyFailure
+    public var modelID: String
+    public var weightsSHA256: String
+    public var includeIdentifiers: Bool
+    /// Keys of the study's instances (sorted) when it failed.
+    public var instanceKeys: [String]
+
+    /// snake_case on disk with acronyms intact (as `PredictionShard`).
+    enum CodingKeys: String, CodingKey {
+        case failure, modelID = "modelId", weightsSHA256 = "weightsSha256", includeIdentifiers, instanceKeys
+    }
+
+    /// The record's path relative to the shard's folder.
+    public static func relativePath(studyKey: String) -> String { "\(folderName)/\(studyKey).json" }
+}
+
 /// `predict --merge OUT SHARD_DIR...`: the folders of the N shards of one `predict` run
 /// assembled into OUT, equal file for file to the folder an unsharded run would have written
 /// (the reports' `created_at` aside: each run stamps its own time).
@@ -39,7 +69,8 @@ public struct PredictionShard: Codable, Equatable, Sendable {
 /// - Checks, each an error naming the folder: every folder finished (`shard.json`), the N shards
 ///   0..<N all present exactly once, one model (model id and weights hash), one key secret (keys
 ///   of different secrets are not comparable), no study in two shards.
-/// - Per-study files (`<key>.json`, `html/<key>.html`, `html/<key>/`, `sr/<key>.dcm`) are copied;
+/// - Per-study files (`<key>.json`, `html/<key>.html`, `html/<key>/`, `sr/<key>.dcm`) are copied
+///   (not the shards' failure records, `failed/<key>.json`: see `PredictionShardFailure`);
 ///   `predictions.csv` is rebuilt from the shards' rows sorted by study key (the order an unsharded
 ///   run writes), `unreadable-files.csv` is the shards' rows in shard order (shard 0 holds them
 ///   all), `html/index.html` is rebuilt from the merged reports and failures.
@@ -125,9 +156,11 @@ public enum PredictionMerge {
         var reports: [PredictionReport] = []
         var header: String?
         for r in records {
-            // Hidden files (a killed writer's temporary file, the secret) are not outputs.
+            // Hidden files (a killed writer's temporary file, the secret) are not outputs, nor
+            // the shard's failure records (its own bookkeeping for a requeue).
             for relative in try regularFiles(under: r.folder) where !rebuilt.contains(relative)
-                && !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                && !relative.split(separator: "/").contains(where: { $0.hasPrefix(".") })
+                && !relative.hasPrefix(PredictionShardFailure.folderName + "/") {
                 let data = try Data(contentsOf: URL(fileURLWithPath: (r.folder as NSString).appendingPathComponent(relative)))
                 let target = (output as NSString).appendingPathComponent(relative)
                 guard !fm.fileExists(atPath: target) else { throw WorkflowError.failed("\(r.folder)/\(relative): another shard wrote it too") }

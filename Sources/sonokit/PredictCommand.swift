@@ -31,7 +31,9 @@ struct Predict: ParsableCommand {
         On a cluster: with --shard I/N only the studies whose StudyInstanceUID hashes to I (mod N) are scored, into \
         OUT_DIR/shard-I-of-N/ (keyed with OUT_DIR's one secret, so the N tasks of an array share -o OUT_DIR); then \
         `sonokit predict --merge FINAL OUT_DIR/shard-*` checks that all N shards finished, that no study is in two, and \
-        assembles FINAL equal file for file to an unsharded run (predictions.csv, reports, html/, sr/).
+        assembles FINAL equal file for file to an unsharded run (predictions.csv, reports, html/, sr/). \
+        A shard run again (a requeued task) keeps the studies its earlier run reported, and those it recorded \
+        as failed (OUT_DIR/shard-I-of-N/failed/<study key>.json says why) unless --retry-failed is given.
 
         Examples:
           sonokit predict runs/exp1 new-studies/ -o reports/
@@ -46,6 +48,7 @@ struct Predict: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (created).") var output: String?
     @Option(help: ArgumentHelp("Score only shard I of N (0 <= I < N) of the studies, into OUT_DIR/shard-I-of-N/.", valueName: "I/N")) var shard: String?
     @Option(help: ArgumentHelp("Assemble the shard folders given as arguments into this new folder.", valueName: "out")) var merge: String?
+    @Flag(help: "With --shard: score again the studies an earlier run of this shard recorded as failed (default: kept as failed).") var retryFailed = false
     @Flag(help: "Also write HTML pages with the frames, their crops and Grad-CAM heat maps.") var html = false
     @Flag(help: "Also write a DICOM Structured Report per study.") var sr = false
     @Flag(help: "Put patient identifiers and UIDs into the outputs (default: pseudonymous keys only).") var includeIdentifiers = false
@@ -73,6 +76,9 @@ struct Predict: ParsableCommand {
         if let shard, Shard(parsing: shard) == nil {
             throw ValidationError("--shard must be I/N with 0 <= I < N, e.g. 0/4; got '\(shard)'")
         }
+        if retryFailed && shard == nil {
+            throw ValidationError("--retry-failed applies to a rerun of a shard (--shard I/N): only a shard keeps the studies that failed before.")
+        }
         if merge != nil {
             guard output == nil, shard == nil, !html, !sr, !includeIdentifiers, frameCache == nil, classCodes == nil, classThresholds == nil else {
                 throw ValidationError("--merge OUT SHARD_DIR... takes only the shard folders (their --html, --sr and --include-identifiers are carried over).")
@@ -92,6 +98,7 @@ struct Predict: ParsableCommand {
         }
         var options = PredictWorkflow.Options(runDirectory: runDirectory, inputs: inputs, output: output!)
         options.shard = shard.flatMap(Shard.init(parsing:)) ?? .whole
+        options.retryFailed = retryFailed
         options.html = html
         options.sr = sr
         options.includeIdentifiers = includeIdentifiers
@@ -108,8 +115,10 @@ struct Predict: ParsableCommand {
         let result = try workflow { try PredictWorkflow(options, events: .terminal()).run() }
         let output = options.folder, reports = result.reports, card = result.card
         let seconds = result.seconds
-        if result.resumed > 0 {
-            print("predict: resumed: \(result.resumed) studies kept from an earlier run of this shard, \(result.studies - result.resumed) scored now")
+        if result.resumed + result.resumedFailed > 0 {
+            let keptFailed = result.resumedFailed > 0 ? ", \(result.resumedFailed) failed studies kept as failed, not scored again (--retry-failed scores them)" : ""
+            print("predict: resumed: \(result.resumed) studies kept from an earlier run of this shard\(keptFailed), "
+                  + "\(result.studies - result.resumed - result.resumedFailed) scored now")
         }
         // Studies per decided class: binary, positive and negative; multi-class, every class.
         let perClass: String

@@ -27,6 +27,15 @@ final class ShardCommandTests: XCTestCase {
         }
     }
 
+    // MARK: --retry-failed without --shard is refused before anything runs (a flag that would do nothing)
+    func testRetryFailedWithoutShardIsRefused() throws {
+        let out = work.appendingPathComponent("out").path
+        let result = try SonoKitCommand.run(["predict", work.path, "-o", out, "--retry-failed"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--retry-failed applies to a rerun of a shard (--shard I/N)"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
     // MARK: --merge of a folder no shard finished in fails naming it and writes nothing
     func testMergeOfAnUnfinishedShardFails() throws {
         let shard = work.appendingPathComponent("parts/shard-0-of-2")

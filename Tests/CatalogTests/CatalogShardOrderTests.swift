@@ -49,4 +49,41 @@ final class CatalogShardOrderTests: XCTestCase {
         XCTAssertEqual(try Self.rows(forwards), expected)
         XCTAssertEqual(try Self.rows(backwards), expected)
     }
+
+    // MARK: A merge records an instance another shard indexed from another file as a duplicate,
+    // copies the frame hashes of `ingest --verify`, and merging a shard again changes nothing
+    // Guards (the merge streams the shard and marks duplicates' file records from what it kept):
+    // a duplicate whose file record keeps status "instance", hashes left behind, a second merge
+    // that adds or changes rows.
+    func testMergeRecordsDuplicatesCopiesHashesAndIsIdempotent() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sonokit-merge-dup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let file = RepositoryPaths.sampleStudies.appendingPathComponent("site-b/anon-12ea09/study-1/IMG0001.dcm")
+        var shards: [Catalog] = []
+        for name in ["a", "b"] {
+            let export = work.appendingPathComponent("export-\(name)")
+            try FileManager.default.createDirectory(at: export, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: file, to: export.appendingPathComponent("copy-\(name).dcm"))
+            let shard = try Catalog(path: work.appendingPathComponent("shard-\(name).sqlite").path)
+            _ = try Ingestor(jobs: 1, verify: true).run(folders: [export.path], into: shard)
+            shards.append(shard)
+        }
+        let instance = try XCTUnwrap(try shards[0].allInstances().first)
+        let hashes = try shards[0].frameHashes(sopUID: instance.sopInstanceUID)
+        XCTAssertFalse(hashes.isEmpty)
+
+        let merged = try Catalog(path: work.appendingPathComponent("merged.sqlite").path)
+        XCTAssertEqual(try merged.merge(from: shards[0]), Catalog.MergeOutcome(instances: 1, duplicates: 0, files: 1, problems: 0))
+        XCTAssertEqual(try merged.merge(from: shards[1]), Catalog.MergeOutcome(instances: 0, duplicates: 1, files: 1, problems: 0))
+        XCTAssertEqual(try merged.frameHashes(sopUID: instance.sopInstanceUID), hashes)
+        XCTAssertEqual(try merged.allInstances().map(\.path), [instance.path])
+        let duplicatePath = try XCTUnwrap(try shards[1].allInstances().first?.path)
+        XCTAssertEqual(try merged.problems().map { "\($0.kind) \($0.path)" }, ["duplicate_sop_instance \(duplicatePath)"])
+        XCTAssertEqual(try merged.summary().duplicateFiles, 1)
+
+        let before = try Self.rows(merged)
+        XCTAssertEqual(try merged.merge(from: shards[0]), Catalog.MergeOutcome(instances: 0, duplicates: 0, files: 1, problems: 0))
+        XCTAssertEqual(try merged.merge(from: shards[1]), Catalog.MergeOutcome(instances: 0, duplicates: 1, files: 1, problems: 0))
+        XCTAssertEqual(try Self.rows(merged), before)
+    }
 }

@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Reports
+import SonoKitTestSupport
 import Workflows
 import XCTest
 
@@ -115,6 +116,95 @@ final class PredictShardTests: XCTestCase {
         XCTAssertEqual(third.resumed, keys.count)
         XCTAssertEqual(third.frames, 0)
         XCTAssertEqual(try Self.files(under: folder), expected)
+    }
+
+    // MARK: A requeued shard keeps a recorded failure as failed (not scored again); --retry-failed
+    // scores it again. The failing study: a JPEG file whose header says 1440 x 1920 (it holds
+    // 640 x 480), with study/series/SOP UIDs of its own, the study owned by shard 0/2. Between the
+    // runs the file is repaired (same UIDs, the true size): a study scored again is then reported,
+    // one kept stays failed, so the two outcomes differ.
+    // Guards: a rerun that scores recorded failures again (the repaired study would be reported),
+    // --retry-failed that does nothing (it would stay failed), a record not removed once the study
+    // is reported, and a merge that copies the shard's records into the merged folder.
+    func testRequeuedShardKeepsRecordedFailuresUnlessRetried() throws {
+        let f = try WorkflowsTests.fixture()
+        let work = f.work.appendingPathComponent("predict-failed-\(UUID().uuidString)").path
+        let export = work + "/export"
+        try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+        let samples = RepositoryPaths.sampleStudies
+        for relative in ["site-b/anon-8ccd12/study-2/IMG0001.dcm", "site-b/anon-12ea09/study-1/IMG0002.dcm", "site-b/anon-1bd27d/study-1/IMG0001.dcm"] {
+            try FileManager.default.copyItem(at: samples.appendingPathComponent(relative),
+                                             to: URL(fileURLWithPath: export + "/" + relative.replacingOccurrences(of: "/", with: "-")))
+        }
+        let studyUID = try XCTUnwrap((1...100).map { "2.25.987654321\($0)" }.first { Shard(index: 0, count: 2).owns(key: $0) })
+        let uids = ["(0020,000D)=\(studyUID)", "(0020,000E)=\(studyUID).1", "(0008,0018)=\(studyUID).1.1"]
+        let jpeg = samples.appendingPathComponent("site-b/anon-12ea09/study-1/IMG0001.dcm")
+        let bad = export + "/bad.dcm", repaired = work + "/repaired.dcm"
+        try FileManager.default.copyItem(at: jpeg, to: URL(fileURLWithPath: bad))
+        _ = try DCMTKTools.run("dcmodify", ["-nb", "-q"] + (uids + ["(0028,0010)=1440", "(0028,0011)=1920"]).flatMap { ["-i", $0] } + [bad])
+        try FileManager.default.copyItem(at: jpeg, to: URL(fileURLWithPath: repaired))
+        _ = try DCMTKTools.run("dcmodify", ["-nb", "-q"] + uids.flatMap { ["-i", $0] } + [repaired])
+
+        func options(shard: Int = 0, retry: Bool = false) -> PredictWorkflow.Options {
+            var o = PredictWorkflow.Options(runDirectory: f.run, inputs: [export], output: work + "/out")
+            o.shard = Shard(index: shard, count: 2)
+            o.retryFailed = retry
+            return o
+        }
+        let first = try PredictWorkflow(options()).run()
+        XCTAssertEqual(first.failed.count, 1, "the damaged study does not fail: \(first.failed)")
+        let studyKey = try XCTUnwrap(first.failed.first?.studyKey)
+        let folder = work + "/out/shard-0-of-2"
+        let record = folder + "/failed/\(studyKey).json"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: record))
+        let csv = try String(contentsOfFile: folder + "/predictions.csv", encoding: .utf8)
+
+        // Killed after the failure was recorded (shard.json and predictions.csv not written), the
+        // file repaired meanwhile, run again: the failure is kept, nothing is scored.
+        for name in ["predictions.csv", "shard.json"] { try FileManager.default.removeItem(atPath: folder + "/" + name) }
+        try FileManager.default.removeItem(atPath: bad)
+        try FileManager.default.copyItem(atPath: repaired, toPath: bad)
+        var logged = ""
+        let kept = try PredictWorkflow(options(), events: WorkflowEvents(log: { logged += $0 })).run()
+        XCTAssertEqual(kept.resumedFailed, 1)
+        XCTAssertEqual(kept.failed, first.failed)
+        XCTAssertEqual(kept.frames, 0, "the resumed shard scored frames")
+        XCTAssertTrue(logged.contains("1 of \(first.studies) studies failed in an earlier run of this shard, kept as failed"), logged)
+        XCTAssertEqual(try String(contentsOfFile: folder + "/predictions.csv", encoding: .utf8), csv)
+
+        // With --retry-failed the study is scored again, reported now, and its record removed.
+        let retried = try PredictWorkflow(options(retry: true)).run()
+        XCTAssertEqual(retried.resumedFailed, 0)
+        XCTAssertEqual(retried.failed, [])
+        XCTAssertTrue(retried.reports.contains { $0.studyKey == studyKey })
+        XCTAssertGreaterThan(retried.frames, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: record))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/\(studyKey).json"))
+
+        // A new shard folder with the damaged file: its record is not carried into a merge.
+        try FileManager.default.removeItem(atPath: bad)
+        try FileManager.default.copyItem(at: jpeg, to: URL(fileURLWithPath: bad))
+        _ = try DCMTKTools.run("dcmodify", ["-nb", "-q"] + (uids + ["(0028,0010)=1440", "(0028,0011)=1920"]).flatMap { ["-i", $0] } + [bad])
+        try FileManager.default.removeItem(atPath: folder)
+        _ = try PredictWorkflow(options()).run()
+        _ = try PredictWorkflow(options(shard: 1)).run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: record))
+        let merged = work + "/merged"
+        let result = try PredictionMerge.run(output: merged, shardFolders: [folder, work + "/out/shard-1-of-2"])
+        XCTAssertEqual(result.failed, 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: merged + "/failed"))
+        XCTAssertTrue(try String(contentsOfFile: merged + "/predictions.csv", encoding: .utf8).contains(studyKey))
+    }
+
+    // MARK: --retry-failed without --shard is refused: only a shard records its failures
+    func testRetryFailedNeedsAShard() throws {
+        let f = try WorkflowsTests.fixture()
+        var options = PredictWorkflow.Options(runDirectory: f.run, inputs: [], output: f.work.appendingPathComponent("retry-\(UUID().uuidString)").path)
+        options.retryFailed = true
+        XCTAssertThrowsError(try PredictWorkflow(options).run()) { error in
+            XCTAssertTrue("\(error)".contains("--retry-failed applies to a shard"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: options.output))
     }
 
     // MARK: A shard folder keyed with another secret than OUT's is refused, not resumed (its

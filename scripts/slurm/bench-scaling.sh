@@ -13,12 +13,14 @@
 #  2. catalog merge: 4 shard catalogs of ROWS/4 instances each (1 file, 1 frame per instance, 4
 #     instances per study and series, 2 studies per patient), written straight into the real
 #     schema (an empty catalog made by `sonokit ingest`) by sqlite3 from a real instance row, then
-#     `sonokit catalog merge` into a new catalog: wall time, rows (instances) per second, file size.
+#     `sonokit catalog merge` into a new catalog: wall time, rows (instances) per second, file size,
+#     peak resident memory (with COMPARE, the same shards merged by both binaries, one after the other).
 #
 # Usage: scripts/slurm/bench-scaling.sh [WORK_DIR]
 #   env: SONOKIT (default: the release build, built when missing), PATIENTS=60, SHARDS="1 2 4",
 #        ROWS="100000 1000000", FRAMES=all (the frame policy of features/train/predict),
-#        STEPS="features predict merge" (the parts to run)
+#        STEPS="features predict merge" (the parts to run),
+#        COMPARE=/path/to/another/sonokit (merge: the same shards also merged by it, first; before/after)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
@@ -188,16 +190,20 @@ with db:
 PY
   done
   make=$(python3 -c "import time,sys; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$t0")
-  /usr/bin/time -f "%e %M" -o "$d/merge.time" "$SONOKIT" catalog merge "$d/merged.sqlite" "$d"/shard-{0,1,2,3}.sqlite > "$d/merge.out"
-  read -r seconds maxkb < "$d/merge.time"
-  merged=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM instances').fetchone()[0])" "$d/merged.sqlite")
-  [[ "$merged" == "$rows" ]] || { echo "bench-scaling: the merged catalog has $merged instances, not $rows" >&2; exit 1; }
-  python3 - "$rows" "$make" "$seconds" "$(stat -c %s "$d/merged.sqlite")" "$maxkb" <<'PY'
+  # The same shards merged by each binary: COMPARE (e.g. an older build) first, then SONOKIT.
+  for binary in ${COMPARE:+"$COMPARE"} "$SONOKIT"; do
+    rm -f "$d"/merged.sqlite*
+    /usr/bin/time -f "%e %M" -o "$d/merge.time" "$binary" catalog merge "$d/merged.sqlite" "$d"/shard-{0,1,2,3}.sqlite > "$d/merge.out"
+    read -r seconds maxkb < "$d/merge.time"
+    merged=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM instances').fetchone()[0])" "$d/merged.sqlite")
+    [[ "$merged" == "$rows" ]] || { echo "bench-scaling: the merged catalog of $binary has $merged instances, not $rows" >&2; exit 1; }
+    python3 - "$rows" "$make" "$seconds" "$(stat -c %s "$d/merged.sqlite")" "$maxkb" "$binary" <<'PY'
 import sys
 rows, make, seconds, size, maxkb = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 mb = size / 1e6
-print(f"{rows:<9} {f'{make:.1f} s':<12} {seconds:<10.1f} {rows / seconds:<12.0f} {mb:<12.1f} {mb * 1e6 / rows:<8.0f} (merge peak RSS {maxkb / 1024:.0f} MiB)")
+print(f"{rows:<9} {f'{make:.1f} s':<12} {seconds:<10.1f} {rows / seconds:<12.0f} {mb:<12.1f} {mb * 1e6 / rows:<8.0f} (merge peak RSS {maxkb / 1024:.0f} MiB; {sys.argv[6]})")
 PY
+  done
   rm -f "$d"/shard-*.sqlite
 done
 echo "bench-scaling: done, load average $(cut -d' ' -f1-3 /proc/loadavg)"
