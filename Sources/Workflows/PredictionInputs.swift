@@ -58,8 +58,13 @@ public enum PredictionInputs {
     }
 
     /// A failure message without the file's path (paths of exports often hold patient names):
-    /// the path is replaced by the key, unless identifiers were asked for.
+    /// unless identifiers were asked for, a leading "PATH: " is dropped (whoever shows the message
+    /// names the file by its key already: a report's failure item, unreadable-files.csv's
+    /// file_key; "KEY: KEY: frame 0 ..." before) and any other occurrence of the path becomes the key.
     public static func scrub(_ reason: String, path: String, key: String, keep: Bool) -> String {
-        keep ? reason : reason.replacingOccurrences(of: path, with: key)
+        if keep { return reason }
+        let prefix = path + ": "
+        let text = reason.hasPrefix(prefix) ? String(reason.dropFirst(prefix.count)) : reason
+        return text.replacingOccurrences(of: path, with: key)
     }
 }

@@ -154,6 +154,11 @@ final class PredictShardTests: XCTestCase {
         let first = try PredictWorkflow(options()).run()
         XCTAssertEqual(first.failed.count, 1, "the damaged study does not fail: \(first.failed)")
         let studyKey = try XCTUnwrap(first.failed.first?.studyKey)
+        // Each reason names the instance by its key once ("I-...: frame 0 ..."), never its path.
+        for reason in try XCTUnwrap(first.failed.first?.reasons) {
+            let key = String(reason.prefix { $0 != ":" })
+            XCTAssertTrue(key.hasPrefix("I-") && reason.components(separatedBy: key).count == 2 && !reason.contains(bad), reason)
+        }
         let folder = work + "/out/shard-0-of-2"
         let record = folder + "/failed/\(studyKey).json"
         XCTAssertTrue(FileManager.default.fileExists(atPath: record))
