@@ -64,6 +64,18 @@ public final class TestCertificates {
 
     deinit { try? FileManager.default.removeItem(at: folder) }
 
+    /// One set per test process, made on first use and removed when the process exits: every TLS
+    /// test class of the process uses the same certificates (each set costs a dozen openssl runs).
+    public static func shared() throws -> TestCertificates { try sharedSet.get() }
+
+    private static let sharedSet: Result<TestCertificates, Error> = Result {
+        let certificates = try TestCertificates()
+        sharedFolder = certificates.folder.path
+        atexit { if let folder = TestCertificates.sharedFolder { try? FileManager.default.removeItem(atPath: folder) } }
+        return certificates
+    }
+    nonisolated(unsafe) private static var sharedFolder: String?
+
     /// A file in the folder with `text` in it (a broken PEM, say).
     public func file(_ name: String, _ text: String) throws -> String {
         let url = folder.appendingPathComponent(name)

@@ -120,8 +120,7 @@ final class ListenPredictTests: XCTestCase {
     /// (the send fails in the handshake, is logged with the reason and stays queued).
     func testSRsAreForwardedOverTLSOnlyToAPACSSignedByTheGivenCA() throws {
         let run = try Self.trainedRun.get()
-        let certs = try TestCertificates()
-        defer { try? FileManager.default.removeItem(at: certs.folder) }
+        let certs = try TestCertificates.shared()
         let received = work.appendingPathComponent("pacs-tls")
         try FileManager.default.createDirectory(at: received, withIntermediateDirectories: true)
         let pacs = try ReferencePeer("storescp", ["--aetitle", "PACS", "+tls", certs.server.key, certs.server.certificate, "+cf", certs.ca,

@@ -6,19 +6,7 @@ import XCTest
 /// tools as the other side: `storescu +tls` / `echoscu +tls` pushing to our listener, our SCU
 /// pushing to `storescp +tls`. Certificates made by `openssl` (TestCertificates).
 final class ListenTLSTests: XCTestCase {
-    static var certificates: TestCertificates!
-
-    override class func setUp() {
-        super.setUp()
-        certificates = try! TestCertificates()
-    }
-
-    override class func tearDown() {
-        certificates = nil
-        super.tearDown()
-    }
-
-    var certs: TestCertificates { Self.certificates }
+    var certs: TestCertificates { try! TestCertificates.shared() }
 
     /// SampleStudies' ultrasound images (the SOP classes `listen` accepts; not its SR and key
     /// object, the DICOMDIR, the CSVs), their SOP class read by dcmdump.

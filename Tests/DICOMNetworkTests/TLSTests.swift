@@ -7,19 +7,7 @@ import XCTest
 /// our Storage SCU against `storescp +tls`, our Storage SCP against `echoscu +tls`. Certificates
 /// are made by `openssl` for each test class run (TestCertificates).
 final class TLSTests: XCTestCase {
-    static var certificates: TestCertificates!
-
-    override class func setUp() {
-        super.setUp()
-        certificates = try! TestCertificates()
-    }
-
-    override class func tearDown() {
-        certificates = nil
-        super.tearDown()
-    }
-
-    var certs: TestCertificates { Self.certificates }
+    var certs: TestCertificates { try! TestCertificates.shared() }
 
     // MARK: The files, checked before any connection
 
